@@ -1,0 +1,11 @@
+"""lerobot_nb: robot recordings (.rrd, .mcap) to LeRobot v3.0 datasets, step by step.
+
+inspect -> align -> enrich -> export -> validate; each step has one frozen config dataclass
+shared by this API, the `lerobot-nb` CLI and the notebooks' papermill parameters.
+"""
+
+from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.server import RecordingServer, ServerConfig, open_recordings
+
+__all__ = ["LerobotNbError", "RecordingServer", "ServerConfig", "open_recordings"]
+__version__ = "0.1.0"

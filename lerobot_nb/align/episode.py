@@ -1,0 +1,98 @@
+"""The aligned episode: the typed record that `align` produces and `enrich` / `export` consume."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import polars as pl
+
+__all__ = ["AlignedEpisode", "EncodedVideo", "EpisodeSkipped", "FrameSource"]
+
+
+@dataclass(frozen=True)
+class EncodedVideo:
+    """Compressed packets already on the grid, for remuxing without re-encoding.
+
+    `packets[k]` is the access unit shown at tick k (Annex-B for H.264/H.265, OBU for AV1);
+    `codec` is the PyAV codec name (`h264`, `hevc`, `av1`).
+    """
+
+    codec: str
+    packets: tuple[bytes, ...]
+    width: int
+    height: int
+    keyframes: tuple[bool, ...]
+
+
+@runtime_checkable
+class FrameSource(Protocol):
+    """One camera's aligned frames, produced lazily: memory does not grow with episode length.
+
+    Iterating yields exactly `len(self)` arrays, one per tick in order, each `(height, width, 3)`
+    uint8 RGB. Iterating again starts over (decoding again).
+    """
+
+    @property
+    def height(self) -> int: ...
+
+    @property
+    def width(self) -> int: ...
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[np.ndarray]: ...
+
+    def encoded(self, codec: str) -> EncodedVideo | None:
+        """Packets to remux when the source already is `codec` and on the grid, else None."""
+        ...
+
+
+@dataclass(frozen=True)
+class AlignedEpisode:
+    """One episode on the fixed grid `timestamp[k] = k / fps` (k = 0..length-1).
+
+    Invariants: every array in `numeric` has `length` rows; every frame source has `length`
+    frames; `tasks` has `length` entries; `ticks[k]` is the timeline value of tick k in the
+    timeline's own unit (nanoseconds for timestamp timelines, steps for sequence timelines).
+    """
+
+    episode_id: str
+    fps: int
+    index: str
+    ticks: np.ndarray
+    numeric: Mapping[str, np.ndarray]
+    images: Mapping[str, FrameSource] = field(default_factory=dict)
+    tasks: tuple[str, ...] = ()
+    names: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)
+    report: pl.DataFrame = field(default_factory=pl.DataFrame)
+    source: str = ""
+
+    @property
+    def length(self) -> int:
+        return len(self.ticks)
+
+    @property
+    def timestamps(self) -> np.ndarray:
+        """Seconds from the episode start, exactly `k / fps` as float64."""
+        return np.arange(self.length, dtype=np.float64) / self.fps
+
+    def __post_init__(self) -> None:
+        n = self.length
+        bad = {k: len(v) for k, v in self.numeric.items() if len(v) != n}
+        bad |= {k: len(v) for k, v in self.images.items() if len(v) != n}
+        if self.tasks and len(self.tasks) != n:
+            bad["tasks"] = len(self.tasks)
+        if bad:
+            raise ValueError(f"episode {self.episode_id}: {n} ticks but {bad}")
+
+
+@dataclass(frozen=True)
+class EpisodeSkipped:
+    """An episode a batch run left out (policy `skip`), with the one-line reason."""
+
+    episode_id: str
+    reason: str
+    source: str = ""

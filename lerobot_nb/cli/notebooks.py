@@ -1,0 +1,17 @@
+"""`lerobot-nb notebooks` (not implemented yet)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from lerobot_nb.errors import LerobotNbError
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser("notebooks", help="(not implemented yet)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    raise LerobotNbError("`lerobot-nb notebooks` is not implemented yet")

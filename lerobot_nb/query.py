@@ -1,0 +1,135 @@
+"""Read columns of one episode from the server: raw rows per stream, timelines, static values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lerobot_nb.errors import LerobotNbError
+
+if TYPE_CHECKING:
+    from rerun.catalog import DatasetEntry
+
+__all__ = [
+    "ColumnInfo",
+    "StreamRows",
+    "component_columns",
+    "index_timelines",
+    "read_static",
+    "read_stream",
+    "read_streams",
+]
+
+TimelineKind = Literal["timestamp", "sequence"]
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """One component column as the server lists it; `name` is `entity:Archetype:field`."""
+
+    name: str
+    entity: str
+    archetype: str  # short name, e.g. "Scalars"
+    component: str  # "Scalars:scalars"
+    component_type: str  # "rerun.components.Scalar"
+    is_static: bool
+
+
+@dataclass(frozen=True)
+class StreamRows:
+    """The non-null rows of one column in one episode, sorted by time.
+
+    `times` are int64 in the timeline's unit (ns for timestamp timelines); `values` is the arrow
+    array of the column's cells, row-aligned with `times`.
+    """
+
+    column: str
+    times: np.ndarray
+    values: pa.Array
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+def component_columns(dataset: DatasetEntry, *, include_properties: bool = False) -> list[ColumnInfo]:
+    """All component columns of the dataset, sorted by name (recording properties left out)."""
+    out = []
+    for c in dataset.schema().component_columns():
+        if c.is_property and not include_properties:
+            continue
+        out.append(
+            ColumnInfo(
+                name=c.name,
+                entity=str(c.entity_path),
+                archetype=str(c.archetype or "").rsplit(".", 1)[-1],
+                component=str(c.component),
+                component_type=str(c.component_type or ""),
+                is_static=bool(c.is_static),
+            )
+        )
+    return sorted(out, key=lambda c: c.name)
+
+
+def index_timelines(dataset: DatasetEntry) -> dict[str, TimelineKind]:
+    """Timeline name -> `timestamp` (int64 ns) or `sequence` (int64 steps)."""
+    kinds: dict[str, TimelineKind] = {}
+    for field in dataset.schema().to_arrow():
+        meta = field.metadata or {}
+        if meta.get(b"rerun:kind") == b"index":
+            kinds[field.name] = "timestamp" if pa.types.is_timestamp(field.type) else "sequence"
+    return kinds
+
+
+def _episode_reader(dataset: DatasetEntry, episode: str, entities: Sequence[str], index: str | None) -> Any:
+    return dataset.filter_segments([episode]).filter_contents(list(entities)).reader(index=index)
+
+
+def read_streams(
+    dataset: DatasetEntry, episode: str, columns: Sequence[str], index: str
+) -> dict[str, StreamRows]:
+    """Raw rows of several columns of one episode on `index`, in one query.
+
+    Each column keeps only the rows where it is non-null, sorted by time (stable, so rows logged
+    at the same time keep their log order). Static columns come back with no rows: use
+    `read_static` for them.
+    """
+    entities = sorted({c.split(":", 1)[0] for c in columns})
+    table: pa.Table = _episode_reader(dataset, episode, entities, index).to_arrow_table()
+    if index not in table.column_names:
+        raise LerobotNbError(f"no timeline {index!r} in this episode", episode=episode)
+    times_all = table.column(index)
+    out: dict[str, StreamRows] = {}
+    for col in columns:
+        if col not in table.column_names:
+            out[col] = StreamRows(col, np.empty(0, np.int64), pa.array([], pa.null()))
+            continue
+        cells = table.column(col)
+        keep = pc.and_(pc.is_valid(cells), pc.is_valid(times_all))
+        t = pc.filter(times_all, keep).cast(pa.int64()).to_numpy(zero_copy_only=False)
+        v = pc.filter(cells, keep).combine_chunks()
+        order = np.argsort(t, kind="stable")
+        if len(order) and not np.all(order == np.arange(len(order))):
+            v = v.take(pa.array(order))
+            t = t[order]
+        out[col] = StreamRows(col, np.ascontiguousarray(t, dtype=np.int64), v)
+    return out
+
+
+def read_stream(dataset: DatasetEntry, episode: str, column: str, index: str) -> StreamRows:
+    """`read_streams` for a single column."""
+    return read_streams(dataset, episode, [column], index)[column]
+
+
+def read_static(dataset: DatasetEntry, episode: str, column: str) -> Any:
+    """The static value of `column` in `episode` as a Python object, or None if it has none."""
+    entity = column.split(":", 1)[0]
+    table: pa.Table = _episode_reader(dataset, episode, [entity], None).to_arrow_table()
+    if column not in table.column_names:
+        return None
+    cells = table.column(column).drop_null()
+    return cells[len(cells) - 1].as_py() if len(cells) else None
