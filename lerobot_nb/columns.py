@@ -67,13 +67,16 @@ class ColumnSpec:
 
 
 def closest_columns(name: str, available: Iterable[str], n: int = 3) -> list[str]:
-    """The `n` available column names that look most like `name` (for error messages)."""
+    """The `n` available column names that look most like `name` (for error messages).
+
+    Columns of the same entity come first: a right entity with the wrong component (a custom
+    `JointState` instead of `Scalars`) is the most common mistake.
+    """
     pool = list(available)
-    close = difflib.get_close_matches(name, pool, n=n, cutoff=0.3)
-    if len(close) < n:
-        entity = name.split(":", 1)[0]
-        close += [c for c in pool if c.startswith(entity + ":") and c not in close][: n - len(close)]
-    return close
+    entity = name.split(":", 1)[0]
+    same_entity = [c for c in pool if c.split(":", 1)[0] == entity]
+    similar = difflib.get_close_matches(name, pool, n=n, cutoff=0.3)
+    return list(dict.fromkeys(same_entity + similar))[:n]
 
 
 def resolve_column(
