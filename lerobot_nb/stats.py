@@ -1,0 +1,243 @@
+"""LeRobot feature statistics, computed exactly the way lerobot 0.6.1 computes them.
+
+A feature's statistics are a dict `{stat name: numpy array}` with the keys in `STAT_NAMES`:
+`min`, `max`, `mean`, `std`, `count` (shape (1,), number of frames or sampled images) and the
+quantiles `q01 q10 q50 q90 q99`. Numeric features give one value per dimension (shape (D,));
+image/video features give one value per channel in [0, 1], shaped (3, 1, 1).
+
+Invariants that make the numbers bit-identical to lerobot's (checked against datasets that
+lerobot itself wrote, see `tests/test_stats.py`):
+- values are promoted to `result_type(dtype, float32)` before any arithmetic: float32 data stays
+  float32, integers and float64 become float64, uint8 pixels become float32 (no uint8 overflow,
+  unlike lerobot <= 0.5 whose image std wrapped around);
+- quantiles come from a 5000-bin histogram between min and max, linearly interpolated in the bin;
+- an episode's images are sampled (100 evenly spaced frames at most for short episodes, growing
+  as `len ** 0.75` up to 10 000) and frames of 300 px or more are strided down to about 150 px;
+- dataset statistics fold the episodes in order, pairwise (`aggregate([acc, episode])`), as
+  lerobot's writer does after each `save_episode`: means and variances weighted by counts,
+  quantiles as count-weighted means (an approximation lerobot makes; we keep it for parity).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "QUANTILES",
+    "STAT_NAMES",
+    "FeatureStats",
+    "aggregate_feature_stats",
+    "aggregate_stats",
+    "image_stats",
+    "numeric_stats",
+    "sample_frame_indices",
+    "stats_from_json",
+    "stats_to_json",
+]
+
+#: Quantile levels and their stat names (`0.01 -> "q01"`).
+QUANTILES: tuple[float, ...] = (0.01, 0.10, 0.50, 0.90, 0.99)
+QUANTILE_NAMES: tuple[str, ...] = tuple(f"q{round(q * 100):02d}" for q in QUANTILES)
+#: Every statistic lerobot 0.6.1 writes per feature, in its order.
+STAT_NAMES: tuple[str, ...] = ("min", "max", "mean", "std", "count", *QUANTILE_NAMES)
+
+#: One feature's statistics: stat name -> array.
+FeatureStats = dict[str, np.ndarray]
+
+_NUM_BINS = 5000
+_EDGE_PAD = 1e-10  # widens the first histogram range so min and max fall inside it
+
+
+def _vector_stats(batch: np.ndarray, count: int) -> FeatureStats:
+    """Stats of a (N, D) batch along axis 0; `count` is what the `count` stat reports."""
+    batch = batch.astype(np.result_type(batch.dtype, np.float32), copy=False)
+    n = batch.shape[0]
+    if n < 2:
+        # lerobot: too few rows for a histogram, quantiles fall back to the mean
+        mean = np.mean(batch, axis=0)
+        out: FeatureStats = {
+            "min": np.min(batch, axis=0),
+            "max": np.max(batch, axis=0),
+            "mean": mean,
+            "std": np.std(batch, axis=0),
+            "count": np.array([count]),
+        }
+        for name in QUANTILE_NAMES:
+            out[name] = mean.copy()
+        return _ordered(out)
+    lo = np.min(batch, axis=0)
+    hi = np.max(batch, axis=0)
+    mean = np.mean(batch, axis=0)
+    mean_sq = np.mean(batch**2, axis=0)
+    std = np.sqrt(np.maximum(0, mean_sq - mean**2))
+    quantiles: list[list[Any]] = [[] for _ in QUANTILES]
+    for d in range(batch.shape[1]):
+        edges = np.linspace(lo[d] - _EDGE_PAD, hi[d] + _EDGE_PAD, _NUM_BINS + 1)
+        hist, _ = np.histogram(batch[:, d], bins=edges)
+        cumsum = np.cumsum(hist.astype(np.float64))
+        for qi, q in enumerate(QUANTILES):
+            quantiles[qi].append(_histogram_quantile(cumsum, edges, q * n))
+    out = {"min": lo, "max": hi, "mean": mean, "std": std, "count": np.array([count])}
+    for name, values in zip(QUANTILE_NAMES, quantiles, strict=True):
+        out[name] = np.array(values)
+    return _ordered(out)
+
+
+def _histogram_quantile(cumsum: np.ndarray, edges: np.ndarray, target: float) -> Any:
+    """The value below which `target` counts lie, interpolated linearly inside its bin."""
+    idx = int(np.searchsorted(cumsum, target))
+    if idx == 0:
+        return edges[0]
+    if idx >= len(cumsum):
+        return edges[-1]
+    before = cumsum[idx - 1]
+    in_bin = cumsum[idx] - before
+    if in_bin == 0:
+        return edges[idx]
+    return edges[idx] + (target - before) / in_bin * (edges[idx + 1] - edges[idx])
+
+
+def _ordered(stats: Mapping[str, np.ndarray]) -> FeatureStats:
+    return {name: stats[name] for name in STAT_NAMES if name in stats}
+
+
+def numeric_stats(values: np.ndarray | Sequence[Any]) -> FeatureStats:
+    """Statistics of one episode's numeric feature: `values` is (N,) or (N, D), one row per frame.
+
+    Scalar features (N,) get stats of shape (1,), vectors (N, D) get shape (D,); `count` is N.
+    """
+    array = np.asarray(values)
+    if array.ndim == 0 or array.shape[0] == 0:
+        raise ValueError("numeric_stats needs at least one frame")
+    if array.ndim == 1:
+        return _vector_stats(array.reshape(-1, 1), array.shape[0])
+    if array.ndim > 2:
+        array = array.reshape(array.shape[0], -1)
+    return _vector_stats(array, array.shape[0])
+
+
+def sample_frame_indices(length: int) -> list[int]:
+    """Which frames of a `length`-frame episode lerobot samples for image statistics."""
+    if length <= 0:
+        return []
+    lowest = min(100, length)
+    count = max(lowest, min(int(length**0.75), 10_000))
+    return [int(i) for i in np.round(np.linspace(0, length - 1, count)).astype(int)]
+
+
+def _downscale(frame_chw: np.ndarray) -> np.ndarray:
+    """lerobot's stride downsampling: frames of 300 px or more shrink to about 150 px."""
+    _, height, width = frame_chw.shape
+    if max(width, height) < 300:
+        return frame_chw
+    step = int(width / 150) if width > height else int(height / 150)
+    return frame_chw[:, ::step, ::step]
+
+
+def image_stats(frames: Iterable[np.ndarray], *, length: int | None = None) -> FeatureStats:
+    """Per-channel statistics in [0, 1] of one episode's HxWxC uint8 RGB frames, shaped (C, 1, 1).
+
+    Only the frames lerobot samples are kept (`sample_frame_indices`), so a lazy iterable (a
+    `FrameSource`) is read once without holding the episode in memory. The length comes from
+    `len(frames)` or `length=`; a plain iterator without either is materialised first.
+    `count` is the number of sampled frames, as lerobot reports it.
+    """
+    if length is None:
+        try:
+            length = len(frames)  # type: ignore[arg-type]
+        except TypeError:
+            frames = list(frames)
+            length = len(frames)
+    wanted = sample_frame_indices(length)
+    if not wanted:
+        raise ValueError("image_stats needs at least one frame")
+    keep = set(wanted)
+    picked: dict[int, np.ndarray] = {}
+    for i, frame in enumerate(frames):
+        if i in keep:
+            array = np.asarray(frame)
+            if array.ndim == 2:
+                array = array[:, :, None]
+            picked[i] = _downscale(np.ascontiguousarray(array.transpose(2, 0, 1)))
+        if i >= wanted[-1]:
+            break
+    if len(picked) != len(keep):
+        raise ValueError(f"image_stats expected {length} frames, got {max(picked, default=-1) + 1}")
+    # duplicates in `wanted` (never for lerobot's spacing, but cheap to honour) count twice
+    batch = np.stack([picked[i] for i in wanted])  # (S, C, H, W)
+    channels = batch.shape[1]
+    pixels = batch.transpose(0, 2, 3, 1).reshape(-1, channels)
+    stats = _vector_stats(pixels, batch.shape[0])
+    return {
+        name: value if name == "count" else (value / 255.0).reshape(channels, 1, 1)
+        for name, value in stats.items()
+    }
+
+
+def aggregate_feature_stats(per_episode: Sequence[Mapping[str, np.ndarray]]) -> FeatureStats:
+    """Combine several episodes' stats of one feature in one step (count-weighted)."""
+    if not per_episode:
+        raise ValueError("aggregate_feature_stats needs at least one episode")
+    means = np.stack([np.asarray(s["mean"]) for s in per_episode])
+    variances = np.stack([np.asarray(s["std"]) ** 2 for s in per_episode])
+    counts = np.stack([np.asarray(s["count"]) for s in per_episode])
+    total = counts.sum(axis=0)
+    while counts.ndim < means.ndim:
+        counts = np.expand_dims(counts, axis=-1)
+    mean = (means * counts).sum(axis=0) / total
+    variance = ((variances + (means - mean) ** 2) * counts).sum(axis=0) / total
+    out: FeatureStats = {
+        "min": np.min(np.stack([np.asarray(s["min"]) for s in per_episode]), axis=0),
+        "max": np.max(np.stack([np.asarray(s["max"]) for s in per_episode]), axis=0),
+        "mean": mean,
+        "std": np.sqrt(variance),
+        "count": total,
+    }
+    for name in QUANTILE_NAMES:
+        if all(name in s for s in per_episode):
+            values = np.stack([np.asarray(s[name]) for s in per_episode])
+            out[name] = (values * counts).sum(axis=0) / total
+    return out
+
+
+def aggregate_stats(
+    per_episode: Sequence[Mapping[str, Mapping[str, np.ndarray]]],
+) -> dict[str, FeatureStats]:
+    """Dataset statistics from per-episode statistics `[{feature: {stat: array}}, ...]`.
+
+    Episodes are folded in order, pairwise, exactly as lerobot's writer updates `stats.json`
+    after each episode, so the result matches lerobot's file bit for bit. A feature missing from
+    some episodes is aggregated over the episodes that have it.
+    """
+    if not per_episode:
+        return {}
+    total: dict[str, FeatureStats] = {}
+    for episode in per_episode:
+        for feature, stats in episode.items():
+            current = {k: np.asarray(v) for k, v in stats.items()}
+            total[feature] = (
+                aggregate_feature_stats([total[feature], current]) if feature in total else current
+            )
+    return total
+
+
+def stats_to_json(stats: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, dict[str, Any]]:
+    """Nested lists, as `meta/stats.json` stores them."""
+    return {
+        feature: {name: np.asarray(value).tolist() for name, value in feature_stats.items()}
+        for feature, feature_stats in stats.items()
+    }
+
+
+def stats_from_json(data: Mapping[str, Mapping[str, Any]]) -> dict[str, FeatureStats]:
+    """Arrays from `meta/stats.json` (float64 values, int64 counts)."""
+    return {
+        feature: {
+            name: np.asarray(value, dtype=np.int64 if name == "count" else np.float64)
+            for name, value in feature_stats.items()
+        }
+        for feature, feature_stats in data.items()
+    }
