@@ -1,0 +1,60 @@
+"""The backend interface: frames in, per-frame hand detections (camera frame, pixels) out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from lerobot_nb.enrich.hands.intrinsics import CameraModel
+
+__all__ = ["FrameHands", "HandBackend", "HandDetection"]
+
+
+@dataclass(frozen=True)
+class HandDetection:
+    """One detected hand in one frame.
+
+    `kp3d` (21,3) metres in the camera frame (OpenCV axes), already un-mirrored for left hands;
+    `kp2d` (21,2) pixels of the frame it came from; `box_center` (2,) px and `box_size` px the
+    square detection box; `confidence` in [0, 1]; `mano` MANO parameters when the backend has
+    them (`global_orient` (1,3,3), `hand_pose` (15,3,3), `betas` (10,)), left hands mirrored back
+    with R -> M R M.
+    """
+
+    right: bool
+    kp3d: np.ndarray
+    kp2d: np.ndarray
+    box_center: np.ndarray
+    box_size: float
+    confidence: float = 1.0
+    mano: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def side(self) -> str:
+        return "right" if self.right else "left"
+
+
+@dataclass(frozen=True)
+class FrameHands:
+    """What a backend found in one frame: zero or more hands, or an error text (frame kept, no hand)."""
+
+    hands: tuple[HandDetection, ...] = ()
+    error: str | None = None
+
+
+@runtime_checkable
+class HandBackend(Protocol):
+    """Finds hands in RGB frames. `detect` returns exactly one `FrameHands` per input frame, in order.
+
+    `camera` is the camera model for each frame's size; `None` means unknown (the backend then
+    uses HaMeR's scaled focal length and says so in `notes`).
+    """
+
+    name: str
+
+    def detect(self, frames: Sequence[np.ndarray], cameras: Sequence[CameraModel]) -> list[FrameHands]: ...
+
+    def close(self) -> None: ...

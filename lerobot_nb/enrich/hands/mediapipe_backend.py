@@ -1,0 +1,136 @@
+"""MediaPipe Hands on CPU: 21 landmarks per hand, placed in the camera frame by PnP with the intrinsics.
+
+mediapipe 0.10.14 ships the palm-detection and hand-landmark models inside the wheel (the legacy
+`mediapipe.solutions.hands` graph), so this runs offline. Its landmark order is the OpenPose order
+used everywhere here. 3D: MediaPipe's world landmarks are metric but hand-centred (origin near the
+hand's centre); `cv2.solvePnP` finds the rotation and translation that project them onto the 2D
+landmarks with the camera matrix K, which places the hand in the camera frame.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from lerobot_nb.enrich.hands.backend import FrameHands, HandDetection
+from lerobot_nb.enrich.hands.geometry import keypoint_box, project
+from lerobot_nb.enrich.hands.intrinsics import CameraModel
+
+__all__ = ["MediaPipeBackend", "place_with_pnp"]
+
+
+def place_with_pnp(world: np.ndarray, kp2d: np.ndarray, K: np.ndarray) -> np.ndarray | None:
+    """Camera-frame points R W + t for hand-centred metric points W (21,3) seen at pixels kp2d (21,2).
+
+    R, t minimise the reprojection error of W under K (`cv2.solvePnP`, SQPnP then Levenberg-
+    Marquardt refinement). None when no solution puts the hand in front of the camera.
+    """
+    import cv2
+
+    obj = np.ascontiguousarray(world, np.float64).reshape(-1, 1, 3)
+    img = np.ascontiguousarray(kp2d, np.float64).reshape(-1, 1, 2)
+    ok, rvec, tvec = cv2.solvePnP(obj, img, K, None, flags=cv2.SOLVEPNP_SQPNP)
+    if not ok:
+        return None
+    rvec, tvec = cv2.solvePnPRefineLM(obj, img, K, None, rvec, tvec)
+    R, _ = cv2.Rodrigues(rvec)
+    cam: np.ndarray = world @ R.T + tvec.reshape(1, 3)
+    return cam if np.all(cam[:, 2] > 0) else None
+
+
+class MediaPipeBackend:
+    """`HandBackend` running MediaPipe Hands in process.
+
+    `static_image_mode=False` (default) tracks hands from frame to frame (faster on video, the
+    graph is rebuilt when the frame size changes); True detects in every frame independently.
+    MediaPipe labels handedness as seen in a mirrored (selfie) image; for ordinary cameras the
+    label is swapped (`mirrored=False`). `confidence` is MediaPipe's handedness score.
+    """
+
+    name = "mediapipe"
+
+    def __init__(
+        self,
+        *,
+        max_hands: int = 2,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+        model_complexity: int = 1,
+        static_image_mode: bool = False,
+        mirrored: bool = False,
+    ) -> None:
+        self.options = dict(
+            static_image_mode=static_image_mode,
+            max_num_hands=max_hands,
+            model_complexity=model_complexity,
+            min_detection_confidence=min_detection_confidence,
+            min_tracking_confidence=min_tracking_confidence,
+        )
+        self.mirrored = mirrored
+        self._graph: Any = None
+        self._size: tuple[int, int] | None = None
+
+    def _hands(self, size: tuple[int, int]) -> Any:
+        if self._graph is None or size != self._size:
+            self.close()
+            from mediapipe.python.solutions import hands as mp_hands
+
+            self._graph = mp_hands.Hands(**self.options)
+            self._size = size
+        return self._graph
+
+    def close(self) -> None:
+        if self._graph is not None:
+            with contextlib.suppress(Exception):
+                self._graph.close()
+            self._graph = None
+
+    def __enter__(self) -> MediaPipeBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def detect_one(self, frame: np.ndarray, camera: CameraModel) -> FrameHands:
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            return FrameHands(error=f"not an HxWx3 uint8 RGB frame: shape {frame.shape}, dtype {frame.dtype}")
+        h, w = frame.shape[:2]
+        result = self._hands((w, h)).process(np.ascontiguousarray(frame))
+        if not result.multi_hand_landmarks:
+            return FrameHands()
+        K = camera.K
+        hands = []
+        for lm2d, lm3d, handed in zip(
+            result.multi_hand_landmarks, result.multi_hand_world_landmarks, result.multi_handedness, strict=True
+        ):
+            kp2d = np.array([(p.x * w, p.y * h) for p in lm2d.landmark], np.float64)
+            world = np.array([(p.x, p.y, p.z) for p in lm3d.landmark], np.float64)
+            kp3d = place_with_pnp(world, kp2d, K)
+            if kp3d is None:
+                continue
+            label = handed.classification[0].label
+            right = (label == "Right") if self.mirrored else (label == "Left")
+            center, size = keypoint_box(kp2d)
+            hands.append(
+                HandDetection(
+                    right=right,
+                    kp3d=kp3d,
+                    # The detector's own 2D landmarks; `project(kp3d, K)` differs by the PnP residual.
+                    kp2d=kp2d,
+                    box_center=center,
+                    box_size=size,
+                    confidence=float(handed.classification[0].score),
+                )
+            )
+        return FrameHands(tuple(hands))
+
+    def detect(self, frames: Sequence[np.ndarray], cameras: Sequence[CameraModel]) -> list[FrameHands]:
+        return [self.detect_one(f, c) for f, c in zip(frames, cameras, strict=True)]
+
+
+def reprojection_error(hand: HandDetection, camera: CameraModel) -> float:
+    """Mean pixel distance between the hand's 2D keypoints and its projected 3D keypoints."""
+    return float(np.linalg.norm(project(hand.kp3d, camera.K) - hand.kp2d, axis=1).mean())
