@@ -51,6 +51,9 @@ class StreamRows:
     column: str
     times: np.ndarray
     values: pa.Array
+    #: Another timeline's values per row (`read_streams(order_index=...)`), e.g. `log_time`,
+    #: to tell the order the rows were logged in; None when not asked for or absent.
+    order: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.times)
@@ -90,19 +93,21 @@ def _episode_reader(dataset: DatasetEntry, episode: str, entities: Sequence[str]
 
 
 def read_streams(
-    dataset: DatasetEntry, episode: str, columns: Sequence[str], index: str
+    dataset: DatasetEntry, episode: str, columns: Sequence[str], index: str, *, order_index: str | None = None
 ) -> dict[str, StreamRows]:
     """Raw rows of several columns of one episode on `index`, in one query.
 
     Each column keeps only the rows where it is non-null, sorted by time (stable, so rows logged
     at the same time keep their log order). Static columns come back with no rows: use
-    `read_static` for them.
+    `read_static` for them. `order_index` names a second timeline whose per-row values are
+    returned in `StreamRows.order` (null where the row has none: -1).
     """
     entities = sorted({c.split(":", 1)[0] for c in columns})
     table: pa.Table = _episode_reader(dataset, episode, entities, index).to_arrow_table()
     if index not in table.column_names:
         raise LerobotNbError(f"no timeline {index!r} in this episode", episode=episode)
     times_all = table.column(index)
+    order_all = table.column(order_index) if order_index and order_index in table.column_names else None
     out: dict[str, StreamRows] = {}
     for col in columns:
         if col not in table.column_names:
@@ -112,11 +117,15 @@ def read_streams(
         keep = pc.and_(pc.is_valid(cells), pc.is_valid(times_all))
         t = pc.filter(times_all, keep).cast(pa.int64()).to_numpy(zero_copy_only=False)
         v = pc.filter(cells, keep).combine_chunks()
+        o = None
+        if order_all is not None:
+            o = pc.filter(order_all, keep).cast(pa.int64()).fill_null(-1).to_numpy(zero_copy_only=False)
         order = np.argsort(t, kind="stable")
         if len(order) and not np.all(order == np.arange(len(order))):
             v = v.take(pa.array(order))
             t = t[order]
-        out[col] = StreamRows(col, np.ascontiguousarray(t, dtype=np.int64), v)
+            o = o[order] if o is not None else None
+        out[col] = StreamRows(col, np.ascontiguousarray(t, dtype=np.int64), v, o)
     return out
 
 

@@ -1,5 +1,17 @@
 """Align every stream of an episode onto LeRobot's fixed 1/fps grid."""
 
-from lerobot_nb.align.episode import AlignedEpisode, EncodedVideo, EpisodeSkipped, FrameSource
+from lerobot_nb.align.aligner import align_episode, align_segments, iter_aligned
+from lerobot_nb.align.config import AlignConfig
+from lerobot_nb.align.episode import AlignedEpisode, EncodedVideo, EpisodeSkipped, FrameSource, StreamTiming
 
-__all__ = ["AlignedEpisode", "EncodedVideo", "EpisodeSkipped", "FrameSource"]
+__all__ = [
+    "AlignConfig",
+    "AlignedEpisode",
+    "EncodedVideo",
+    "EpisodeSkipped",
+    "FrameSource",
+    "StreamTiming",
+    "align_episode",
+    "align_segments",
+    "iter_aligned",
+]

@@ -9,7 +9,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import polars as pl
 
-__all__ = ["AlignedEpisode", "EncodedVideo", "EpisodeSkipped", "FrameSource"]
+__all__ = ["AlignedEpisode", "EncodedVideo", "EpisodeSkipped", "FrameSource", "StreamTiming"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,22 @@ class FrameSource(Protocol):
 
 
 @dataclass(frozen=True)
+class StreamTiming:
+    """Where one stream's samples and the kept ticks lie, in seconds from the grid start.
+
+    `staleness_s[k]` is the age (latest), distance (nearest) or farther bracket distance
+    (linear) of the value used at kept tick k; `flagged[k]` marks ticks beyond the stream's
+    tolerance that were kept (`on_stale="flag"`); `dropped_s` are ticks left out.
+    """
+
+    sample_s: np.ndarray
+    staleness_s: np.ndarray
+    flagged: np.ndarray
+    dropped_s: np.ndarray
+    tolerance_s: float
+
+
+@dataclass(frozen=True)
 class AlignedEpisode:
     """One episode on the fixed grid `timestamp[k] = k / fps` (k = 0..length-1).
 
@@ -69,6 +85,8 @@ class AlignedEpisode:
     names: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)
     report: pl.DataFrame = field(default_factory=pl.DataFrame)
     source: str = ""
+    #: Per stream key: timing detail for plots and checks (added by `align`; may be empty).
+    timing: Mapping[str, StreamTiming] = field(default_factory=dict)
 
     @property
     def length(self) -> int:

@@ -1,0 +1,490 @@
+"""Align one episode (or every episode of a server) onto the fixed grid: the public entry points."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lerobot_nb.align.config import IMAGE_COMPONENTS, AlignConfig, ImageSpec, NumericSpec
+from lerobot_nb.align.episode import AlignedEpisode, EpisodeSkipped, FrameSource, StreamTiming
+from lerobot_nb.align.grid import episode_span, grid_ticks, units_per_second
+from lerobot_nb.align.images import (
+    EncodedImageFrames,
+    RawImageFrames,
+    VideoFrames,
+    normalize_codec,
+)
+from lerobot_nb.align.report import StreamReport, report_frame
+from lerobot_nb.align.resample import gaps, median_period, pick_indices, resample
+from lerobot_nb.columns import ColumnSpec, resolve_column
+from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.query import (
+    ColumnInfo,
+    StreamRows,
+    component_columns,
+    index_timelines,
+    read_static,
+    read_streams,
+)
+
+if TYPE_CHECKING:
+    from rerun.catalog import DatasetEntry
+
+    from lerobot_nb.server import RecordingServer
+
+__all__ = ["align_episode", "align_segments", "iter_aligned", "server_latest_at"]
+
+#: Timelines that record the order rows were logged in; used to catch timestamps that go back.
+_ORDER_TIMELINES = ("log_time", "log_tick")
+
+
+@dataclass
+class _Catalog:
+    """What the dataset offers, listed once per run."""
+
+    columns: dict[str, ColumnInfo]
+    timelines: dict[str, str]
+
+    @classmethod
+    def of(cls, dataset: DatasetEntry) -> _Catalog:
+        return cls({c.name: c for c in component_columns(dataset)}, dict(index_timelines(dataset)))
+
+
+@dataclass
+class _Stream:
+    """One stream of the episode being aligned (numeric or camera)."""
+
+    key: str
+    column: str
+    kind: str  # "numeric" | "image"
+    policy: str
+    explicit_tolerance_s: float | None
+    rows: StreamRows
+    values: np.ndarray | None = None  # (N, D) for numeric streams
+    image: ImageSpec | None = None
+    # filled by resampling, per grid tick:
+    index: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    staleness: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    grid_values: np.ndarray | None = None
+    tolerance: float = float("inf")
+
+
+# -- small helpers -------------------------------------------------------------------------------
+def _where(config: AlignConfig, source: str, episode: str) -> dict[str, Any]:
+    return {"file": source or None, "episode": episode}
+
+
+def _describe_time(t: int, t0: int, per_s: Fraction) -> str:
+    return f"{(t - t0) / float(per_s):.3f} s into the episode"
+
+
+def _matrix(rows: StreamRows, key: str, per_s: Fraction) -> np.ndarray:
+    """`(N, D)` float64 from a list-of-numbers column; errors for ragged or all-NaN streams."""
+    values = rows.values
+    if pa.types.is_null(values.type) or not (
+        pa.types.is_list(values.type) or pa.types.is_large_list(values.type)
+        or pa.types.is_fixed_size_list(values.type)
+    ):
+        raise LerobotNbError(f"column {rows.column} is not a list of numbers ({values.type})", stream=key)
+    inner = values.type.value_type
+    if not (pa.types.is_floating(inner) or pa.types.is_integer(inner) or pa.types.is_boolean(inner)):
+        raise LerobotNbError(f"column {rows.column} holds {inner}, not numbers", stream=key)
+    lengths = pc.list_value_length(values).to_numpy(zero_copy_only=False)
+    if len(lengths) and (lengths != lengths[0]).any():
+        i = int(np.argmax(lengths != lengths[0]))
+        raise LerobotNbError(
+            f"vector length changes from {lengths[0]} to {lengths[i]} at "
+            f"{_describe_time(int(rows.times[i]), int(rows.times[0]), per_s)} (sample {i})",
+            stream=key,
+        )
+    width = int(lengths[0]) if len(lengths) else 0
+    if width == 0:
+        raise LerobotNbError("every sample is an empty vector", stream=key)
+    flat = pc.list_flatten(values).cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
+    out = np.asarray(flat, dtype=np.float64).reshape(len(values), width)
+    if np.isnan(out).all():
+        raise LerobotNbError(f"all {len(out)} samples are NaN", stream=key)
+    return out
+
+
+def _check_monotonic(rows: StreamRows, key: str, per_s: Fraction, order_name: str | None) -> None:
+    """Rows sorted by log order must not go back in time on the index timeline."""
+    if rows.order is None or len(rows) < 2:
+        return
+    order = rows.order
+    mask = order >= 0
+    if mask.sum() < 2:
+        return
+    by_log = np.argsort(order[mask], kind="stable")
+    t = rows.times[mask][by_log]
+    back = np.flatnonzero(np.diff(t) < 0)
+    if len(back):
+        i = int(back[0])
+        raise LerobotNbError(
+            f"timestamps are not monotonic: in {order_name} order the sample at "
+            f"{_describe_time(int(t[i + 1]), int(rows.times[0]), per_s)} comes after the one at "
+            f"{_describe_time(int(t[i]), int(rows.times[0]), per_s)} ({len(back)} step(s) back)",
+            stream=key,
+        )
+
+
+def _first_text(values: Any) -> str | None:
+    if values is None:
+        return None
+    if isinstance(values, list):
+        values = values[0] if values else None
+    return None if values is None else str(values)
+
+
+def _names(catalog: _Catalog, entity: str, component: str, width: int,
+           static_of: dict[str, Any], temporal: dict[str, StreamRows]) -> tuple[str, ...] | None:
+    """Per-dimension names of a numeric stream: `SeriesLines:names` or the component's `names`."""
+    archetype = component.split(":", 1)[0]
+    for col in (f"{entity}:SeriesLines:names", f"{entity}:{archetype}:names",
+                f"{entity}:{archetype}:joint_names", f"{entity}:{archetype}:name"):
+        if col not in catalog.columns:
+            continue
+        value = static_of.get(col)
+        if value is None and col in temporal and len(temporal[col]):
+            value = temporal[col].values[0].as_py()
+        if isinstance(value, list) and len(value) == width and all(isinstance(v, str) for v in value):
+            return tuple(value)
+    return None
+
+
+def server_latest_at(dataset: DatasetEntry, episode: str, columns: Sequence[str], index: str,
+                     ticks: np.ndarray, kind: str) -> dict[str, pa.Array]:
+    """Latest-at values of `columns` at `ticks`, computed by the server (`fill_latest_at`).
+
+    Returns one arrow array per column, row k for `ticks[k]` (ticks must be sorted, distinct).
+    """
+    entities = sorted({c.split(":", 1)[0] for c in columns})
+    grid = ticks.astype("datetime64[ns]") if kind == "timestamp" else ticks.astype(np.int64)
+    reader = dataset.filter_segments([episode]).filter_contents(entities).reader(
+        index=index, using_index_values={episode: grid}, fill_latest_at=True
+    )
+    table: pa.Table = reader.to_arrow_table()
+    got = table.column(index).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    order = np.argsort(got, kind="stable")
+    if not np.array_equal(got[order], ticks):
+        raise LerobotNbError(
+            f"the server answered {len(got)} rows for {len(ticks)} grid ticks", episode=episode
+        )
+    take = pa.array(order)
+    return {c: table.column(c).combine_chunks().take(take) if c in table.column_names
+            else pa.nulls(len(ticks)) for c in columns}
+
+
+# -- the work ------------------------------------------------------------------------------------
+def align_segments(
+    dataset: DatasetEntry,
+    episode_id: str,
+    config: AlignConfig,
+    *,
+    source: str = "",
+    catalog: _Catalog | None = None,
+) -> list[AlignedEpisode]:
+    """Align one episode; a gap longer than `max_gap_s` may split it into several pieces.
+
+    Pieces of a split episode are named `<episode>#0`, `<episode>#1`, ...; an unsplit episode
+    keeps its id. Every user-facing problem raises `LerobotNbError` naming file, episode, stream.
+    """
+    where = _where(config, source, episode_id)
+    try:
+        return _align(dataset, episode_id, config, source, catalog or _Catalog.of(dataset))
+    except LerobotNbError as exc:
+        raise exc.with_context(**where) from None
+
+
+def align_episode(dataset: DatasetEntry, episode_id: str, config: AlignConfig, *, source: str = "") -> AlignedEpisode:
+    """Align one episode onto the `k / fps` grid (see `AlignConfig`).
+
+    Raises `LerobotNbError` if the episode splits into several pieces (use `align_segments` or
+    `iter_aligned` then).
+    """
+    pieces = align_segments(dataset, episode_id, config, source=source)
+    if len(pieces) != 1:
+        raise LerobotNbError(
+            f"splits into {len(pieces)} pieces at gaps longer than max_gap_s; use align_segments "
+            "or iter_aligned", file=source or None, episode=episode_id,
+        )
+    return pieces[0]
+
+
+def iter_aligned(
+    server: RecordingServer, config: AlignConfig, *, episodes: Sequence[str] | None = None
+) -> Iterator[AlignedEpisode | EpisodeSkipped]:
+    """Aligned episodes one at a time (lazy), in episode order.
+
+    With `config.on_error == "skip"`, an episode with bad input yields `EpisodeSkipped` with the
+    one-line reason instead of stopping the run; otherwise the error propagates.
+    """
+    dataset = server.dataset
+    known = server.episodes
+    chosen = list(episodes) if episodes is not None else known
+    missing = [e for e in chosen if e not in known]
+    if missing:
+        raise LerobotNbError(f"unknown episode(s) {', '.join(missing)}; episodes: {', '.join(known)}",
+                             file=server.url or None)
+    catalog = _Catalog.of(dataset)
+    for episode in chosen:
+        source = server.source_of(episode)
+        try:
+            pieces = align_segments(dataset, episode, config, source=source, catalog=catalog)
+        except LerobotNbError as exc:
+            if config.on_error != "skip":
+                raise
+            yield EpisodeSkipped(episode, str(exc), source)
+            continue
+        yield from pieces
+
+
+def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str,
+           catalog: _Catalog) -> list[AlignedEpisode]:
+    index = config.index
+    if index not in catalog.timelines:
+        raise LerobotNbError(
+            f"no timeline {index!r}; timelines: {', '.join(sorted(catalog.timelines))}"
+        )
+    kind = catalog.timelines[index]
+    per_s = units_per_second(index, kind, config.sequence_rate)
+    names_pool = list(catalog.columns)
+
+    def resolve(spec: ColumnSpec, key: str) -> str:
+        name = resolve_column(spec, names_pool, source=source or None, episode=episode)
+        if catalog.columns[name].is_static:
+            raise LerobotNbError(f"column {name} is static (one value), not a stream over time", stream=key)
+        return name
+
+    numeric_specs: list[NumericSpec] = config.numeric_specs()
+    image_specs: list[ImageSpec] = config.image_specs()
+    wanted: dict[str, str] = {}  # column -> stream key, temporal columns to read
+    for ns in numeric_specs:
+        wanted[resolve(ns.column, ns.key)] = ns.key
+    for im in image_specs:
+        col = resolve(ColumnSpec(im.entity, IMAGE_COMPONENTS[im.kind]), im.key)
+        wanted[col] = im.key
+    extra_cols: list[str] = []
+    static_cols: list[str] = []
+    for im in image_specs:
+        side = {"raw": ["Image:format"], "compressed": [], "video": ["VideoStream:codec", "VideoStream:is_keyframe"]}
+        for comp in side[im.kind]:
+            col = f"{im.entity}:{comp}"
+            if col in catalog.columns:
+                (static_cols if catalog.columns[col].is_static else extra_cols).append(col)
+            elif comp == "Image:format":
+                raise LerobotNbError(f"raw image stream has no {col} column", stream=im.key)
+    for ns in numeric_specs:
+        archetype = ns.column.archetype
+        for comp in ("SeriesLines:names", f"{archetype}:names", f"{archetype}:joint_names", f"{archetype}:name"):
+            col = f"{ns.column.entity}:{comp}"
+            if col in catalog.columns and col not in wanted:
+                (static_cols if catalog.columns[col].is_static else extra_cols).append(col)
+    task_spec = config.task_spec()
+    task_col: str | None = None
+    if task_spec is not None:
+        task_col = resolve_column(task_spec, names_pool, source=source or None, episode=episode)
+        (static_cols if catalog.columns[task_col].is_static else extra_cols).append(task_col)
+    if not wanted:
+        raise LerobotNbError("nothing to align: no action, state, extra or image stream given")
+
+    order_name = next((t for t in _ORDER_TIMELINES if t in catalog.timelines and t != index), None)
+    rows = read_streams(dataset, episode, list(wanted) + [c for c in extra_cols if c not in wanted],
+                        index, order_index=order_name)
+    static_of = {c: read_static(dataset, episode, c) for c in dict.fromkeys(static_cols)}
+
+    # -- per-stream checks and numeric matrices --------------------------------------------------
+    streams: list[_Stream] = []
+    for col, key in wanted.items():
+        r = rows[col]
+        if not len(r):
+            raise LerobotNbError(f"no samples of {col} on timeline {index!r} in this episode", stream=key)
+        _check_monotonic(r, key, per_s, order_name)
+        cam = next((i for i in image_specs if i.key == key), None)
+        sp = config.policy_for(key)
+        s = _Stream(key, col, "image" if cam else "numeric", sp.policy, sp.max_staleness_s, r, image=cam)
+        if cam is None:
+            s.values = _matrix(r, key, per_s)
+        streams.append(s)
+
+    # -- grid ------------------------------------------------------------------------------------
+    times = {s.key: s.rows.times for s in streams}
+    start, end = episode_span(times, span_stream=config.span_stream, episode=episode)
+    ticks = grid_ticks(start, end, config.fps, per_s)
+    if not len(ticks):
+        raise LerobotNbError("the streams overlap for less than one tick")
+    T = len(ticks)
+    per_s_f = float(per_s)
+
+    # -- resample + tolerance ----------------------------------------------------------------------
+    missing = np.zeros(T, bool)
+    stale_any = np.zeros(T, bool)
+    in_gap = np.zeros(T, bool)
+    for s in streams:
+        t = s.rows.times
+        if s.kind == "numeric":
+            assert s.values is not None
+            res = resample(t, s.values, ticks, s.policy)  # type: ignore[arg-type]
+            s.index, s.staleness, s.grid_values = res.index, res.staleness, res.values
+        else:
+            s.index, s.staleness = pick_indices(t, ticks, s.policy)  # type: ignore[arg-type]
+        s.tolerance = (s.explicit_tolerance_s * per_s_f if s.explicit_tolerance_s is not None
+                       else config.staleness_factor * median_period(t))
+        missing |= s.index < 0
+        stale_any |= (s.index >= 0) & (s.staleness > s.tolerance)
+        if config.max_gap_s is not None:
+            limit = config.max_gap_s * per_s_f
+            for i in gaps(t, limit):
+                in_gap |= (ticks > t[i]) & (ticks < t[i + 1])
+
+    keep = ~missing & ~in_gap
+    if config.on_stale == "drop":
+        keep &= ~stale_any
+    if config.max_gap_s is not None and config.on_gap == "end" and in_gap.any():
+        keep[int(np.argmax(in_gap)):] = False
+    # Pieces: runs of ticks between gap ticks (one piece unless a gap splits the episode).
+    run_id = np.cumsum(in_gap)
+    pieces = [np.flatnonzero(keep & (run_id == r)) for r in np.unique(run_id[keep])] if keep.any() else []
+    pieces = [p for p in pieces if len(p) >= max(1, config.min_ticks)]
+    if not pieces:
+        worst = max(streams, key=lambda s: int(((s.index < 0) | (s.staleness > s.tolerance)).sum()))
+        raise LerobotNbError(
+            f"no tick of the {T}-tick grid has every stream within tolerance "
+            f"({int(((worst.index < 0) | (worst.staleness > worst.tolerance)).sum())} ticks fail here; "
+            "raise max_staleness_s or use on_stale='flag')",
+            stream=worst.key,
+        )
+    kept_all = np.concatenate(pieces)
+
+    # -- server-side latest-at for numeric streams (the default policy) ------------------------------
+    pushed = [s for s in streams if s.kind == "numeric" and s.policy == "latest"]
+    if config.pushdown and pushed:
+        served = server_latest_at(dataset, episode, [s.column for s in pushed], index, ticks[kept_all], kind)
+        for s in pushed:
+            arr = served[s.column]
+            lengths = pc.list_value_length(arr).to_numpy(zero_copy_only=False)
+            assert s.grid_values is not None
+            if (lengths != s.grid_values.shape[1]).any():
+                raise LerobotNbError("server latest-at returned vectors of another length", stream=s.key)
+            flat = pc.list_flatten(arr).cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
+            s.grid_values[kept_all] = np.asarray(flat, np.float64).reshape(len(kept_all), -1)
+
+    # -- tasks -----------------------------------------------------------------------------------
+    task_per_tick = _tasks(config, task_col, static_of, rows, ticks, catalog, dataset, episode)
+
+    # -- names, codecs -----------------------------------------------------------------------------
+    names: dict[str, tuple[str, ...] | None] = {}
+    for ns in numeric_specs:
+        s = next(x for x in streams if x.key == ns.key)
+        assert s.values is not None
+        names[ns.key] = _names(catalog, ns.column.entity, ns.column.component, s.values.shape[1], static_of, rows)
+
+    # -- report + pieces -----------------------------------------------------------------------------
+    t0 = int(ticks[0])
+    out: list[AlignedEpisode] = []
+    for n, piece in enumerate(pieces):
+        piece_id = episode if len(pieces) == 1 else f"{episode}#{n}"
+        reports: list[StreamReport] = []
+        timing: dict[str, StreamTiming] = {}
+        numeric: dict[str, np.ndarray] = {}
+        images: dict[str, FrameSource] = {}
+        span = (ticks >= ticks[piece[0]]) & (ticks <= ticks[piece[-1]])
+        dropped_ticks = np.flatnonzero(span & ~keep)
+        for s in streams:
+            st = s.staleness[piece]
+            flagged = st > s.tolerance
+            sample_s = (s.rows.times - t0) / per_s_f
+            tol_s = s.tolerance / per_s_f
+            timing[s.key] = StreamTiming(sample_s, st / per_s_f, flagged, (ticks[dropped_ticks] - t0) / per_s_f, tol_s)
+            own_bad = (s.index[dropped_ticks] < 0) | (s.staleness[dropped_ticks] > s.tolerance)
+            reports.append(StreamReport(piece_id, s.key, s.column, s.kind, s.policy, sample_s, tol_s,
+                                        int(span.sum()), st / per_s_f, int(own_bad.sum()), int(flagged.sum())))
+            if s.kind == "numeric":
+                assert s.grid_values is not None
+                numeric[s.key] = s.grid_values[piece]
+            else:
+                assert s.image is not None
+                images[s.key] = _frame_source(s, s.index[piece], not flagged.any(), config, static_of, rows,
+                                              episode, source)
+        out.append(AlignedEpisode(
+            episode_id=piece_id,
+            fps=config.fps,
+            index=index,
+            ticks=ticks[piece],
+            numeric=numeric,
+            images=images,
+            tasks=tuple(task_per_tick[piece]) if task_per_tick is not None else (),
+            names=names,
+            report=report_frame(reports),
+            source=source,
+            timing=timing,
+        ))
+    return out
+
+
+def _tasks(config: AlignConfig, task_col: str | None, static_of: dict[str, Any], rows: dict[str, StreamRows],
+           ticks: np.ndarray, catalog: _Catalog, dataset: DatasetEntry, episode: str) -> np.ndarray | None:
+    """Task text per tick: the constant, a static TextDocument, or latest-at over a temporal one."""
+    if config.task is not None:
+        return np.full(len(ticks), config.task, dtype=object)
+    if task_col is None:
+        return None
+    if catalog.columns[task_col].is_static:
+        text = _first_text(static_of.get(task_col))
+        if text is None:
+            raise LerobotNbError("the task text is empty in this episode (pass task='...')", stream=task_col)
+        return np.full(len(ticks), text, dtype=object)
+    r = rows[task_col]
+    if not len(r):
+        # Some importers put text messages on another timeline only (ROS String has no header
+        # stamp): one distinct text there is still the episode's task.
+        texts: set[str] = set()
+        for other in catalog.timelines:
+            if other == config.index:
+                continue
+            o = read_streams(dataset, episode, [task_col], other)[task_col]
+            texts |= {t for t in (_first_text(v) for v in o.values.to_pylist()) if t is not None}
+        if len(texts) == 1:
+            return np.full(len(ticks), texts.pop(), dtype=object)
+        raise LerobotNbError(
+            f"no task text on timeline {config.index!r}" + (f" ({len(texts)} different texts elsewhere)"
+                                                            if texts else "") + " (pass task='...')",
+            stream=task_col,
+        )
+    texts_arr = np.array([_first_text(v) or "" for v in r.values.to_pylist()], dtype=object)
+    idx = np.searchsorted(r.times, ticks, side="right") - 1
+    # Ticks before the first task sample take the first text: the task holds for the whole episode.
+    return texts_arr[np.maximum(idx, 0)]
+
+
+def _frame_source(s: _Stream, picks: np.ndarray, within_tolerance: bool, config: AlignConfig,
+                  static_of: dict[str, Any], rows: dict[str, StreamRows], episode: str, source: str) -> FrameSource:
+    im = s.image
+    assert im is not None
+    where = {"stream": s.key, "episode": episode, "file": source}
+    if im.kind == "raw":
+        fmt = rows[f"{im.entity}:Image:format"]
+        if len(fmt) != len(s.rows) or not np.array_equal(fmt.times, s.rows.times):
+            raise LerobotNbError("image buffers and formats are not logged together", stream=s.key)
+        return RawImageFrames(s.rows.values, fmt.values, picks, **where)
+    if im.kind == "compressed":
+        return EncodedImageFrames(s.rows.values, picks, **where)
+    codec_col = f"{im.entity}:VideoStream:codec"
+    raw_codec = static_of.get(codec_col)
+    if raw_codec is None and codec_col in rows and len(rows[codec_col]):
+        raw_codec = rows[codec_col].values[0].as_py()
+    if isinstance(raw_codec, list):
+        raw_codec = raw_codec[0] if raw_codec else None
+    codec = normalize_codec(raw_codec, config.video_format)
+    keyframes = None
+    kf = rows.get(f"{im.entity}:VideoStream:is_keyframe")
+    if kf is not None and len(kf) == len(s.rows) and np.array_equal(kf.times, s.rows.times):
+        keyframes = np.array([bool(_first_text(v) == "True") if not isinstance(v, list) else bool(v and v[0])
+                              for v in kf.values.to_pylist()])
+    return VideoFrames(s.rows.values, picks, codec=codec, keyframes=keyframes, remuxable=within_tolerance, **where)

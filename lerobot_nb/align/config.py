@@ -1,0 +1,225 @@
+"""The alignment spec: one frozen config for the API, the CLI flags and the notebook parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from lerobot_nb.columns import ColumnSpec
+from lerobot_nb.config import help_field
+from lerobot_nb.errors import LerobotNbError
+
+__all__ = [
+    "IMAGE_KINDS",
+    "POLICIES",
+    "AlignConfig",
+    "ImageSpec",
+    "NumericSpec",
+    "Policy",
+    "StreamPolicy",
+]
+
+Policy = Literal["latest", "nearest", "linear"]
+POLICIES: tuple[str, ...] = ("latest", "nearest", "linear")
+ImageKind = Literal["raw", "compressed", "video"]
+IMAGE_KINDS: tuple[str, ...] = ("raw", "compressed", "video")
+
+#: The archetype component each image kind reads (entity + this = the column on the server).
+IMAGE_COMPONENTS: dict[str, str] = {
+    "raw": "Image:buffer",
+    "compressed": "EncodedImage:blob",
+    "video": "VideoStream:sample",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlignConfig:
+    """How to put one recording's streams onto LeRobot's fixed `k / fps` grid.
+
+    Streams: `action_path` / `state_path` (bare entity = `Scalars:scalars`, or a full
+    `entity:Archetype:field`), `*_column` overrides, `extra` numeric features
+    (`feature.key=/path`), cameras `image` (`key:path:kind`), and the task
+    (`task_path` text stream or the constant `task`).
+    """
+
+    fps: int = help_field(10, "target frame rate of the dataset (ticks per second, a whole number)")
+    index: str = help_field("real_time", "timeline to align on (real_time, log_time, ros2_timestamp, frame, ...)")
+    action_path: str | None = help_field("/action", "action entity (or entity:Archetype:field); empty: no action")
+    state_path: str | None = help_field(
+        "/observation/state", "state entity (or entity:Archetype:field); empty: no state"
+    )
+    task_path: str | None = help_field(
+        "/language_instruction", "task text entity (TextDocument, static or temporal); empty: none"
+    )
+    image: tuple[str, ...] = help_field((), "camera as key:path:kind, kind raw|compressed|video (repeatable)",
+                                        metavar="KEY:PATH:KIND")
+    action_column: str | None = help_field(None, "full action column name, overrides --action-path")
+    state_column: str | None = help_field(None, "full state column name, overrides --state-path")
+    task_column: str | None = help_field(None, "full task column name, overrides --task-path")
+    video_format: str = help_field("h264", "codec of video streams that do not name theirs (h264, hevc, av1)")
+    task: str | None = help_field(None, "constant task text for every tick (overrides the task stream)")
+    extra: tuple[str, ...] = help_field(
+        (), "extra numeric feature as feature.key=/path[:Archetype:field] (repeatable)", metavar="KEY=PATH"
+    )
+    policy: Policy = help_field("latest", "how a tick gets a stream's value: latest sample at or before it, "
+                                "nearest sample, or linear interpolation (numeric only)")
+    stream_policy: tuple[str, ...] = help_field(
+        (), "per-stream override key=policy[:max_staleness_s], key is action, observation.state, a camera "
+        "key or an extra key (repeatable)", metavar="KEY=POLICY[:S]"
+    )
+    max_staleness_s: float | None = help_field(
+        None, "largest allowed age of a value at a tick in seconds (default: staleness_factor x the "
+        "stream's own median sample period)"
+    )
+    staleness_factor: float = help_field(2.0, "default tolerance as a multiple of each stream's median period")
+    on_stale: Literal["drop", "flag"] = help_field(
+        "drop", "a tick beyond a stream's tolerance is dropped, or kept and flagged in the report"
+    )
+    max_gap_s: float | None = help_field(None, "a source gap longer than this (seconds) splits or ends the episode")
+    on_gap: Literal["split", "end"] = help_field("split", "what a gap longer than max_gap_s does")
+    min_ticks: int = help_field(1, "pieces shorter than this many ticks (after a split) are left out")
+    span_stream: str | None = help_field(
+        None, "take the grid span from this stream key alone (default: the overlap of all streams)"
+    )
+    sequence_rate: float | None = help_field(
+        None, "steps per second of a sequence timeline (needed to align on e.g. `frame`)"
+    )
+    pushdown: bool = help_field(True, "let the server do latest-at lookups for numeric streams")
+    on_error: Literal["error", "skip"] = help_field(
+        "error", "a bad episode stops the run (error) or is skipped with its reason (skip)"
+    )
+
+    def __post_init__(self) -> None:
+        if isinstance(self.fps, bool) or not isinstance(self.fps, int):
+            if isinstance(self.fps, float) and self.fps.is_integer():
+                object.__setattr__(self, "fps", int(self.fps))
+            else:
+                raise LerobotNbError(f"fps={self.fps!r} must be a whole number of ticks per second")
+        if self.fps <= 0:
+            raise LerobotNbError(f"fps={self.fps} must be > 0")
+        if self.policy not in POLICIES:
+            raise LerobotNbError(f"policy={self.policy!r} is not one of {', '.join(POLICIES)}")
+        if self.max_staleness_s is not None and self.max_staleness_s <= 0:
+            raise LerobotNbError(f"max_staleness_s={self.max_staleness_s} must be > 0")
+        if self.staleness_factor <= 0:
+            raise LerobotNbError(f"staleness_factor={self.staleness_factor} must be > 0")
+        if self.max_gap_s is not None and self.max_gap_s <= 0:
+            raise LerobotNbError(f"max_gap_s={self.max_gap_s} must be > 0")
+        if self.sequence_rate is not None and self.sequence_rate <= 0:
+            raise LerobotNbError(f"sequence_rate={self.sequence_rate} must be > 0")
+        # Parse everything once so a bad spec fails before any server work.
+        keys = [s.key for s in self.numeric_specs()] + [s.key for s in self.image_specs()]
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        if dup:
+            raise LerobotNbError(f"stream key(s) {', '.join(dup)} given twice")
+        overrides = self.stream_policies()
+        unknown = sorted(set(overrides) - set(keys))
+        if unknown:
+            raise LerobotNbError(f"stream_policy names unknown stream(s) {', '.join(unknown)}; "
+                                 f"streams: {', '.join(keys)}")
+        for key, sp in overrides.items():
+            if sp.policy == "linear" and key in {s.key for s in self.image_specs()}:
+                raise LerobotNbError("linear interpolation is for numeric streams only", stream=key)
+        if self.span_stream is not None and self.span_stream not in keys:
+            raise LerobotNbError(f"span_stream={self.span_stream!r} is not a stream; streams: {', '.join(keys)}")
+
+    # -- parsed views ----------------------------------------------------------------------------
+    def numeric_specs(self) -> list[NumericSpec]:
+        """Numeric streams in output order: action, observation.state, then extras."""
+        out: list[NumericSpec] = []
+        for key, path, column in (
+            ("action", self.action_path, self.action_column),
+            ("observation.state", self.state_path, self.state_column),
+        ):
+            text = column or path
+            if text:
+                out.append(NumericSpec(key, ColumnSpec.parse(text, role="numeric")))
+        for item in self.extra:
+            key, sep, path = item.partition("=")
+            if not sep or not key.strip() or not path.strip():
+                raise LerobotNbError(f"extra={item!r} is not feature.key=/path")
+            out.append(NumericSpec(key.strip(), ColumnSpec.parse(path, role="numeric")))
+        return out
+
+    def image_specs(self) -> list[ImageSpec]:
+        """Cameras in the order given."""
+        return [ImageSpec.parse(text) for text in self.image]
+
+    def task_spec(self) -> ColumnSpec | None:
+        """The task text column, or None when there is none or a constant `task` is given."""
+        if self.task is not None:
+            return None
+        text = self.task_column or self.task_path
+        return ColumnSpec.parse(text, role="task") if text else None
+
+    def stream_policies(self) -> dict[str, StreamPolicy]:
+        """Per-stream overrides from `stream_policy` (key -> policy and optional tolerance)."""
+        out: dict[str, StreamPolicy] = {}
+        for item in self.stream_policy:
+            key, sep, rest = item.partition("=")
+            policy, _, tol = rest.partition(":")
+            if not sep or policy not in POLICIES:
+                raise LerobotNbError(
+                    f"stream_policy={item!r} is not key=policy[:max_staleness_s] with policy one of "
+                    f"{', '.join(POLICIES)}"
+                )
+            staleness = None
+            if tol:
+                try:
+                    staleness = float(tol)
+                except ValueError:
+                    raise LerobotNbError(f"stream_policy={item!r}: {tol!r} is not seconds") from None
+                if staleness <= 0:
+                    raise LerobotNbError(f"stream_policy={item!r}: tolerance must be > 0")
+            out[key.strip()] = StreamPolicy(policy, staleness)  # type: ignore[arg-type]
+        return out
+
+    def policy_for(self, key: str) -> StreamPolicy:
+        """The policy and explicit tolerance (seconds, None = automatic) of stream `key`."""
+        sp = self.stream_policies().get(key)
+        if sp is None:
+            return StreamPolicy(self.policy, self.max_staleness_s)
+        return StreamPolicy(sp.policy, sp.max_staleness_s if sp.max_staleness_s is not None
+                            else self.max_staleness_s)
+
+
+@dataclass(frozen=True)
+class StreamPolicy:
+    """Resampling policy of one stream; `max_staleness_s` None means automatic."""
+
+    policy: Policy
+    max_staleness_s: float | None = None
+
+
+@dataclass(frozen=True)
+class NumericSpec:
+    """A numeric feature: LeRobot key (`action`, `observation.state`, ...) and its column."""
+
+    key: str
+    column: ColumnSpec
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """A camera `key:path:kind` (`front:/camera/front:raw`); `column` is the data column."""
+
+    key: str
+    entity: str
+    kind: ImageKind
+
+    @property
+    def column(self) -> str:
+        return f"{self.entity}:{IMAGE_COMPONENTS[self.kind]}"
+
+    @classmethod
+    def parse(cls, text: str) -> ImageSpec:
+        parts = text.strip().split(":")
+        if len(parts) != 3 or not all(p.strip() for p in parts):
+            raise LerobotNbError(f"image={text!r} is not key:path:kind (e.g. front:/camera/front:video)")
+        key, path, kind = (p.strip() for p in parts)
+        if kind not in IMAGE_KINDS:
+            raise LerobotNbError(f"image={text!r}: kind {kind!r} is not one of {', '.join(IMAGE_KINDS)}")
+        if "/" in key or "." in key:
+            raise LerobotNbError(f"image={text!r}: key {key!r} must be a short name like `front`")
+        entity = path if path.startswith("/") else "/" + path
+        return cls(key, entity, kind)  # type: ignore[arg-type]
