@@ -1,0 +1,93 @@
+"""Notebook parameters -> the package's objects: recordings (sample by default), server, step configs.
+
+Every notebook's `parameters` cell holds plain values (papermill can only inject those); these
+helpers turn them into the frozen configs of each step, one parameter name everywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+import weakref
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from lerobot_nb.config import config_from_mapping
+from lerobot_nb.server import RecordingServer, ServerConfig
+from lerobot_nb.sources.mcap import default_cache_dir
+
+__all__ = ["default_output", "resolve_recordings", "server_config", "start_server", "step_config"]
+
+
+def resolve_recordings(recordings: str | Path | Sequence[str | Path] | None) -> tuple[str, ...]:
+    """The recording files/folders to serve; `None` means the built-in sample recordings.
+
+    The sample recordings are generated once (deterministically) into the cache, so Run All works
+    on a fresh install without any data.
+    """
+    if recordings is None or recordings == "" or recordings == []:
+        from lerobot_nb.sources.sample import sample_recordings
+
+        return (str(sample_recordings()),)
+    if isinstance(recordings, str | Path):
+        return (str(recordings),)
+    return tuple(str(p) for p in recordings)
+
+
+def server_config(
+    recordings: str | Path | Sequence[str | Path] | None = None,
+    *,
+    server_url: str | None = None,
+    dataset_name: str = "recordings",
+) -> ServerConfig:
+    """The `ServerConfig` for the notebook parameters (sample recordings when none are given)."""
+    return ServerConfig(
+        recordings=() if server_url else resolve_recordings(recordings),
+        server_url=server_url or None,
+        dataset_name=dataset_name,
+    )
+
+
+def start_server(
+    recordings: str | Path | Sequence[str | Path] | None = None,
+    *,
+    server_url: str | None = None,
+    dataset_name: str = "recordings",
+) -> RecordingServer:
+    """A started `RecordingServer` for a notebook (cells cannot share one `with` block).
+
+    With `server_url` it attaches to that server and `recordings` is ignored; otherwise it serves
+    `recordings` (sample recordings when None) on a free loopback port. Call `.close()` in the
+    last cell; the server is also shut down when the object is garbage-collected or the kernel exits.
+    """
+    server = RecordingServer(server_config(recordings, server_url=server_url, dataset_name=dataset_name))
+    server.__enter__()
+    weakref.finalize(server, server.close)
+    return server
+
+
+def step_config[C](cls: type[C], namespace: Mapping[str, Any], **overrides: Any) -> C:
+    """Build a step's config from the notebook parameters that are fields of `cls`.
+
+    `namespace` is usually `globals()`: only names that are fields of `cls` are read, so one
+    parameter (`fps`) feeds every config that has it. None for a field that cannot be None
+    (`episodes = None` for a tuple field) means "the config's default".
+    """
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    values = {
+        k: v for k, v in namespace.items()
+        if k in names and (v is not None or _accepts_none(hints[k]))
+    }
+    values.update(overrides)
+    return config_from_mapping(cls, values)
+
+
+def _accepts_none(tp: Any) -> bool:
+    return tp is Any or type(None) in typing.get_args(tp)
+
+
+def default_output() -> Path:
+    """Where 04 writes and 05 reads the dataset when `output` is None: a folder in the cache."""
+    return default_cache_dir().parent / "notebooks" / "dataset"

@@ -1,0 +1,51 @@
+"""The inline Rerun viewer (rerun-notebook widget) showing one episode, for the interactive notebooks.
+
+The widget queues everything sent to it until the browser side says it is ready, so creating one
+never blocks a kernel without a frontend (papermill); notebooks still create it only when
+`interactive` is true, so headless runs carry no viewer payload.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lerobot_nb.errors import LerobotNbError
+
+if TYPE_CHECKING:
+    import rerun as rr
+    import rerun.notebook
+
+    from lerobot_nb.server import RecordingServer
+
+__all__ = ["show_episode"]
+
+#: Height of the inline viewer in pixels (the width follows the notebook cell).
+VIEWER_HEIGHT = 480
+
+
+def show_episode(
+    server: RecordingServer, episode: str, *, height: int = VIEWER_HEIGHT, display: bool = True
+) -> tuple[rerun.notebook.Viewer, rr.RecordingStream]:
+    """Display an inline viewer of `episode` with all its streams; returns (viewer, recording).
+
+    A served local file is streamed from disk into a fresh recording whose id is the episode id;
+    more can be logged to the returned recording (e.g. hand overlays) and shows up in the same
+    viewer. For an attached remote server the viewer opens the episode's URL on that server.
+    """
+    import rerun as rr
+    import rerun.notebook
+
+    if episode not in server.episodes:
+        raise LerobotNbError(f"no such episode; the dataset has {', '.join(server.episodes)}",
+                             file=server.url, episode=episode)
+    rec = rr.RecordingStream("lerobot_nb", recording_id=episode)
+    local = server.recordings.get(episode)
+    if local is not None:
+        viewer = rerun.notebook.Viewer(width="auto", height=height, recording=rec)
+        rec.log_file_from_path(local.rrd)
+    else:
+        viewer = rerun.notebook.Viewer(width="auto", height=height, url=server.dataset.segment_url(episode))
+        viewer.add_recording(rec)
+    if display:
+        viewer.display()
+    return viewer, rec
