@@ -11,19 +11,21 @@ from lerobot_nb.enrich.hands.backend import HandDetection
 __all__ = ["is_duplicate", "select_hands", "smooth_track"]
 
 
-def is_duplicate(a: HandDetection, b: HandDetection, threshold: float = 0.5) -> bool:
+def is_duplicate(a: HandDetection, b: HandDetection, threshold: float = 0.1) -> bool:
     """One physical hand detected twice: mean keypoint distance / largest box side < `threshold`.
 
     d = mean_j ||a.kp2d[j] - b.kp2d[j]|| / max(a.box_size, b.box_size). Two real hands (e.g.
     clasped) still differ by a good part of a hand's size; a double detection of one hand (often
-    once as left and once as right) overlaps almost joint by joint.
+    once as left and once as right) overlaps almost joint by joint. The default 0.1 is below what
+    two real interacting hands measure on InterHand2.6M (0.18 praying, 0.39 touching); the 0.5
+    some pipelines use would merge those.
     """
     side = max(a.box_size, b.box_size, 1e-9)
     return float(np.linalg.norm(a.kp2d - b.kp2d, axis=1).mean()) / side < threshold
 
 
 def select_hands(
-    hands: Sequence[HandDetection], *, duplicate_threshold: float = 0.5, min_confidence: float = 0.0
+    hands: Sequence[HandDetection], *, duplicate_threshold: float = 0.1, min_confidence: float = 0.0
 ) -> tuple[dict[str, HandDetection], int]:
     """The kept hand per side ("left"/"right") and how many detections were dropped.
 

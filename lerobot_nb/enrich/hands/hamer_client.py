@@ -13,6 +13,7 @@ before reading their answers (hides the round trip).
 from __future__ import annotations
 
 import contextlib
+import inspect
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -36,6 +37,8 @@ from lerobot_nb.errors import LerobotNbError
 
 __all__ = ["HamerClient", "HamerProtocolError", "parse_hamer_response"]
 
+#: websockets >= 16 wants `legacy=True` to return the connection directly (older ones lack the flag).
+_LEGACY: dict[str, Any] = {"legacy": True} if "legacy" in inspect.signature(connect).parameters else {}
 #: The server's answer when it finds no hand in the image.
 NO_HAND = "error"
 
@@ -142,9 +145,8 @@ class HamerClient:
             if attempt:
                 time.sleep(self.retry_delay_s)
             try:
-                ws = connect(
-                    self.uri, open_timeout=self.timeout_s, close_timeout=1.0, max_size=None, compression=None
-                )
+                ws = connect(self.uri, open_timeout=self.timeout_s, close_timeout=1.0, max_size=None,
+                             compression=None, **_LEGACY)
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
                 last = str(exc) or type(exc).__name__
                 continue
@@ -200,16 +202,23 @@ class HamerClient:
             batch, pending = pending[: self.batch_size], pending[self.batch_size :]
             ws = self._conn()
             unanswered = list(batch)
+            sent = 0
             try:
                 for i in batch:
-                    ws.send(wire.packb({"img": np.ascontiguousarray(frames[i], dtype=np.uint8)}))
-                while unanswered:
+                    try:
+                        ws.send(wire.packb({"img": np.ascontiguousarray(frames[i], dtype=np.uint8)}))
+                    except ConnectionClosed:
+                        break  # answers to what was sent may still be buffered: read them first
+                    sent += 1
+                while len(unanswered) > len(batch) - sent:
                     msg = ws.recv(timeout=self.timeout_s)
                     i = unanswered.pop(0)
                     answers[i] = self._decode(msg)
                     if isinstance(answers[i], _ServerFailure):
                         # The server closes after an exception: resend what it did not answer.
                         raise ConnectionClosed(None, None)
+                if unanswered:
+                    raise ConnectionClosed(None, None)
             except (ConnectionClosed, TimeoutError, OSError) as exc:
                 self._drop_connection()
                 reason = (
@@ -234,7 +243,7 @@ class HamerClient:
         try:
             return wire.unpackb(msg)
         except Exception as exc:
-            return HamerProtocolError(f"undecodable answer ({len(msg)} bytes): {type(exc).__name__}: {exc}")
+            return HamerProtocolError(f"garbage answer: undecodable ({len(msg)} bytes, {type(exc).__name__}{': ' + str(exc) if str(exc) else ''})")
 
     def detect(self, frames: Sequence[np.ndarray], cameras: Sequence[CameraModel]) -> list[FrameHands]:
         out = []
