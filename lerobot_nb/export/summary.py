@@ -1,0 +1,78 @@
+"""What an export did: per-episode rows (written / skipped with reason) and the totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+__all__ = ["ExportSummary", "dir_size"]
+
+
+def dir_size(path: Path) -> int:
+    """Bytes of all files under `path` (0 when it does not exist)."""
+    if not path.exists():
+        return 0
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+@dataclass
+class ExportSummary:
+    """Rows: one per episode seen, `status` written | skipped | existing (already there, --resume)."""
+
+    output: Path
+    rows: list[dict[str, object]] = field(default_factory=list)
+    seconds: float = 0.0
+    bytes: int = 0
+    writer: str = "native"
+
+    def add(self, episode: str, status: str, *, index: int | None = None, frames: int = 0,
+            reason: str = "", source: str = "", remuxed: int = 0) -> dict[str, object]:
+        """Append a row (in arrival order) and return it, for the writer to complete later."""
+        row: dict[str, object] = {"episode": episode, "status": status, "episode_index": index,
+                                  "frames": frames, "reason": reason, "source": source, "remuxed_videos": remuxed}
+        self.rows.append(row)
+        return row
+
+    @property
+    def table(self) -> pl.DataFrame:
+        schema = {"episode": pl.String, "status": pl.String, "episode_index": pl.Int64, "frames": pl.Int64,
+                  "reason": pl.String, "source": pl.String, "remuxed_videos": pl.Int64}
+        return pl.DataFrame(self.rows, schema=schema)
+
+    @property
+    def episodes_written(self) -> int:
+        return sum(1 for r in self.rows if r["status"] == "written")
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        """(episode, reason) of every episode left out, including those already in the dataset."""
+        return [(str(r["episode"]), str(r["reason"])) for r in self.rows if r["status"] != "written"]
+
+    @property
+    def frames(self) -> int:
+        return sum(int(r["frames"]) for r in self.rows if r["status"] == "written")  # type: ignore[call-overload]
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def render(self) -> str:
+        """The end-of-run table: episodes, then totals."""
+        lines = [f"{'episode':<28} {'status':<9} {'index':>5} {'frames':>7}  reason"]
+        for r in self.rows:
+            idx = "" if r["episode_index"] is None else str(r["episode_index"])
+            lines.append(f"{str(r['episode'])[:28]:<28} {r['status']!s:<9} {idx:>5} {r['frames']!s:>7}  {r['reason']}")
+        n_skip = sum(1 for r in self.rows if r["status"] == "skipped")
+        n_have = sum(1 for r in self.rows if r["status"] == "existing")
+        lines.append("-" * 72)
+        lines.append(
+            f"written {self.episodes_written} episodes, skipped {n_skip}, already present {n_have}; "
+            f"{self.frames} frames in {self.seconds:.1f} s ({self.frames_per_second:.0f} frames/s); "
+            f"output {self.bytes / 1e6:.2f} MB at {self.output}"
+        )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render()

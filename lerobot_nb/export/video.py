@@ -1,0 +1,229 @@
+"""Video with PyAV: encode one episode's frames (or remux its packets) into a segment, then
+append segments into the rolled `videos/<key>/chunk-XXX/file-XXX.mp4` files by packet copy.
+
+A segment is an mp4 holding one episode of one camera, frame k at pts k / fps. Appending copies
+packets and shifts their times by the frames already in the file, as lerobot's
+`concatenate_video_files` does, so episode e of a file starts exactly at `from_timestamp`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from lerobot_nb.align.episode import EncodedVideo
+from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.export.config import ExportConfig
+
+# SVT-AV1 prints a banner per encoder on stderr; keep only its errors.
+os.environ.setdefault("SVT_LOG", "1")
+
+__all__ = ["EncoderSettings", "Segment", "VideoTrack", "encode_segment", "remux_segment"]
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """Codec and options of every video of one export (lerobot's `VideoEncoderConfig` fields)."""
+
+    codec: str
+    pix_fmt: str
+    g: int | None
+    crf: int | None
+    preset: int | str | None
+    fast_decode: int
+    #: threads per encoder; None lets the codec decide
+    threads: int | None = None
+
+    @classmethod
+    def from_config(cls, config: ExportConfig, threads: int | None = None) -> EncoderSettings:
+        return cls(config.codec, config.pix_fmt, config.g, config.crf, config.effective_preset,
+                   config.fast_decode, threads)
+
+    @property
+    def extra_options(self) -> dict[str, str]:
+        """Options beyond lerobot's structured fields (recorded in the video info block).
+
+        No B-frames for h264/hevc: appended segments then keep `dts <= pts` without reordering
+        delay across episode boundaries.
+        """
+        if self.codec == "h264":
+            return {"bf": "0"}
+        if self.codec == "hevc":
+            return {"x265-params": "bframes=0:log-level=error"}
+        return {}
+
+    def options(self) -> dict[str, str]:
+        """Codec options exactly as lerobot's `get_codec_options` maps the same fields."""
+        opts: dict[str, str] = {}
+        if self.g is not None:
+            opts["g"] = str(self.g)
+        if self.crf is not None:
+            opts["crf"] = str(self.crf)
+        if self.preset is not None:
+            opts["preset"] = str(self.preset)
+        if self.codec == "libsvtav1":
+            parts = [f"fast-decode={max(0, min(2, self.fast_decode))}"]
+            if self.threads is not None:
+                parts.append(f"lp={self.threads}")
+            opts["svtav1-params"] = ":".join(parts)
+        else:
+            if self.fast_decode:
+                opts["tune"] = "fastdecode"
+            if self.threads is not None:
+                opts["threads"] = str(self.threads)
+        opts.update(self.extra_options)
+        return opts
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One episode of one camera as an mp4 file of `frames` frames (k at pts k / fps)."""
+
+    path: Path
+    frames: int
+    remuxed: bool
+
+
+def encode_segment(
+    frames: Iterable[np.ndarray], path: Path, *, fps: int, height: int, width: int,
+    settings: EncoderSettings, batch: int = 16,
+) -> Segment:
+    """Encode RGB frames into `path`; frames are converted and sent in batches of `batch`.
+
+    Raises LerobotNbError (stream unknown here; the caller adds it) on a frame of another size.
+    """
+    count = 0
+    with av.open(str(path), "w", format="mp4") as out:
+        stream: Any = out.add_stream(settings.codec, rate=fps, options=settings.options())
+        stream.width, stream.height, stream.pix_fmt = width, height, settings.pix_fmt
+        pending: list[av.VideoFrame] = []
+
+        def flush() -> None:
+            for frame in pending:
+                out.mux(stream.encode(frame))
+            pending.clear()
+
+        for array in frames:
+            if array.shape != (height, width, 3) or array.dtype != np.uint8:
+                raise LerobotNbError(
+                    f"frame {count} is {array.shape} {array.dtype}, expected ({height}, {width}, 3) uint8 "
+                    "(image size changed inside the episode)"
+                )
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgb24")
+            frame.pts = count
+            frame.time_base = Fraction(1, fps)
+            pending.append(frame)
+            count += 1
+            if len(pending) >= batch:
+                flush()
+        flush()
+        out.mux(stream.encode(None))
+    return Segment(path, count, remuxed=False)
+
+
+def remux_segment(encoded: EncodedVideo, path: Path, *, fps: int) -> Segment:
+    """Write already-encoded packets (packet k shown at tick k) into `path` without decoding."""
+    with av.open(str(path), "w", format="mp4") as out:
+        stream: Any = out.add_stream(encoded.codec, rate=fps)
+        stream.width, stream.height = encoded.width, encoded.height
+        stream.pix_fmt = "yuv420p"
+        time_base = Fraction(1, fps)
+        for k, (data, key) in enumerate(zip(encoded.packets, encoded.keyframes, strict=True)):
+            packet = av.Packet(data)
+            packet.pts = packet.dts = k
+            packet.time_base = time_base
+            packet.is_keyframe = key
+            packet.stream = stream
+            out.mux(packet)
+    return Segment(path, len(encoded.packets), remuxed=True)
+
+
+def can_remux(encoded: EncodedVideo | None, *, codec: str, height: int, width: int, length: int) -> bool:
+    """Packets are usable as they are: same codec and size, one per tick, starting at a keyframe."""
+    return (
+        encoded is not None
+        and encoded.codec == codec
+        and (encoded.height, encoded.width) == (height, width)
+        and len(encoded.packets) == length
+        and bool(encoded.keyframes)
+        and encoded.keyframes[0]
+    )
+
+
+class VideoTrack:
+    """One camera's video files: segments appended in episode order, files rolled by size.
+
+    `append` returns where the episode went: (chunk, file, from_timestamp, to_timestamp).
+    """
+
+    def __init__(self, root: Path, key: str, *, fps: int, chunks_size: int, max_mb: float,
+                 start: tuple[int, int] = (0, 0)) -> None:
+        self.root = root
+        self.key = key
+        self.fps = fps
+        self.chunks_size = chunks_size
+        self.max_bytes = max_mb * 1024 * 1024
+        self.chunk, self.file = start
+        self._out: Any = None
+        self._stream: Any = None
+        self._path: Path | None = None
+        self._frames = 0  # frames already in the open file
+        self._bytes = 0  # packet bytes already in the open file
+        self._remuxed: bool | None = None
+
+    def path_of(self, chunk: int, file: int) -> Path:
+        from lerobot_nb.export.layout import VIDEO_PATH
+
+        return self.root / VIDEO_PATH.format(video_key=self.key, chunk_index=chunk, file_index=file)
+
+    def append(self, segment: Segment) -> tuple[int, int, float, float]:
+        from lerobot_nb.export.layout import next_file
+
+        if self._out is not None:
+            # Sizes are counted from the packets: the muxer buffers, the file on disk lags behind.
+            size = self._bytes
+            # Never mix remuxed source packets and our encoder's packets in one file (other
+            # codec parameters); otherwise roll like lerobot: when this episode would pass the limit.
+            if segment.remuxed != self._remuxed or size + segment.path.stat().st_size >= self.max_bytes:
+                self.close()
+                self.chunk, self.file = next_file(self.chunk, self.file, self.chunks_size)
+        start = self._frames
+        with av.open(str(segment.path)) as src:
+            in_stream: Any = src.streams.video[0]
+            if self._out is None:
+                self._open(in_stream, segment.remuxed)
+            offset = int(Fraction(start, self.fps) / in_stream.time_base)
+            for packet in src.demux(in_stream):
+                if packet.dts is None:
+                    continue  # the demuxer's empty flush packet
+                packet.pts = (packet.pts if packet.pts is not None else packet.dts) + offset
+                packet.dts = packet.dts + offset
+                packet.stream = self._stream
+                self._bytes += packet.size
+                self._out.mux(packet)
+        self._frames += segment.frames
+        segment.path.unlink()
+        return self.chunk, self.file, start / self.fps, self._frames / self.fps
+
+    def _open(self, template: Any, remuxed: bool) -> None:
+        self._path = self.path_of(self.chunk, self.file)
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._out = av.open(str(self._path), "w", format="mp4")
+        self._stream = self._out.add_stream_from_template(template, opaque=True)
+        self._stream.time_base = template.time_base
+        self._frames = 0
+        self._bytes = 0
+        self._remuxed = remuxed
+
+    def close(self) -> None:
+        """Finish the open file (writes its index); idempotent."""
+        out, self._out = self._out, None
+        if out is not None:
+            out.close()

@@ -1,0 +1,606 @@
+"""The streaming LeRobot v3.0 writer: aligned episodes in, a published dataset out.
+
+Per episode, in arrival order: check it against the dataset's features, write its numeric data
+as one parquet row group (then drop it), and hand each camera to a worker thread that encodes
+(or remuxes) a video segment while computing image statistics. Finished episodes are appended
+to the video files and the episode metadata strictly in order; at most `workers` episodes are in
+flight, so memory does not grow with the number of episodes. Everything is built in a folder
+beside the output and published by one atomic rename (`publish.py`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import shutil
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lerobot_nb.align.episode import AlignedEpisode, EpisodeSkipped, FrameSource
+from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.export.config import DECODER_NAME, ExportConfig
+from lerobot_nb.export.layout import (
+    DATA_PATH,
+    DEFAULT_FEATURES,
+    EPISODES_PATH,
+    INFO_PATH,
+    SOURCES_PATH,
+    STATS_PATH,
+    TASKS_PATH,
+    camera_feature,
+    data_schema,
+    episodes_schema,
+    info_json,
+    next_file,
+    numeric_feature,
+    read_json,
+    video_info,
+    write_json_atomic,
+)
+from lerobot_nb.export.publish import check_output, link_tree, new_build_dir, publish, remove_stale_builds
+from lerobot_nb.export.summary import ExportSummary, dir_size
+from lerobot_nb.export.tasks import TaskTable
+from lerobot_nb.export.video import (
+    EncoderSettings,
+    Segment,
+    VideoTrack,
+    can_remux,
+    encode_segment,
+    remux_segment,
+)
+from lerobot_nb.stats import (
+    STAT_NAMES,
+    aggregate_stats,
+    image_stats,
+    numeric_stats,
+    stats_from_json,
+    stats_to_json,
+)
+
+__all__ = ["export_dataset"]
+
+IMAGE_PREFIX = "observation.images."
+_META_BATCH = 10  # episode metadata rows per parquet row group, as lerobot buffers them
+
+
+class BadEpisode(LerobotNbError):
+    """An episode that does not fit the dataset (skippable with `skip_bad_episodes`)."""
+
+
+@dataclass
+class _Pending:
+    """An episode whose data is written and whose videos are being encoded."""
+
+    row: dict[str, Any]
+    stats: dict[str, dict[str, np.ndarray]]
+    jobs: dict[str, Future[tuple[Segment, dict[str, np.ndarray]]]]
+    episode_id: str
+    source: str
+    summary_row: dict[str, object]
+
+
+@dataclass
+class _RollingParquet:
+    """A parquet file per (chunk, file), rolled like lerobot: before an episode would pass the limit."""
+
+    root: Path
+    template: str
+    schema: pa.Schema
+    max_bytes: float
+    chunks_size: int
+    chunk: int = 0
+    file: int = 0
+    _writer: pq.ParquetWriter | None = None
+    _rows_in_file: int = 0
+
+    def path(self) -> Path:
+        return self.root / self.template.format(chunk_index=self.chunk, file_index=self.file)
+
+    def target(self, num_rows: int) -> tuple[int, int]:
+        """The (chunk, file) the next `num_rows` rows go to; rolls to a new file if needed."""
+        if self._writer is not None:
+            size = self.path().stat().st_size
+            per_row = size / self._rows_in_file if self._rows_in_file else 0.0
+            if size + per_row * num_rows >= self.max_bytes:
+                self.close()
+                self.chunk, self.file = next_file(self.chunk, self.file, self.chunks_size)
+        if self._writer is None:
+            self.path().parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(self.path(), self.schema, compression="snappy", use_dictionary=True)
+            self._rows_in_file = 0
+        return self.chunk, self.file
+
+    def write(self, table: pa.Table) -> tuple[int, int]:
+        """Write `table` as one row group into the file `target` picks."""
+        where = self.target(table.num_rows)
+        assert self._writer is not None
+        self._writer.write_table(table)
+        self._rows_in_file += table.num_rows
+        return where
+
+    def close(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
+
+
+@dataclass
+class _Existing:
+    """What --resume reads from the dataset already at the output."""
+
+    info: dict[str, Any]
+    tasks: TaskTable
+    stats: dict[str, dict[str, np.ndarray]]
+    sources: dict[str, int]  # recording id -> episode_index
+    last: dict[str, Any]  # the last episode's metadata row
+
+
+def _read_existing(output: Path) -> _Existing:
+    import pandas as pd
+
+    info = read_json(output / INFO_PATH)
+    sidecar = output / SOURCES_PATH
+    if not sidecar.is_file():
+        raise LerobotNbError(f"--resume needs {SOURCES_PATH} (which recording each episode came from); "
+                             "this dataset was not written by lerobot_nb", file=output)
+    sources = {str(k): int(v) for k, v in read_json(sidecar)["episodes"].items()}
+    files = sorted((output / "meta/episodes").rglob("*.parquet"))
+    last = pd.read_parquet(files[-1]).iloc[-1].to_dict() if files else {}
+    stats_path = output / STATS_PATH
+    stats = stats_from_json(read_json(stats_path)) if stats_path.is_file() else {}
+    return _Existing(info, TaskTable.read(output / TASKS_PATH), stats, sources, last)
+
+
+@dataclass
+class _Builder:
+    """The dataset under construction in `root` (the build folder)."""
+
+    root: Path
+    config: ExportConfig
+    fps: int | None = None
+    features: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cameras: dict[str, tuple[int, int]] = field(default_factory=dict)  # feature key -> (h, w)
+    tasks: TaskTable = field(default_factory=TaskTable)
+    stats: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    sources: dict[str, int] = field(default_factory=dict)
+    total_episodes: int = 0
+    total_frames: int = 0
+    data: _RollingParquet | None = None
+    meta: _RollingParquet | None = None
+    tracks: dict[str, VideoTrack] = field(default_factory=dict)
+    starts: dict[str, tuple[int, int]] = field(default_factory=dict)
+    meta_rows: list[dict[str, Any]] = field(default_factory=list)
+    video_infos: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    # -- schema --------------------------------------------------------------------------------
+    def resume_from(self, existing: _Existing) -> None:
+        info = existing.info
+        self.fps = int(info["fps"])
+        self.features = {k: v for k, v in info["features"].items() if k not in DEFAULT_FEATURES}
+        self.cameras = {k: (int(v["shape"][0]), int(v["shape"][1]))
+                        for k, v in self.features.items() if v["dtype"] == "video"}
+        self.video_infos = {k: v["info"] for k, v in self.features.items() if "info" in v}
+        self.tasks, self.stats, self.sources = existing.tasks, existing.stats, dict(existing.sources)
+        self.total_episodes, self.total_frames = int(info["total_episodes"]), int(info["total_frames"])
+        last = existing.last
+        # New episodes go to new files: existing files are never appended to (their content stays).
+        if last:
+            self.starts["data"] = next_file(int(last["data/chunk_index"]), int(last["data/file_index"]),
+                                            self.config.chunks_size)
+            self.starts["meta"] = next_file(int(last["meta/episodes/chunk_index"]),
+                                            int(last["meta/episodes/file_index"]), self.config.chunks_size)
+            for key in self.cameras:
+                self.starts[key] = next_file(int(last[f"videos/{key}/chunk_index"]),
+                                             int(last[f"videos/{key}/file_index"]), self.config.chunks_size)
+
+    def define(self, episode: AlignedEpisode) -> None:
+        """Features from the first episode (key order: numeric as given, then cameras)."""
+        self.fps = episode.fps
+        for key, values in episode.numeric.items():
+            self.features[key] = numeric_feature(np.asarray(values), episode.names.get(key))
+        for key, src in episode.images.items():
+            self.features[IMAGE_PREFIX + key] = camera_feature(src.height, src.width)
+            self.cameras[IMAGE_PREFIX + key] = (src.height, src.width)
+
+    def all_features(self) -> dict[str, dict[str, Any]]:
+        return {**self.features, **DEFAULT_FEATURES}
+
+    def open_writers(self) -> None:
+        cfg = self.config
+        feats = self.all_features()
+        mb = 1024 * 1024
+        self.data = _RollingParquet(self.root, DATA_PATH, data_schema(feats), cfg.data_files_size_in_mb * mb,
+                                    cfg.chunks_size, *self.starts.get("data", (0, 0)))
+        self.meta = _RollingParquet(self.root, EPISODES_PATH, episodes_schema(feats),
+                                    cfg.data_files_size_in_mb * mb, cfg.chunks_size, *self.starts.get("meta", (0, 0)))
+        for key in self.cameras:
+            self.tracks[key] = VideoTrack(self.root, key, fps=self.fps or 1, chunks_size=cfg.chunks_size,
+                                          max_mb=cfg.video_files_size_in_mb, start=self.starts.get(key, (0, 0)))
+
+    def check(self, episode: AlignedEpisode) -> None:
+        """Raise BadEpisode when the episode does not fit the dataset's features."""
+        where = {"file": episode.source or None, "episode": episode.episode_id}
+        if episode.length < 1:
+            raise BadEpisode("the episode is shorter than one frame at this fps", **where)
+        if episode.fps != self.fps:
+            raise BadEpisode(f"fps {episode.fps} differs from the dataset's {self.fps}", **where)
+        if not episode.tasks:
+            raise BadEpisode("the episode has no task (no task stream in it and no constant task given)",
+                             **where)
+        numeric_keys = [k for k, f in self.features.items() if f["dtype"] != "video"]
+        if sorted(episode.numeric) != sorted(numeric_keys):
+            missing = sorted(set(numeric_keys) - set(episode.numeric))
+            extra = sorted(set(episode.numeric) - set(numeric_keys))
+            raise BadEpisode(f"numeric features differ from the dataset's: missing {missing}, extra {extra}",
+                             **where)
+        for key in numeric_keys:
+            got = numeric_feature(np.asarray(episode.numeric[key]), None)
+            want = self.features[key]
+            if np.asarray(episode.numeric[key]).ndim > 2:
+                raise BadEpisode(f"shape {np.asarray(episode.numeric[key]).shape}: only (T,) and (T, D) "
+                                 "features are supported", **where, stream=key)
+            if got["shape"] != want["shape"] or got["dtype"] != want["dtype"]:
+                raise BadEpisode(f"shape {got['dtype']}{got['shape']} differs from the dataset's "
+                                 f"{want['dtype']}{want['shape']} (feature shape changed between episodes)",
+                                 **where, stream=key)
+        cams = {IMAGE_PREFIX + k: s for k, s in episode.images.items()}
+        if sorted(cams) != sorted(self.cameras):
+            raise BadEpisode(f"cameras {sorted(cams)} differ from the dataset's {sorted(self.cameras)}", **where)
+        for key, src in cams.items():
+            if (src.height, src.width) != self.cameras[key]:
+                h, w = self.cameras[key]
+                raise BadEpisode(f"image size {src.height}x{src.width} differs from the dataset's {h}x{w} "
+                                 "(image size changed between episodes)", **where, stream=key)
+
+    # -- one episode ---------------------------------------------------------------------------
+    def write_data(self, episode: AlignedEpisode) -> tuple[dict[str, Any], dict[str, dict[str, np.ndarray]]]:
+        """Write the numeric columns as one row group; returns the metadata row and numeric stats."""
+        assert self.data is not None
+        n = episode.length
+        ep_index = self.total_episodes
+        from_index = self.total_frames
+        task_index = self.tasks.indices(episode.tasks)
+        columns: dict[str, np.ndarray] = {}
+        stats: dict[str, dict[str, np.ndarray]] = {}
+        for key, feature in self.features.items():
+            if feature["dtype"] == "video":
+                continue
+            values = np.asarray(episode.numeric[key])
+            columns[key] = values
+            stats[key] = numeric_stats(values)
+        columns["timestamp"] = (np.arange(n, dtype=np.float64) / episode.fps).astype(np.float32)
+        columns["frame_index"] = np.arange(n, dtype=np.int64)
+        columns["episode_index"] = np.full(n, ep_index, dtype=np.int64)
+        columns["index"] = np.arange(from_index, from_index + n, dtype=np.int64)
+        columns["task_index"] = task_index
+        for key in DEFAULT_FEATURES:
+            stats[key] = numeric_stats(columns[key])
+        table = pa.Table.from_arrays([_arrow_column(columns[f.name], f.type) for f in self.data.schema],
+                                     schema=self.data.schema)
+        chunk, file = self.data.write(table)
+        row = {
+            "episode_index": ep_index,
+            "tasks": list(dict.fromkeys(episode.tasks)),
+            "length": n,
+            "data/chunk_index": chunk,
+            "data/file_index": file,
+            "dataset_from_index": from_index,
+            "dataset_to_index": from_index + n,
+        }
+        self.total_episodes += 1
+        self.total_frames += n
+        return row, stats
+
+    def finish(self, pending: _Pending) -> int:
+        """Append the episode's segments in camera order and write its metadata row; remux count."""
+        assert self.meta is not None
+        row, stats = pending.row, pending.stats
+        remuxed = 0
+        for key in self.cameras:
+            try:
+                segment, img_stats = pending.jobs[key].result()
+            except LerobotNbError as exc:
+                raise exc.with_context(file=pending.source or None, episode=pending.episode_id, stream=key) from None
+            remuxed += segment.remuxed
+            chunk, file, t0, t1 = self.tracks[key].append(segment)
+            row[f"videos/{key}/chunk_index"] = chunk
+            row[f"videos/{key}/file_index"] = file
+            row[f"videos/{key}/from_timestamp"] = t0
+            row[f"videos/{key}/to_timestamp"] = t1
+            stats[key] = img_stats
+        ordered = {k: stats[k] for k in self.all_features()}
+        for key, feature_stats in ordered.items():
+            for name in STAT_NAMES:
+                row[f"stats/{key}/{name}"] = np.asarray(feature_stats[name]).tolist()
+        self.meta_rows.append(row)
+        if len(self.meta_rows) >= _META_BATCH:
+            self.flush_meta()
+        self.stats = aggregate_stats([self.stats, ordered]) if self.stats else ordered
+        self.sources[pending.episode_id] = int(row["episode_index"])
+        return remuxed
+
+    def flush_meta(self) -> None:
+        assert self.meta is not None
+        if not self.meta_rows:
+            return
+        # lerobot rolls the episodes file by the same size rule as the data files.
+        rows, self.meta_rows = self.meta_rows, []
+        chunk, file = self.meta.target(len(rows))
+        for row in rows:
+            row["meta/episodes/chunk_index"] = chunk
+            row["meta/episodes/file_index"] = file
+        self.meta.write(pa.Table.from_pylist(rows, schema=self.meta.schema))
+
+    def close(self) -> None:
+        self.flush_meta()
+        for writer in (self.data, self.meta):
+            if writer is not None:
+                writer.close()
+        for track in self.tracks.values():
+            track.close()
+
+    def write_meta(self, settings: EncoderSettings) -> None:
+        """info.json, stats.json, tasks.parquet and the sources sidecar (all new files)."""
+        features = {}
+        for key, feature in self.features.items():
+            feature = dict(feature)
+            if feature["dtype"] == "video":
+                h, w = self.cameras[key]
+                feature["info"] = self.video_infos.get(key) or video_info(
+                    height=h, width=w, codec=DECODER_NAME[settings.codec], pix_fmt=settings.pix_fmt,
+                    fps=self.fps or 0, g=settings.g, crf=settings.crf, preset=settings.preset,
+                    fast_decode=settings.fast_decode, extra_options=settings.extra_options)
+            features[key] = feature
+        info = info_json(fps=self.fps or 0, features={**features, **DEFAULT_FEATURES},
+                         total_episodes=self.total_episodes, total_frames=self.total_frames,
+                         total_tasks=len(self.tasks), chunks_size=self.config.chunks_size,
+                         data_files_size_in_mb=self.config.data_files_size_in_mb,
+                         video_files_size_in_mb=self.config.video_files_size_in_mb,
+                         robot_type=self.config.robot_type)
+        self.tasks.write(self.root / TASKS_PATH)
+        write_json_atomic(self.root / STATS_PATH, stats_to_json(self.stats))
+        write_json_atomic(self.root / SOURCES_PATH, {"episodes": self.sources})
+        write_json_atomic(self.root / INFO_PATH, info)
+
+
+def _arrow_column(values: np.ndarray, type_: pa.DataType) -> pa.Array:
+    if pa.types.is_fixed_size_list(type_):
+        flat = pa.array(np.ascontiguousarray(values).reshape(-1), type=type_.value_type)
+        return pa.FixedSizeListArray.from_arrays(flat, type=type_)
+    return pa.array(np.asarray(values).reshape(-1), type=type_)
+
+
+def _camera_job(src: FrameSource, path: Path, *, fps: int, settings: EncoderSettings, remux: bool,
+                on_frames: Any) -> tuple[Segment, dict[str, np.ndarray]]:
+    """Encode (or remux) one camera of one episode and compute its image statistics in one pass."""
+    height, width, length = src.height, src.width, len(src)
+    encoded = src.encoded(DECODER_NAME[settings.codec]) if remux else None
+    if encoded is not None and can_remux(encoded, codec=DECODER_NAME[settings.codec], height=height,
+                                         width=width, length=length):
+        segment = remux_segment(encoded, path, fps=fps)
+        stats = image_stats(_counting(src, on_frames), length=length)
+        return segment, stats
+    # One decode of the source feeds both the encoder and the statistics.
+    frames = _counting(src, on_frames)
+    sampler = _StatsSampler(length)
+    segment = encode_segment(sampler.feed(frames), path, fps=fps, height=height, width=width, settings=settings)
+    return segment, sampler.result()
+
+
+class _StatsSampler:
+    """Passes frames through while keeping only those lerobot samples for image statistics."""
+
+    def __init__(self, length: int) -> None:
+        from lerobot_nb.stats import sample_frame_indices
+
+        self.length = length
+        self.keep = set(sample_frame_indices(length))
+        self.kept: list[np.ndarray] = []
+        self.seen = 0
+
+    def feed(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        for frame in frames:
+            if self.seen in self.keep:
+                self.kept.append(frame)
+            self.seen += 1
+            yield frame
+
+    def result(self) -> dict[str, np.ndarray]:
+        if self.seen != self.length:
+            raise LerobotNbError(f"the camera gave {self.seen} frames for {self.length} ticks")
+        # The kept frames are exactly the sampled ones, so image_stats sees them as a whole episode
+        # of sampled frames; map back through an index-preserving view.
+        return image_stats(_SampledView(self.kept, self.length, sorted(self.keep)), length=self.length)
+
+
+class _SampledView:
+    """An iterable of `length` frames where only the sampled indices are real (others None)."""
+
+    def __init__(self, kept: list[np.ndarray], length: int, indices: list[int]) -> None:
+        self.by_index = dict(zip(indices, kept, strict=True))
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for i in range(self.length):
+            yield self.by_index.get(i)  # type: ignore[misc]
+
+
+def _counting(src: Iterable[np.ndarray], on_frames: Any) -> Iterator[np.ndarray]:
+    for frame in src:
+        on_frames(1)
+        yield frame
+
+
+class _Progress:
+    """Two tqdm bars (episodes, frames) on stderr; silent when disabled."""
+
+    def __init__(self, enabled: bool, total: int | None) -> None:
+        self.lock = threading.Lock()
+        self.episodes: Any = None
+        self.frames: Any = None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.episodes = tqdm(total=total, desc="episodes", unit="ep", position=0)
+            self.frames = tqdm(desc="frames", unit="fr", position=1)
+
+    def frame(self, n: int) -> None:
+        if self.frames is not None:
+            with self.lock:
+                self.frames.update(n)
+
+    def episode(self) -> None:
+        if self.episodes is not None:
+            self.episodes.update(1)
+
+    def close(self) -> None:
+        for bar in (self.episodes, self.frames):
+            if bar is not None:
+                bar.close()
+
+
+def export_dataset(
+    episodes: Iterable[AlignedEpisode | EpisodeSkipped],
+    config: ExportConfig,
+    *,
+    total: int | None = None,
+    inputs: Iterable[Path] = (),
+) -> ExportSummary:
+    """Write `episodes` as a LeRobot v3.0 dataset at `config.output` and publish it atomically.
+
+    `episodes` is consumed lazily, one at a time. `total` (if known) sizes the progress bar;
+    `inputs` are the recording folders the output must not be inside. Raises LerobotNbError on
+    bad input (the output path is then untouched); with `skip_bad_episodes` a bad episode is left
+    out and listed in the summary instead.
+    """
+    if not config.output:
+        raise LerobotNbError("no output folder given")
+    if config.writer == "lerobot":
+        from lerobot_nb.export.lerobot_writer import export_with_lerobot
+
+        return export_with_lerobot(episodes, config, total=total, inputs=inputs)
+    output = Path(config.output).expanduser().absolute()
+    check_output(output, overwrite=config.overwrite, resume=config.resume, inputs=inputs)
+    remove_stale_builds(output)
+    started = time.perf_counter()
+    summary = ExportSummary(output)
+    existing = _read_existing(output) if config.resume and (output / INFO_PATH).is_file() else None
+    build = new_build_dir(output)
+    progress = _Progress(config.progress, total)
+    try:
+        builder = _Builder(build, config)
+        if existing is not None:
+            link_tree(output, build, skip=(INFO_PATH, STATS_PATH, TASKS_PATH, SOURCES_PATH))
+            builder.resume_from(existing)
+            builder.open_writers()
+        _run(episodes, builder, config, summary, progress)
+        if builder.total_episodes == 0:
+            raise LerobotNbError("no episode was written (every episode was skipped or none was given)",
+                                 file=output)
+        builder.close()
+        builder.write_meta(EncoderSettings.from_config(config))
+        publish(build, output)
+    except OSError as exc:
+        shutil.rmtree(build, ignore_errors=True)
+        what = "no space left on the device" if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) else (
+            exc.strerror or str(exc))
+        raise LerobotNbError(f"cannot write the dataset ({what}); nothing was published",
+                             file=exc.filename or output) from None
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)
+        raise
+    finally:
+        progress.close()
+    summary.seconds = time.perf_counter() - started
+    summary.bytes = dir_size(output)
+    return summary
+
+
+def _run(episodes: Iterable[AlignedEpisode | EpisodeSkipped], builder: _Builder, config: ExportConfig,
+         summary: ExportSummary, progress: _Progress) -> None:
+    settings = EncoderSettings.from_config(config)
+    pending: deque[_Pending] = deque()
+    seg_dir = builder.root / ".segments"
+    seg_dir.mkdir()
+    embedder: Callable[[AlignedEpisode], AlignedEpisode] | None = None
+    if config.language_embedding:
+        from lerobot_nb.enrich.language import add_language_embedding
+
+        embedder = add_language_embedding
+    pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="encode")
+
+    def finish_one() -> None:
+        item = pending.popleft()
+        item.summary_row["remuxed_videos"] = builder.finish(item)
+        item.summary_row["status"] = "written"
+        progress.episode()
+
+    try:
+        for episode in episodes:
+            if isinstance(episode, EpisodeSkipped):
+                summary.add(episode.episode_id, "skipped", reason=episode.reason, source=episode.source)
+                progress.episode()
+                continue
+            if episode.episode_id in builder.sources:
+                summary.add(episode.episode_id, "existing", reason="already in the dataset",
+                            index=builder.sources[episode.episode_id], source=episode.source)
+                progress.episode()
+                continue
+            if config.episodes and episode.episode_id not in config.episodes:
+                continue
+            if embedder is not None:
+                episode = embedder(episode)
+            try:
+                if builder.fps is None:
+                    builder.define(episode)
+                    builder.open_writers()
+                builder.check(episode)
+            except BadEpisode as exc:
+                if not config.skip_bad_episodes:
+                    raise
+                summary.add(episode.episode_id, "skipped", reason=exc.what, source=episode.source)
+                progress.episode()
+                continue
+            row, stats = builder.write_data(episode)
+            jobs = {
+                IMAGE_PREFIX + key: pool.submit(
+                    _camera_job, src, seg_dir / f"{row['episode_index']:06d}-{key}.mp4", fps=episode.fps,
+                    settings=settings, remux=config.remux, on_frames=progress.frame)
+                for key, src in episode.images.items()
+            }
+            if not jobs:
+                progress.frame(episode.length)
+            summary_row = summary.add(episode.episode_id, "encoding", index=int(row["episode_index"]),
+                                      frames=episode.length, source=episode.source)
+            pending.append(_Pending(row, stats, jobs, episode.episode_id, episode.source, summary_row))
+            del episode  # the numeric data is on disk; only the lazy frame sources stay referenced
+            while len(pending) > config.workers:
+                finish_one()
+        while pending:
+            finish_one()
+    finally:
+        for item in pending:
+            for job in item.jobs.values():
+                job.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+    with contextlib.suppress(OSError):
+        seg_dir.rmdir()
+
+
+def read_sources(dataset: Path) -> Mapping[str, int]:
+    """Recording id -> episode_index of a dataset this package wrote."""
+    return {str(k): int(v) for k, v in json.loads((dataset / SOURCES_PATH).read_text())["episodes"].items()}

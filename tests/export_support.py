@@ -1,0 +1,105 @@
+"""Synthetic aligned episodes and a lerobot round-trip check, shared by the export tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lerobot_nb.align.episode import AlignedEpisode, EncodedVideo
+
+H, W = 48, 64
+
+
+def frame(t: int, seed: int, h: int = H, w: int = W) -> np.ndarray:
+    """A smooth, moving RGB test image (compresses well, so PSNR bounds are meaningful)."""
+    y, x = np.mgrid[0:h, 0:w]
+    r = (128 + 100 * np.sin((x + 3 * t + seed) / 9.0)).astype(np.uint8)
+    g = (128 + 100 * np.cos((y + 2 * t) / 7.0 + seed)).astype(np.uint8)
+    b = np.full((h, w), (40 * seed + 5 * t) % 256, np.uint8)
+    return np.stack([r, g, b], axis=-1)
+
+
+class NumpyFrames:
+    """A FrameSource over frames made on the fly (never holds the episode in memory)."""
+
+    def __init__(self, length: int, seed: int, h: int = H, w: int = W, encoded: EncodedVideo | None = None,
+                 bad_at: int | None = None) -> None:
+        self.length, self.seed, self._h, self._w = length, seed, h, w
+        self._encoded = encoded
+        self.bad_at = bad_at
+
+    @property
+    def height(self) -> int:
+        return self._h
+
+    @property
+    def width(self) -> int:
+        return self._w
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for t in range(self.length):
+            if t == self.bad_at:
+                yield frame(t, self.seed, self._h + 2, self._w)
+            else:
+                yield frame(t, self.seed, self._h, self._w)
+
+    def encoded(self, codec: str) -> EncodedVideo | None:
+        return self._encoded if self._encoded is not None and self._encoded.codec == codec else None
+
+
+def synthetic_episode(
+    episode_id: str, length: int, seed: int, *, fps: int = 10, cameras: Sequence[str] = ("front", "wrist"),
+    tasks: Sequence[str] | None = None, state_dim: int = 7, h: int = H, w: int = W, **frames_kw: Any,
+) -> AlignedEpisode:
+    rng = np.random.default_rng(seed)
+    action = rng.standard_normal((length, 6)).astype(np.float32)
+    state = rng.standard_normal((length, state_dim)).astype(np.float32)
+    if tasks is None:
+        tasks = ["pick the cube"] * (length // 2) + ["place the cube"] * (length - length // 2)
+    return AlignedEpisode(
+        episode_id=episode_id, fps=fps, index="real_time",
+        ticks=np.arange(length, dtype=np.int64) * (1_000_000_000 // fps),
+        numeric={"action": action, "observation.state": state},
+        images={c: NumpyFrames(length, seed + i, h, w, **frames_kw) for i, c in enumerate(cameras)},
+        tasks=tuple(tasks), names={"action": tuple(f"a{i}" for i in range(6)), "observation.state": None},
+        source=f"/recordings/{episode_id}.rrd",
+    )
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 99.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def check_loads_in_lerobot(root: Path, episodes: Sequence[AlignedEpisode], *, min_psnr: float = 28.0) -> Any:
+    """Open with lerobot (pyav), read every item and frame; numeric exact, images within PSNR.
+
+    `episodes` are the aligned inputs in dataset order. Returns the dataset.
+    """
+    from lerobot.datasets import LeRobotDataset
+
+    ds = LeRobotDataset("local/test", root=root, video_backend="pyav")
+    assert ds.num_episodes == len(episodes)
+    assert ds.num_frames == sum(e.length for e in episodes)
+    i = 0
+    for ep_index, ep in enumerate(episodes):
+        for k in range(ep.length):
+            item = ds[i]
+            assert int(item["episode_index"]) == ep_index
+            assert int(item["frame_index"]) == k
+            assert float(item["timestamp"]) == np.float32(k / ep.fps)
+            for key, values in ep.numeric.items():
+                np.testing.assert_array_equal(item[key].numpy(), np.asarray(values)[k])
+            assert item["task"] == ep.tasks[k]
+            for cam, src in ep.images.items():
+                got = (item[f"observation.images.{cam}"].numpy().transpose(1, 2, 0) * 255).round().astype(np.uint8)
+                want = frame(k, src.seed, src.height, src.width)  # type: ignore[attr-defined]
+                assert psnr(got, want) >= min_psnr, (ep.episode_id, cam, k, psnr(got, want))
+            i += 1
+    return ds
