@@ -15,6 +15,7 @@ The first failing notebook stops the run; the failure names the notebook and the
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,11 +60,20 @@ class NotebookFailure:
     ename: str
     evalue: str
     executed: Path | None = None
+    line: int | None = None
+
+    @property
+    def failing_line(self) -> str:
+        """The source line that raised (from the traceback), else the cell's first code line."""
+        lines = self.cell_source.splitlines()
+        if self.line is not None and 0 < self.line <= len(lines):
+            return lines[self.line - 1].strip()
+        return next((ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith(("#", "%"))), "")
 
     def __str__(self) -> str:
-        first = next((ln for ln in self.cell_source.splitlines() if ln.strip()), "")
         count = f" (In [{self.execution_count}])" if self.execution_count is not None else ""
-        where = f"{self.notebook}.ipynb, cell {self.cell_index}{count} `{first.strip()[:80]}`"
+        at = f" line {self.line}" if self.line is not None else ""
+        where = f"{self.notebook}.ipynb, cell {self.cell_index}{count}{at} `{self.failing_line[:80]}`"
         return f"{where}: {self.ename}: {' '.join(self.evalue.split())}"
 
 
@@ -151,9 +161,17 @@ def notebook_parameters(path: str | Path) -> dict[str, Any]:
 
 
 def _per_notebook(
-    params: Mapping[str, Any], names: Sequence[str], nb_dir: Path, *, source: str
+    params: Mapping[str, Any],
+    names: Sequence[str],
+    nb_dir: Path,
+    *,
+    source: str,
+    defaults: Mapping[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Split shared parameters and `notebooks:` overrides into what each notebook declares."""
+    """Split shared parameters and `notebooks:` overrides into what each notebook declares.
+
+    `defaults` fill names a notebook declares but `params` do not set.
+    """
     shared = {k: v for k, v in params.items() if k != "notebooks"}
     overrides = params.get("notebooks") or {}
     if not isinstance(overrides, Mapping):
@@ -174,17 +192,26 @@ def _per_notebook(
         bad = sorted(set(mine) - set(declared[name]))
         if bad:
             raise LerobotNbError(f"{name} declares no parameter(s) {', '.join(bad)}", file=source)
-        merged = {k: v for k, v in shared.items() if k in declared[name]}
+        merged = {k: v for k, v in (defaults or {}).items() if k in declared[name]}
+        merged.update({k: v for k, v in shared.items() if k in declared[name]})
         merged.update(mine)
         out[name] = merged
     return out
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _failure(name: str, exc: Exception, executed: Path) -> NotebookFailure:
     from papermill.exceptions import PapermillExecutionError
 
     if isinstance(exc, PapermillExecutionError):
-        return NotebookFailure(name, exc.cell_index, exc.exec_count, exc.source, exc.ename, exc.evalue, executed)
+        # IPython names the cell frame "Cell In[7], line 12"; ANSI colour codes wrap the parts.
+        text = _ANSI.sub("", "\n".join(exc.traceback or []))
+        m = re.search(r"Cell In\[\d+\], line (\d+)", text)
+        line = int(m.group(1)) if m else None
+        return NotebookFailure(name, exc.cell_index, exc.exec_count, exc.source, exc.ename, exc.evalue,
+                               executed, line)
     return NotebookFailure(name, -1, None, "", type(exc).__name__, str(exc), executed)
 
 
@@ -231,12 +258,12 @@ def run_notebooks(
     if unknown:
         raise LerobotNbError(f"unknown notebook(s) {', '.join(unknown)}; known: {', '.join(NOTEBOOKS)}")
     out_dir = Path(output_dir)
-    params.setdefault("output", str(out_dir / "dataset"))
     nb_dir = Path(notebooks_dir) if notebooks_dir else notebook_dir()
     missing = [n for n in names if not (nb_dir / f"{n}.ipynb").is_file()]
     if missing:
         raise LerobotNbError(f"notebook(s) not found: {', '.join(missing)}", file=nb_dir)
-    per_nb = _per_notebook(params, names, nb_dir, source=source)
+    per_nb = _per_notebook(params, names, nb_dir, source=source,
+                           defaults={"output": str(out_dir / "dataset"), "interactive": False})
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in names:  # never leave an earlier run's copies next to this run's
         for suffix in (".ipynb", ".html"):
