@@ -108,15 +108,15 @@ def numeric_stats(values: np.ndarray | Sequence[Any]) -> FeatureStats:
     """Statistics of one episode's numeric feature: `values` is (N,) or (N, D), one row per frame.
 
     Scalar features (N,) get stats of shape (1,), vectors (N, D) get shape (D,); `count` is N.
+    Like lerobot, a feature of shape (N, ..., D) is reduced over every axis but the last, so a
+    (21, 3) keypoint feature gets stats of shape (3,).
     """
     array = np.asarray(values)
     if array.ndim == 0 or array.shape[0] == 0:
         raise ValueError("numeric_stats needs at least one frame")
     if array.ndim == 1:
         return _vector_stats(array.reshape(-1, 1), array.shape[0])
-    if array.ndim > 2:
-        array = array.reshape(array.shape[0], -1)
-    return _vector_stats(array, array.shape[0])
+    return _vector_stats(array.reshape(-1, array.shape[-1]), array.shape[0])
 
 
 def sample_frame_indices(length: int) -> list[int]:
@@ -137,13 +137,16 @@ def _downscale(frame_chw: np.ndarray) -> np.ndarray:
     return frame_chw[:, ::step, ::step]
 
 
-def image_stats(frames: Iterable[np.ndarray], *, length: int | None = None) -> FeatureStats:
+def image_stats(
+    frames: Iterable[np.ndarray], *, length: int | None = None, presampled: bool = False
+) -> FeatureStats:
     """Per-channel statistics in [0, 1] of one episode's HxWxC uint8 RGB frames, shaped (C, 1, 1).
 
     Only the frames lerobot samples are kept (`sample_frame_indices`), so a lazy iterable (a
     `FrameSource`) is read once without holding the episode in memory. The length comes from
     `len(frames)` or `length=`; a plain iterator without either is materialised first.
-    `count` is the number of sampled frames, as lerobot reports it.
+    `count` is the number of sampled frames, as lerobot reports it. `presampled=True` says the
+    frames already are lerobot's sample of a longer episode: all of them are used.
     """
     if length is None:
         try:
@@ -151,7 +154,7 @@ def image_stats(frames: Iterable[np.ndarray], *, length: int | None = None) -> F
         except TypeError:
             frames = list(frames)
             length = len(frames)
-    wanted = sample_frame_indices(length)
+    wanted = list(range(length)) if presampled else sample_frame_indices(length)
     if not wanted:
         raise ValueError("image_stats needs at least one frame")
     keep = set(wanted)

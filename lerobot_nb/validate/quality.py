@@ -1,0 +1,201 @@
+"""Quality flags (warnings, never failures): still, short, constant, jerky, frozen-camera, outlier episodes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lerobot_nb.validate.context import DEFAULT_FEATURES, DatasetContext, check
+from lerobot_nb.validate.report import Finding
+from lerobot_nb.validate.timing import video_scans
+
+__all__: list[str] = []
+
+_MOTION = ("action", "observation.state")
+
+
+def _warn(reason: str, **where: Any) -> Finding:
+    return Finding(status="warn", reason=reason, **where)
+
+
+def _episodes(ctx: DatasetContext) -> list[tuple[int, Any]]:
+    return [(int(ep[0]), frame) for ep, frame in ctx.data.group_by("episode_index", maintain_order=True)]  # type: ignore[arg-type]
+
+
+def _motion_keys(ctx: DatasetContext) -> list[str]:
+    return [k for k in _MOTION if k in ctx.numeric_keys]
+
+
+def _robust_sigma(values: np.ndarray) -> np.ndarray:
+    """Per column: 1.4826 * median absolute deviation (a std that ignores the outliers it hunts)."""
+    return 1.4826 * np.median(np.abs(values - np.median(values, axis=0)), axis=0)
+
+
+@check("quality.short_episodes", requires=("structure.episodes",))
+def short_episodes(ctx: DatasetContext) -> list[Finding]:
+    """Episodes shorter than short_episode_s seconds (too short for most policies' chunks)."""
+    limit = ctx.config.short_episode_s * ctx.fps
+    return [
+        _warn(
+            f"only {row['length']} frames ({row['length'] / ctx.fps:.2f} s < {ctx.config.short_episode_s} s); consider dropping it",
+            episode=row["episode_index"],
+        )
+        for row in ctx.episode_rows()
+        if row["length"] < limit
+    ]
+
+
+@check("quality.still_episodes", requires=("structure.index",))
+def still_episodes(ctx: DatasetContext) -> list[Finding]:
+    """Episodes in which action and state barely ever change (the robot did not move)."""
+    keys = _motion_keys(ctx)
+    if not keys:
+        return [Finding(status="pass", reason="no action/state features")]
+    out = []
+    for ep, frame in _episodes(ctx):
+        if len(frame) < 2:
+            continue
+        moving = np.zeros(len(frame) - 1, bool)
+        for key in keys:
+            values = ctx.numeric(frame, key).reshape(len(frame), -1).astype(np.float64)
+            moving |= np.any(np.abs(np.diff(values, axis=0)) > 1e-6, axis=1)
+        still = 1.0 - moving.mean()
+        if still >= ctx.config.still_fraction:
+            out.append(
+                _warn(
+                    f"{', '.join(keys)} stay constant on {still:.0%} of steps: the robot barely moves",
+                    file=frame["_file"][0],
+                    episode=ep,
+                )
+            )
+    return out
+
+
+@check("quality.constant_streams", requires=("structure.episode_ranges",))
+def constant_streams(ctx: DatasetContext) -> list[Finding]:
+    """Feature dimensions that never change in the whole dataset (dead sensor or unused joint)."""
+    out = []
+    for key in ctx.numeric_keys:
+        if key in DEFAULT_FEATURES:
+            continue
+        values = ctx.numeric(ctx.data, key).reshape(len(ctx.data), -1)
+        if len(values) < 2:
+            continue
+        constant = np.flatnonzero(np.all(values == values[0], axis=0))
+        names = ctx.features[key].get("names")
+        for d in constant:
+            label = (
+                names[d]
+                if isinstance(names, list) and d < len(names) and isinstance(names[d], str)
+                else f"[{d}]"
+            )
+            out.append(
+                _warn(
+                    f"`{key}` {label} is constant ({values[0, d]!r}) in every frame: a dead stream gives zero std"
+                )
+            )
+    return out
+
+
+@check("quality.jerk", requires=("structure.index",))
+def jerk(ctx: DatasetContext) -> list[Finding]:
+    """Sudden spikes in the frame-to-frame change of action/state (teleop glitches, dropped frames)."""
+    out = []
+    episodes = _episodes(ctx)
+    for key in _motion_keys(ctx):
+        seconds = [
+            np.diff(ctx.numeric(f, key).reshape(len(f), -1).astype(np.float64), n=2, axis=0)
+            for _, f in episodes
+        ]
+        pooled = (
+            np.concatenate([s for s in seconds if len(s)], axis=0) if any(len(s) for s in seconds) else None
+        )
+        if pooled is None or len(pooled) < 10:
+            continue
+        # plain std, not MAD: teleop actions are often piecewise constant, which makes MAD ~0
+        sigma = pooled.std(axis=0)
+        for (ep, frame), second in zip(episodes, seconds, strict=True):
+            if not len(second):
+                continue
+            z = np.abs(second) / np.where(sigma > 0, sigma, np.inf)
+            spikes = np.flatnonzero(np.any(z > ctx.config.jerk_sigma, axis=1))
+            if spikes.size:
+                k = int(spikes[0]) + 1
+                d = int(np.argmax(z[spikes[0]]))
+                out.append(
+                    _warn(
+                        f"`{key}`[{d}] changes speed by {z[spikes[0], d]:.0f} stds in one frame ({spikes.size} spike(s) in this episode)",
+                        file=frame["_file"][0],
+                        episode=ep,
+                        frame=k,
+                    )
+                )
+    return out
+
+
+@check("quality.range_outliers", requires=("structure.index",))
+def range_outliers(ctx: DatasetContext) -> list[Finding]:
+    """Episodes whose action/state range lies far outside the other episodes' ranges."""
+    episodes = _episodes(ctx)
+    if len(episodes) < 4:
+        return [
+            Finding(status="pass", reason=f"needs at least 4 episodes to compare ranges, has {len(episodes)}")
+        ]
+    out = []
+    for key in _motion_keys(ctx):
+        arrays = [ctx.numeric(f, key).reshape(len(f), -1).astype(np.float64) for _, f in episodes]
+        for label, values in (
+            ("max", np.stack([a.max(axis=0) for a in arrays])),
+            ("min", np.stack([a.min(axis=0) for a in arrays])),
+        ):
+            sigma = _robust_sigma(values)
+            spread = np.abs(values - np.median(values, axis=0)) / np.where(sigma > 0, sigma, np.inf)
+            for i, (ep, frame) in enumerate(episodes):
+                if np.any(spread[i] > ctx.config.outlier_sigma):
+                    d = int(np.argmax(spread[i]))
+                    out.append(
+                        _warn(
+                            f"`{key}`[{d}] {label} {values[i, d]:.4g} is {spread[i, d]:.0f} robust stds from the other episodes'",
+                            file=frame["_file"][0],
+                            episode=ep,
+                        )
+                    )
+    return out
+
+
+@check("quality.repeated_frames", requires=("video.decode",))
+def repeated_frames(ctx: DatasetContext) -> list[Finding]:
+    """Runs of identical consecutive video frames inside an episode (a frozen camera)."""
+    if not ctx.video_keys or not ctx.config.video:
+        return [Finding(status="pass", reason="no decoded video to compare")]
+    out = []
+    scans = video_scans(ctx)
+    limit = ctx.config.repeated_frames
+    for row in ctx.episode_rows():
+        for key in ctx.video_keys:
+            rel = ctx.video_file(key, row[f"videos/{key}/chunk_index"], row[f"videos/{key}/file_index"])
+            scan = scans[rel]
+            start = row[f"videos/{key}/from_timestamp"]
+            tol = ctx.config.tolerance_s
+            inside = np.flatnonzero(
+                (scan.times >= start - tol) & (scan.times < row[f"videos/{key}/to_timestamp"] - tol)
+            )
+            same = scan.same_as_previous[inside].copy()
+            if same.size:
+                same[0] = False  # the first frame of a segment repeating the previous episode is fine
+            run, best, best_end = 0, 0, 0
+            for i, s in enumerate(same):
+                run = run + 1 if s else 0
+                if run > best:
+                    best, best_end = run, i
+            if best + 1 >= limit:
+                out.append(
+                    _warn(
+                        f"`{key}` shows the same picture for {best + 1} consecutive frames: frozen camera?",
+                        file=rel,
+                        episode=row["episode_index"],
+                        frame=best_end - best,
+                    )
+                )
+    return out

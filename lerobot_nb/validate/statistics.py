@@ -1,0 +1,206 @@
+"""Stats checks: present and well-shaped, numeric stats equal the data, image stats close to the pixels."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from lerobot_nb.stats import QUANTILE_NAMES, STAT_NAMES, FeatureStats, aggregate_stats, stats_from_json
+from lerobot_nb.validate.context import STATS_PATH, DatasetContext, check
+from lerobot_nb.validate.recompute import episode_image_stats, episode_numeric_stats, stored_episode_stats
+from lerobot_nb.validate.report import Finding
+
+__all__: list[str] = []
+
+_REPAIR = "run `lerobot-nb stats --recompute PATH`"
+#: lerobot <= 0.5 squared uint8 pixels in uint8: the squares wrapped, the variance came out
+#: negative and was clipped to 0, so every episode's image std reads exactly 0.
+_OVERFLOW = "lerobot <= 0.5's uint8 overflow bug"
+
+
+def _fail(reason: str, **where: Any) -> Finding:
+    return Finding(status="fail", reason=reason, **where)
+
+
+def _expected_shape(ctx: DatasetContext, key: str, name: str) -> tuple[int, ...]:
+    if name == "count":
+        return (1,)
+    feature = ctx.features[key]
+    shape = list(feature["shape"])
+    if feature["dtype"] in ("video", "image"):
+        return (shape[-1], 1, 1)
+    return (shape[-1],)
+
+
+def _episodes_file(ctx: DatasetContext) -> str:
+    return str(ctx.episode_files[0].relative_to(ctx.root)) if ctx.episode_files else "meta/episodes"
+
+
+@check("stats.present", requires=("structure.info", "structure.episodes"))
+def present(ctx: DatasetContext) -> list[Finding]:
+    """stats.json and the per-episode stats hold min..q99 for every non-string feature, rightly shaped."""
+    try:
+        stats = ctx.stats
+    except FileNotFoundError:
+        return [_fail(f"meta/stats.json is missing; {_REPAIR}", file=STATS_PATH)]
+    except (ValueError, json.JSONDecodeError) as exc:
+        return [_fail(f"stats.json does not parse ({exc}); {_REPAIR}", file=STATS_PATH)]
+    out = []
+    keys = ctx.numeric_keys + ctx.visual_keys
+    for key in keys:
+        if key not in stats:
+            out.append(_fail(f"no stats for feature `{key}`; {_REPAIR}", file=STATS_PATH))
+            continue
+        for name in STAT_NAMES:
+            if name not in stats[key]:
+                out.append(_fail(f"`{key}` lacks `{name}`; {_REPAIR}", file=STATS_PATH))
+                continue
+            value = np.asarray(stats[key][name], dtype=np.float64)
+            want = _expected_shape(ctx, key, name)
+            if value.shape != want:
+                out.append(
+                    _fail(f"`{key}` `{name}` has shape {value.shape}, expected {want}", file=STATS_PATH)
+                )
+            elif not np.all(np.isfinite(value)):
+                out.append(_fail(f"`{key}` `{name}` holds NaN or inf; {_REPAIR}", file=STATS_PATH))
+    rel = _episodes_file(ctx)
+    for row in ctx.episode_rows():
+        for key in keys:
+            missing = [n for n in STAT_NAMES if row.get(f"stats/{key}/{n}") is None]
+            if missing:
+                out.append(
+                    _fail(
+                        f"episode stats of `{key}` lack {missing}; {_REPAIR}",
+                        file=rel,
+                        episode=row["episode_index"],
+                    )
+                )
+                continue
+            for name in STAT_NAMES:
+                value = np.asarray(row[f"stats/{key}/{name}"], dtype=np.float64)
+                want = _expected_shape(ctx, key, name)
+                if value.shape != want:
+                    out.append(
+                        _fail(
+                            f"episode stats `{key}` `{name}` have shape {value.shape}, expected {want}",
+                            file=rel,
+                            episode=row["episode_index"],
+                        )
+                    )
+    return out[:50]
+
+
+def _compare(
+    stored: FeatureStats, ours: FeatureStats, names: tuple[str, ...], *, rtol: float, atol: float
+) -> tuple[str, int, float, float] | None:
+    """The first stat that differs: (name, flat element, stored value, recomputed value)."""
+    for name in names:
+        a, b = np.asarray(stored[name], dtype=np.float64), np.asarray(ours[name], dtype=np.float64)
+        if a.shape != b.shape:
+            return name, -1, float("nan"), float("nan")
+        close = np.isclose(a, b, rtol=rtol, atol=atol) if name != "count" else a == b
+        if not np.all(close):
+            i = int(np.flatnonzero(~close.ravel())[0])
+            return name, i, float(a.ravel()[i]), float(b.ravel()[i])
+    return None
+
+
+def _mismatch(key: str, diff: tuple[str, int, float, float]) -> str:
+    name, i, a, b = diff
+    return f"`{key}` {name}[{i}] is stored as {a:.6g} but the data give {b:.6g}; {_REPAIR}"
+
+
+@check("stats.numeric", requires=("stats.present", "structure.index"))
+def numeric(ctx: DatasetContext) -> list[Finding]:
+    """Numeric stats recomputed from the data equal stats.json and the per-episode stats (float tolerance)."""
+    out = []
+    rtol = ctx.config.numeric_rtol
+    rel = _episodes_file(ctx)
+    per_episode = []
+    for row in ctx.episode_rows():
+        ep = row["episode_index"]
+        ours = episode_numeric_stats(ctx, ep)
+        per_episode.append(ours)
+        for key, stats in ours.items():
+            stored = stored_episode_stats(ctx, row, key)
+            assert stored is not None  # stats.present passed
+            diff = _compare(stored, stats, STAT_NAMES, rtol=rtol, atol=1e-9)
+            if diff is not None:
+                out.append(_fail(_mismatch(key, diff), file=rel, episode=ep))
+    total = aggregate_stats(per_episode)
+    stored_total = stats_from_json(ctx.stats)
+    for key in ctx.numeric_keys:
+        diff = _compare(stored_total[key], total[key], STAT_NAMES, rtol=rtol, atol=1e-9)
+        if diff is not None:
+            out.append(_fail(_mismatch(key, diff), file=STATS_PATH))
+    return out
+
+
+def _overflow(ctx: DatasetContext) -> list[Finding]:
+    """Episodes whose image std is 0 in every channel although their pixels span a range: impossible."""
+    out = []
+    rel = _episodes_file(ctx)
+    for key in ctx.visual_keys:
+        hit = []
+        for row in ctx.episode_rows():
+            stored = stored_episode_stats(ctx, row, key)
+            if stored is not None and np.all(stored["std"] == 0) and np.any(stored["max"] > stored["min"]):
+                hit.append(row["episode_index"])
+        if hit:
+            out.append(
+                _fail(
+                    f"`{key}` std is 0 in every channel of {len(hit)} episode(s) although min < max: {_OVERFLOW}; "
+                    f"stats.json std ({np.asarray(ctx.stats[key]['std']).ravel().round(4).tolist()}) is wrong too; {_REPAIR}",
+                    file=rel,
+                    episode=hit[0],
+                )
+            )
+    return out
+
+
+@check("stats.images", requires=("stats.present",))
+def images(ctx: DatasetContext) -> list[Finding]:
+    """Image stats carry no uint8 overflow and agree with the pixels (sampled frames; video is lossy)."""
+    if not ctx.visual_keys:
+        return [Finding(status="pass", reason="no image or video features")]
+    out = _overflow(ctx)
+    video_ok = ctx.passed("video.frames") and ctx.config.video
+    keys = [k for k in ctx.visual_keys if ctx.features[k]["dtype"] == "image" or video_ok]
+    if not keys and not out:
+        return [
+            Finding(
+                status="skip",
+                reason="pixels unavailable (video checks did not pass or video=False); stored image stats not verified",
+            )
+        ]
+    if out:
+        return out  # recomputing would repeat the same diagnosis per episode
+    atol = ctx.config.image_atol
+    rel = _episodes_file(ctx)
+    for key in keys:
+        lossless = ctx.features[key]["dtype"] == "image"
+        names = STAT_NAMES if lossless else ("min", "max", "mean", "std", "count")
+        per_episode = []
+        for row in ctx.episode_rows():
+            ours = episode_image_stats(ctx, row, key)
+            per_episode.append({key: ours})
+            stored = stored_episode_stats(ctx, row, key)
+            assert stored is not None
+            diff = _compare(stored, ours, names, rtol=0.0, atol=1e-6 if lossless else atol)
+            if diff is not None:
+                out.append(_fail(_mismatch(key, diff), file=rel, episode=row["episode_index"]))
+        total = aggregate_stats(per_episode)[key]
+        diff = _compare(
+            stats_from_json(ctx.stats)[key], total, names, rtol=0.0, atol=1e-6 if lossless else atol
+        )
+        if diff is not None:
+            out.append(_fail(_mismatch(key, diff), file=STATS_PATH))
+        if not lossless:
+            # quantiles of lossy video drift more than moments: only flag gross disagreement
+            stored_q = stats_from_json(ctx.stats)[key]
+            diff = _compare(stored_q, total, QUANTILE_NAMES, rtol=0.0, atol=10 * atol)
+            if diff is not None:
+                out.append(_fail(_mismatch(key, diff), file=STATS_PATH))
+    return out
