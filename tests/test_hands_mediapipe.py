@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata as md
 import subprocess
 import sys
@@ -22,10 +23,8 @@ def test_one_opencv_serves_lerobot_and_mediapipe() -> None:
     """All of cv2's candidate distributions install the same package: exactly one may be present."""
     installed = []
     for name in ("opencv-python", "opencv-python-headless", "opencv-contrib-python", "opencv-contrib-python-headless"):
-        try:
+        with contextlib.suppress(md.PackageNotFoundError):
             installed.append((name, md.version(name)))
-        except md.PackageNotFoundError:
-            pass
     assert [n for n, _ in installed] == ["opencv-contrib-python-headless"], installed
     assert installed[0][1].startswith("4.")
     # Fresh interpreter: import order must not matter, and numpy 2 must work with mediapipe 0.10.14.
@@ -70,7 +69,7 @@ def test_rhd_hands_found_with_right_handedness(backend: MediaPipeBackend) -> Non
 def test_freihand_photos(backend: MediaPipeBackend) -> None:
     """Measured: 6 of 8 FreiHAND photos, mean 2D error 9.5-12.1 px on 224x224 (hand boxes ~104 px)."""
     found = 0
-    for name, image, gt, bbox in freihand_samples():
+    for name, image, gt, _bbox in freihand_samples():
         res = backend.detect_one(image, default_camera(224, 224))
         if not res.hands:
             continue
@@ -79,7 +78,7 @@ def test_freihand_photos(backend: MediaPipeBackend) -> None:
         assert hand.right, name  # FreiHAND has right hands only
         err = np.linalg.norm(hand.kp2d - gt, axis=1).mean()
         assert err < 15.0, (name, err)
-        center, size = keypoint_box(hand.kp2d)
+        center, _ = keypoint_box(hand.kp2d)
         np.testing.assert_allclose(hand.box_center, center)
     assert found >= 6
 
