@@ -401,7 +401,8 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
             flagged = st > s.tolerance
             sample_s = (s.rows.times - t0) / per_s_f
             tol_s = s.tolerance / per_s_f
-            timing[s.key] = StreamTiming(sample_s, st / per_s_f, flagged, (ticks[dropped_ticks] - t0) / per_s_f, tol_s)
+            timing[s.key] = StreamTiming(sample_s, st / per_s_f, flagged, (ticks[dropped_ticks] - t0) / per_s_f,
+                                         tol_s, (ticks[piece] - t0) / per_s_f)
             own_bad = (s.index[dropped_ticks] < 0) | (s.staleness[dropped_ticks] > s.tolerance)
             reports.append(StreamReport(piece_id, s.key, s.column, s.kind, s.policy, sample_s, tol_s,
                                         int(span.sum()), st / per_s_f, int(own_bad.sum()), int(flagged.sum())))

@@ -64,6 +64,8 @@ class StreamTiming:
     flagged: np.ndarray
     dropped_s: np.ndarray
     tolerance_s: float
+    #: The kept ticks themselves, seconds from the same origin (the first tick of the full grid).
+    tick_s: np.ndarray = field(default_factory=lambda: np.empty(0))
 
 
 @dataclass(frozen=True)

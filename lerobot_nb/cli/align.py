@@ -1,17 +1,95 @@
-"""`lerobot-nb align` (not implemented yet)."""
+"""`lerobot-nb align`: align recordings on the k/fps grid and print the per-episode/stream report."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
+from lerobot_nb.align import AlignConfig, AlignedEpisode, EpisodeSkipped, iter_aligned
+from lerobot_nb.config import add_config_arguments, config_from_args
 from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.server import RecordingServer, ServerConfig
+
+__all__ = ["register", "run"]
+
+#: Report columns the terminal table shows (the CSV has them all).
+_SHOWN = ("stream", "policy", "samples", "source_rate_hz", "tolerance_ms", "kept", "dropped", "flagged",
+          "staleness_p50_ms", "staleness_p99_ms", "staleness_max_ms", "gaps", "max_gap_ms")
 
 
 def register(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser("align", help="(not implemented yet)")
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "align", help="align recordings on the k/fps grid and report staleness per stream",
+        description="Serve the recordings on a local Rerun server (or use --server-url), put every "
+        "stream of every episode on the fixed k/fps grid and print, per episode and stream, the ticks "
+        "kept and dropped, the staleness p50/p99/max, gaps and the effective source rate. Nothing "
+        "is written except --report-csv.",
+    )
+    parser.add_argument("recordings", nargs="*", metavar="PATH", help=".rrd/.mcap files or folders of them")
+    add_config_arguments(parser.add_argument_group("recordings / server"), ServerConfig, skip=("recordings",))
+    add_config_arguments(parser.add_argument_group("alignment"), AlignConfig)
+    out = parser.add_argument_group("output")
+    out.add_argument("--episodes", action="append", metavar="ID", help="only these episodes (repeatable)")
+    out.add_argument("--report-csv", type=Path, metavar="PATH", help="also write the full report as CSV")
+    out.add_argument("--decode", action=argparse.BooleanOptionalAction, default=False,
+                     help="also decode every camera frame (checks the images, slower)")
     parser.set_defaults(func=run)
 
 
+def _fmt(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def _print_table(rows: list[dict[str, object]], columns: tuple[str, ...]) -> None:
+    cells = [list(columns)] + [[_fmt(r[c]) for c in columns] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    for row in cells:  # first column left-aligned (names), numbers right-aligned
+        print("  " + "  ".join(v.rjust(w) if i else v.ljust(w)
+                               for i, (v, w) in enumerate(zip(row, widths, strict=True))))
+
+
 def run(args: argparse.Namespace) -> int:
-    raise LerobotNbError("`lerobot-nb align` is not implemented yet")
+    import polars as pl
+
+    server_config = config_from_args(ServerConfig, args, recordings=tuple(args.recordings))
+    if not server_config.recordings and not server_config.server_url:
+        raise LerobotNbError("no recordings given (pass files or folders, or --server-url)")
+    config = config_from_args(AlignConfig, args)
+    reports: list[pl.DataFrame] = []
+    skipped: list[EpisodeSkipped] = []
+    with RecordingServer(server_config) as server:
+        for item in iter_aligned(server, config, episodes=args.episodes):
+            if isinstance(item, EpisodeSkipped):
+                skipped.append(item)
+                print(f"{item.episode_id}: SKIPPED: {item.reason}\n")
+                continue
+            ep: AlignedEpisode = item
+            if args.decode:
+                for src in ep.images.values():
+                    for _ in src:
+                        pass
+            seconds = ep.length / ep.fps
+            cams = ", ".join(f"{k} {s.width}x{s.height}" for k, s in ep.images.items()) or "no cameras"
+            task = ep.tasks[0] if ep.tasks else "-"
+            print(f"{ep.episode_id}: {ep.length} ticks at {ep.fps} fps ({seconds:.1f} s) on {ep.index}; "
+                  f"{cams}; task {task!r}")
+            _print_table(list(ep.report.iter_rows(named=True)), _SHOWN)
+            print()
+            reports.append(ep.report)
+    done = len(reports)
+    print(f"{done} episode(s) aligned" + (f", {len(skipped)} skipped" if skipped else ""))
+    if args.report_csv:
+        table = pl.concat(reports) if reports else pl.DataFrame()
+        if skipped:
+            reasons = pl.DataFrame({"episode": [s.episode_id for s in skipped],
+                                    "skipped": [s.reason for s in skipped]})
+            table = pl.concat([table, reasons], how="diagonal") if reports else reasons
+        args.report_csv.parent.mkdir(parents=True, exist_ok=True)
+        table.write_csv(args.report_csv)
+        print(f"report written to {args.report_csv}")
+    return 0 if done else 1
