@@ -36,12 +36,18 @@ from lerobot_nb.validate.timing import video_scans
 __all__ = ["episode_image_stats", "episode_numeric_stats", "recompute_stats", "stored_episode_stats"]
 
 
-def episode_numeric_stats(ctx: DatasetContext, episode: int) -> dict[str, FeatureStats]:
-    """Stats of every numeric feature of one episode, from its data rows."""
+def episode_numeric_stats(
+    ctx: DatasetContext, episode: int, *, stored_timestamps: bool = False
+) -> dict[str, FeatureStats]:
+    """Stats of every numeric feature of one episode, from its data rows.
+
+    `timestamp` stats come from float64 frame_index / fps as lerobot's writer computes them, or
+    with `stored_timestamps=True` from the stored (float32) column, as other writers may.
+    """
     frame = ctx.episode_data(episode)
     out = {}
     for key in ctx.numeric_keys:
-        if key == "timestamp":
+        if key == "timestamp" and not stored_timestamps:
             out[key] = numeric_stats(frame["frame_index"].to_numpy() / ctx.fps)
         else:
             out[key] = numeric_stats(ctx.numeric(frame, key))
