@@ -15,7 +15,7 @@ import argparse
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from lerobot_nb.align import AlignConfig, AlignedEpisode, EpisodeSkipped
 from lerobot_nb.config import add_config_arguments, config_from_args
@@ -59,15 +59,18 @@ def _image_entity(align: AlignConfig, key: str) -> str | None:
     return None
 
 
-def _from_recordings(args: argparse.Namespace, align: AlignConfig, hands: HandPoseConfig,
+def _from_recordings(args: argparse.Namespace, align: AlignConfig, hands: HandPoseConfig, kinds: dict[str, str],
                      ) -> Iterator[tuple[AlignedEpisode | EpisodeSkipped, CameraModel | None]]:
+    """Aligned episodes with their recorded camera; fills `kinds` (timeline -> timestamp|sequence)."""
     from lerobot_nb.align import iter_aligned
     from lerobot_nb.enrich.hands.intrinsics import camera_from_recording
+    from lerobot_nb.query import index_timelines
     from lerobot_nb.server import RecordingServer
 
     server_config = config_from_args(ServerConfig, args, recordings=tuple(args.recordings))
     episodes = list(config_from_args(ExportConfig, args).episodes) or None
     with RecordingServer(server_config) as server:
+        kinds.update(index_timelines(server.dataset))
         for item in iter_aligned(server, align, episodes=episodes):
             camera = None
             if isinstance(item, AlignedEpisode) and item.images:
@@ -102,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
         raise LerobotNbError("give either recordings or --dir, not both")
     if args.dir is None and not args.recordings and not getattr(args, "server_url", None):
         raise LerobotNbError("no input: pass recordings (files/folders), --server-url, or --dir with ep*.npz")
-    source = _from_npz(args.dir, align) if args.dir is not None else _from_recordings(args, align, hands)
+    kinds: dict[str, str] = {"frame": "sequence"}
+    source = _from_npz(args.dir, align) if args.dir is not None else _from_recordings(args, align, hands, kinds)
     backend = make_backend(hands)
     if args.rrd_dir is not None:
         args.rrd_dir.mkdir(parents=True, exist_ok=True)
@@ -118,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
             for note in result.notes[1:]:
                 print(f"  {note}", flush=True)
             if args.rrd_dir is not None:
-                _save_overlay(result.episode, hands, args.rrd_dir / f"{item.episode_id}.hands.rrd")
+                _save_overlay(result.episode, hands, args.rrd_dir / f"{item.episode_id}.hands.rrd",
+                              "sequence" if kinds.get(item.index) == "sequence" else "timestamp")
             yield result.episode
 
     try:
@@ -135,14 +140,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _save_overlay(episode: AlignedEpisode, hands: HandPoseConfig, path: Path) -> None:
+def _save_overlay(episode: AlignedEpisode, hands: HandPoseConfig, path: Path,
+                  kind: Literal["timestamp", "sequence"]) -> None:
     import rerun as rr
 
     from lerobot_nb.enrich.hands.rerun_log import log_hands_to_rerun
 
     rec = rr.RecordingStream("lerobot_nb_hands", recording_id=f"{episode.episode_id}_hands")
     rec.save(path)
-    kind = "sequence" if episode.index == "frame" else "timestamp"
     log_hands_to_rerun(episode, camera=hands.camera, recording=rec, log_images=True,
                        prefix=hands.feature_prefix, timeline_kind=kind)
     rec.flush()
