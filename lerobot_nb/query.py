@@ -19,10 +19,12 @@ __all__ = [
     "ColumnInfo",
     "StreamRows",
     "component_columns",
+    "fetch_table",
     "index_timelines",
     "read_static",
     "read_stream",
     "read_streams",
+    "server_error",
 ]
 
 TimelineKind = Literal["timestamp", "sequence"]
@@ -88,6 +90,34 @@ def index_timelines(dataset: DatasetEntry) -> dict[str, TimelineKind]:
     return kinds
 
 
+def server_error(exc: BaseException, *, file: str | None = None, episode: str | None = None) -> LerobotNbError:
+    """A one-line error for a failed server query (the server's message is a long chain).
+
+    Chunks are read lazily, so a corrupt or truncated `.rrd` (or one changed after it was
+    registered) passes registration and only fails here.
+    """
+    text = " ".join(str(exc).split("\n- ", 1)[0].split())
+    # Keep the innermost reasons: "FFI error: ... lazy load failed: Protobuf error: <reason>".
+    parts = [p.strip() for p in text.split(": ") if p.strip()]
+    reason = ": ".join(parts[-2:]) if len(parts) > 2 else text
+    return LerobotNbError(
+        f"the server cannot read this recording's data; the file is corrupt, truncated or changed "
+        f"since it was registered ({reason[:200]})",
+        file=file,
+        episode=episode,
+    )
+
+
+def fetch_table(df: Any, *, file: str | None = None, episode: str | None = None) -> pa.Table:
+    """`df.to_arrow_table()` with server failures turned into a `LerobotNbError`."""
+    try:
+        return df.to_arrow_table()
+    except LerobotNbError:
+        raise
+    except Exception as exc:
+        raise server_error(exc, file=file, episode=episode) from None
+
+
 def _episode_reader(dataset: DatasetEntry, episode: str, entities: Sequence[str], index: str | None) -> Any:
     return dataset.filter_segments([episode]).filter_contents(list(entities)).reader(index=index)
 
@@ -103,7 +133,7 @@ def read_streams(
     returned in `StreamRows.order` (null where the row has none: -1).
     """
     entities = sorted({c.split(":", 1)[0] for c in columns})
-    table: pa.Table = _episode_reader(dataset, episode, entities, index).to_arrow_table()
+    table = fetch_table(_episode_reader(dataset, episode, entities, index), episode=episode)
     if index not in table.column_names:
         raise LerobotNbError(f"no timeline {index!r} in this episode", episode=episode)
     times_all = table.column(index)
@@ -137,7 +167,7 @@ def read_stream(dataset: DatasetEntry, episode: str, column: str, index: str) ->
 def read_static(dataset: DatasetEntry, episode: str, column: str) -> Any:
     """The static value of `column` in `episode` as a Python object, or None if it has none."""
     entity = column.split(":", 1)[0]
-    table: pa.Table = _episode_reader(dataset, episode, [entity], None).to_arrow_table()
+    table = fetch_table(_episode_reader(dataset, episode, [entity], None), episode=episode)
     if column not in table.column_names:
         return None
     cells = table.column(column).drop_null()
