@@ -68,9 +68,11 @@ from lerobot_nb.stats import (
     stats_to_json,
 )
 
-__all__ = ["export_dataset"]
+__all__ = ["ALREADY_PRESENT", "export_dataset", "read_sources"]
 
 IMAGE_PREFIX = "observation.images."
+#: The reason given for a recording that --resume finds already in the dataset.
+ALREADY_PRESENT = "already in the dataset"
 _META_BATCH = 10  # episode metadata rows per parquet row group, as lerobot buffers them
 
 
@@ -508,6 +510,12 @@ def export_dataset(
             builder.resume_from(existing)
             builder.open_writers()
         _run(episodes, builder, config, summary, progress)
+        if existing is not None and summary.episodes_written == 0:
+            # --resume with nothing new: the dataset stays exactly as it is.
+            shutil.rmtree(build, ignore_errors=True)
+            summary.seconds = time.perf_counter() - started
+            summary.bytes = dir_size(output)
+            return summary
         if builder.total_episodes == 0:
             raise LerobotNbError("no episode was written (every episode was skipped or none was given)",
                                  file=output)
@@ -552,11 +560,13 @@ def _run(episodes: Iterable[AlignedEpisode | EpisodeSkipped], builder: _Builder,
     try:
         for episode in episodes:
             if isinstance(episode, EpisodeSkipped):
-                summary.add(episode.episode_id, "skipped", reason=episode.reason, source=episode.source)
+                status = "existing" if episode.reason == ALREADY_PRESENT else "skipped"
+                summary.add(episode.episode_id, status, reason=episode.reason, source=episode.source,
+                            index=builder.sources.get(episode.episode_id))
                 progress.episode()
                 continue
             if episode.episode_id in builder.sources:
-                summary.add(episode.episode_id, "existing", reason="already in the dataset",
+                summary.add(episode.episode_id, "existing", reason=ALREADY_PRESENT,
                             index=builder.sources[episode.episode_id], source=episode.source)
                 progress.episode()
                 continue
