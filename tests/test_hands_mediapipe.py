@@ -98,3 +98,12 @@ def test_no_hand_and_bad_frames(backend: MediaPipeBackend) -> None:
     assert backend.detect_one(blank, default_camera(640, 640)).hands == ()
     bad = backend.detect_one(np.zeros((10, 10), np.uint8), default_camera(10, 10))
     assert bad.hands == () and bad.error is not None and "HxWx3 uint8" in bad.error
+
+
+def test_pnp_degenerate_points_do_not_raise() -> None:
+    """SQPnP asserts on (nearly) coincident points; the backend falls back instead of crashing."""
+    K = np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]])
+    flat = np.zeros((21, 3))
+    flat[:, 0] = np.linspace(0, 1e-4, 21)
+    place_with_pnp(flat, np.full((21, 2), 100.0), K)  # any result, but no exception
+    assert place_with_pnp(np.full((21, 3), np.nan), np.zeros((21, 2)), K) is None

@@ -32,8 +32,19 @@ def place_with_pnp(world: np.ndarray, kp2d: np.ndarray, K: np.ndarray) -> np.nda
 
     obj = np.ascontiguousarray(world, np.float64).reshape(-1, 1, 3)
     img = np.ascontiguousarray(kp2d, np.float64).reshape(-1, 1, 2)
-    ok, rvec, tvec = cv2.solvePnP(obj, img, K, None, flags=cv2.SOLVEPNP_SQPNP)
-    if not ok:
+    if not (np.all(np.isfinite(obj)) and np.all(np.isfinite(img))):
+        return None
+    rvec = tvec = None
+    # SQPnP asserts on nearly collinear/flat point sets (a hand seen edge-on): fall back to the
+    # iterative solver rather than failing the frame.
+    for flags in (cv2.SOLVEPNP_SQPNP, cv2.SOLVEPNP_ITERATIVE):
+        try:
+            ok, rvec, tvec = cv2.solvePnP(obj, img, K, None, flags=flags)
+        except cv2.error:
+            continue
+        if ok:
+            break
+    else:
         return None
     rvec, tvec = cv2.solvePnPRefineLM(obj, img, K, None, rvec, tvec)
     R, _ = cv2.Rodrigues(rvec)
