@@ -40,12 +40,6 @@ class ServerConfig:
     cache_dir: str | None = help_field(None, "where converted MCAP recordings are cached")
 
 
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
 def _check_port_free(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
@@ -118,16 +112,15 @@ class RecordingServer:
             cache_dir=Path(cfg.cache_dir) if cfg.cache_dir else None,
             on_duplicate=cfg.on_duplicate,
         )
-        port = cfg.port
-        if port:
-            _check_port_free(cfg.host, port)
-        else:
-            port = _free_port(cfg.host)
+        if cfg.port:
+            _check_port_free(cfg.host, cfg.port)
         try:
-            self._server = rr.server.Server(host=cfg.host, port=port)
+            # Port 0: the OS picks a free port at bind time (no window for another process to
+            # take a port chosen in advance).
+            self._server = rr.server.Server(host=cfg.host, port=cfg.port)
         except Exception as exc:
             raise LerobotNbError(f"cannot start the Rerun server ({_first_line(exc)})",
-                                 file=f"{cfg.host}:{port}") from None
+                                 file=f"{cfg.host}:{cfg.port}") from None
         self.url = self._server.url()
         self._client = self._server.client()
         self._register(recordings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,10 +33,15 @@ def read_recording_id(rrd: Path) -> str:
     import rerun.chunk as rrc
 
     try:
-        stores = rrc.RrdReader(rrd).recordings()
+        with warnings.catch_warnings():
+            # A file without footer (old format, or cut off) warns before failing or scanning.
+            warnings.simplefilter("ignore")
+            stores = rrc.RrdReader(rrd).recordings()
     except Exception as exc:  # rerun raises plain ValueError/IOError with long messages
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise LerobotNbError(f"not a readable Rerun recording ({reason})", file=rrd) from None
+        # "Failed to read RRD file at <path>: <why>": the path is already in front of the message.
+        reason = reason.split(f"{rrd}: ", 1)[-1]
+        raise LerobotNbError(f"not a readable Rerun recording, truncated or corrupt ({reason})", file=rrd) from None
     if not stores:
         raise LerobotNbError("holds no recording (only blueprints or nothing)", file=rrd)
     return str(stores[0].recording_id)

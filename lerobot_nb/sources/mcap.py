@@ -49,8 +49,9 @@ def robot_streams(rrd: Path) -> list[str]:
 def mcap_to_rrd(path: Path, *, cache_dir: Path | None = None) -> tuple[Path, str]:
     """Convert `path` to `.rrd` (recording id = file stem) unless the cache has it; return (rrd, id).
 
-    The cache key is the file's content hash, so a renamed copy reuses the entry and an edited
-    file is converted again. Raises when the file decodes to no robot stream.
+    The cache entry is named by the file stem (the recording id) and its content hash, so a
+    second run reuses it and an edited file is converted again. Raises when the file decodes to
+    no robot stream.
     """
     import rerun.chunk as rrc
 
