@@ -33,6 +33,12 @@ def test_one_opencv_serves_lerobot_and_mediapipe() -> None:
         "from mediapipe.python.solutions import hands\n"
         "from lerobot.datasets.lerobot_dataset import LeRobotDataset\n"
         "import lerobot.datasets.video_utils\n"
+        "from lerobot.cameras.opencv.camera_opencv import OpenCVCamera\n"  # lerobot's own cv2 user
+        "import gym_pusht.envs.pusht\n"
+        "from mediapipe.python.solutions import hands as h\n"
+        "import numpy as np\n"
+        "with h.Hands(static_image_mode=True) as det:\n"
+        "    assert det.process(np.zeros((64, 64, 3), np.uint8)).multi_hand_landmarks is None\n"
         "assert hasattr(cv2, 'aruco') and hasattr(cv2, 'solvePnP')\n"
         "print(numpy.__version__, cv2.__version__, mediapipe.__version__)\n"
     )
