@@ -95,10 +95,13 @@ def decode(ctx: DatasetContext) -> list[Finding]:
                 )
             )
             continue
-        for frame, message in scan.errors[:5]:
+        total = max(scan.header_frames, scan.packets)
+        if scan.errors:
+            frame, message = scan.errors[0]
             out.append(
                 _fail(
-                    f"decoding failed after {frame} frames: {message}; re-encode or re-export this video",
+                    f"frame {frame} of {total} does not decode ({message}; {len(scan.errors)} failing packets, "
+                    f"{scan.decoded} frames decoded): the file is truncated or corrupt, re-export it",
                     file=rel,
                     frame=frame,
                 )

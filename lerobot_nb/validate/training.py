@@ -72,16 +72,14 @@ def open_lerobot_dataset(ctx: DatasetContext) -> Any:
     return ctx.cache["lerobot_dataset"]
 
 
-def _requires(ctx: DatasetContext) -> tuple[str, ...]:
-    return _BASICS + (_VIDEO if ctx.video_keys else ())
-
-
 def _not_ready(ctx: DatasetContext) -> list[Finding] | None:
     if not ctx.config.training:
         return [Finding(status="skip", reason="loader round trip disabled (training=False)")]
-    if ctx.video_keys and not ctx.config.video:
-        return [Finding(status="skip", reason="needs the video checks, disabled (video=False)")]
-    blocked = [name for name in _requires(ctx) if not ctx.passed(name)]
+    blocked = [name for name in _BASICS if not ctx.passed(name)]
+    if not blocked and ctx.video_keys:
+        if not ctx.config.video:
+            return [Finding(status="skip", reason="needs the video checks, disabled (video=False)")]
+        blocked = [name for name in _VIDEO if not ctx.passed(name)]
     if blocked:
         return [Finding(status="skip", reason=f"skipped: needs {', '.join(blocked[:3])} to pass first")]
     return None
