@@ -116,7 +116,7 @@ def test_recompute_refuses_a_broken_dataset_and_leaves_it_untouched(tmp_path: Pa
     root = copy(DS061, tmp_path)
     (root / FRONT).unlink()
     stats_before = (root / "meta/stats.json").read_bytes()
-    with pytest.raises(LerobotNbError, match="cannot recompute stats: structure.files"):
+    with pytest.raises(LerobotNbError, match=r"cannot recompute stats: structure\.files"):
         recompute_stats(root)
     assert (root / "meta/stats.json").read_bytes() == stats_before
     assert sorted(p.name for p in root.iterdir()) == ["data", "meta", "videos"]
