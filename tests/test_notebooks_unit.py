@@ -34,7 +34,7 @@ from lerobot_nb.notebooks import (
     strip_outputs,
 )
 from lerobot_nb.notebooks.committed import REQUIRED_PARAMETERS
-from lerobot_nb.notebooks.plots import as_matrix, plot_aligned_vs_raw, plot_episode_lengths
+from lerobot_nb.notebooks.plots import as_matrix, plot_aligned_vs_raw, plot_validation
 from lerobot_nb.notebooks.results import to_jsonable
 from lerobot_nb.notebooks.runner import NotebookFailure, _per_notebook
 from lerobot_nb.notebooks.summary import aligned_summary, dropped_ticks
@@ -231,13 +231,17 @@ def test_plot_aligned_vs_raw_draws_both_series() -> None:
         plot_aligned_vs_raw(raw_t, raw, ticks, aligned[:, :1])
 
 
-def test_as_matrix_and_lengths_plot() -> None:
+def test_as_matrix_and_validation_plot() -> None:
     import pyarrow as pa
 
     m = as_matrix(pa.array([[1.0, 2.0], [3.0, 4.0]]))
     assert m.shape == (2, 2) and m[1, 0] == 3.0
-    fig = plot_episode_lengths({"a": 80, "b": 78}, fps=10)
-    assert [p.get_height() for p in fig.axes[0].patches] == [80, 78]
+    checks = pl.DataFrame({"check": ["a", "b", "c"], "family": ["f"] * 3, "status": ["pass", "fail", "warn"],
+                           "findings": [1, 2, 1], "reason": ["", "", ""]})
+    fig = plot_validation(checks)
+    colours = [matplotlib.colors.to_hex(p.get_facecolor()) for p in fig.axes[0].patches]
+    assert colours == ["#55a868", "#c44e52", "#dd8452"]
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["pass 1", "warn 1", "fail 1", "skip 0"]
 
 
 # -- the kernel papermill uses ---------------------------------------------------------------------

@@ -23,7 +23,7 @@ from lerobot_nb.notebooks.runner import (
     notebook_parameters,
     run_notebooks,
 )
-from lerobot_nb.notebooks.viewer import show_episode
+from lerobot_nb.notebooks.viewer import show_episode, show_episode_with_hands
 from lerobot_nb.notebooks.widgets import alignment_picker, preview_config, render_preview, stream_choices
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "run_notebooks",
     "server_config",
     "show_episode",
+    "show_episode_with_hands",
     "start_server",
     "step_config",
     "stream_choices",

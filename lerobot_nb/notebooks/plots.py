@@ -14,9 +14,8 @@ __all__ = [
     "as_matrix",
     "plot_aligned_vs_raw",
     "plot_detection_rate",
-    "plot_episode_lengths",
-    "plot_feature_stats",
     "plot_hand_keypoints",
+    "plot_validation",
     "show_figure",
 ]
 
@@ -82,25 +81,6 @@ def plot_aligned_vs_raw(
     return fig
 
 
-def plot_episode_lengths(lengths: Mapping[str, int], *, fps: int | None = None) -> Figure:
-    """Bar chart of frames per episode (seconds on a second axis when `fps` is known)."""
-    import matplotlib.pyplot as plt
-
-    names = list(lengths)
-    values = [int(lengths[n]) for n in names]
-    fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(names) + 2), 3.2))
-    bars = ax.bar(range(len(names)), values, color="C0")
-    ax.bar_label(bars, fontsize=8)
-    ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("frames")
-    ax.set_title(f"frames per episode ({sum(values)} total)")
-    if fps:
-        sec = ax.secondary_yaxis("right", functions=(lambda f: f / fps, lambda s: s * fps))
-        sec.set_ylabel("seconds")
-    fig.tight_layout()
-    return fig
-
-
 def plot_detection_rate(rates: Mapping[str, float]) -> Figure:
     """Bar chart of the share of frames with at least one detected hand, per episode (0..1)."""
     import matplotlib.pyplot as plt
@@ -149,24 +129,34 @@ def plot_hand_keypoints(episode: Any, *, prefix: str = "observation.hands") -> F
     return fig
 
 
-def plot_feature_stats(
-    stats: Mapping[str, Mapping[str, Any]], features: Sequence[str] = ("action", "observation.state")
-) -> Figure:
-    """Per-dimension mean ± std (bars) and min..max (whiskers) of numeric features from `meta/stats.json`."""
-    import matplotlib.pyplot as plt
 
-    shown = [f for f in features if f in stats]
-    fig, axes = plt.subplots(1, max(1, len(shown)), figsize=(4.5 * max(1, len(shown)), 3.2), squeeze=False)
-    for ax, feature in zip(axes[0], shown, strict=False):
-        s = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in stats[feature].items()
-             if k in ("mean", "std", "min", "max")}
-        dims = np.arange(len(s["mean"]))
-        ax.vlines(dims, s["min"], s["max"], color="0.6", lw=1, label="min..max")
-        ax.errorbar(dims, s["mean"], yerr=s["std"], fmt="o", color="C0", capsize=3, label="mean ± std")
-        ax.set_xticks(dims)
-        ax.set_xlabel("dimension")
-        ax.set_title(feature)
-        ax.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=8)
+#: Colours of the check statuses in `plot_validation`.
+STATUS_COLOURS = {"pass": "#55a868", "warn": "#dd8452", "fail": "#c44e52", "skip": "#b0b0b0"}
+
+
+def plot_validation(checks: Any) -> Figure:
+    """One coloured bar per check (pass/warn/fail/skip), grouped by family, with its finding count.
+
+    `checks` is `ValidationReport.checks` (columns check, family, status, findings).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    rows = checks.to_dicts()
+    fig, ax = plt.subplots(figsize=(8, 0.26 * len(rows) + 1.2))
+    y = np.arange(len(rows))[::-1]
+    ax.barh(y, [1] * len(rows), color=[STATUS_COLOURS.get(r["status"], "0.5") for r in rows], height=0.8)
+    for yi, r in zip(y, rows, strict=True):
+        ax.text(0.02, yi, f"{r['check']}", va="center", fontsize=8, color="white", fontweight="bold")
+        ax.text(0.98, yi, f"{r['status']} ({r['findings']})", va="center", ha="right", fontsize=8, color="white")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_yticks([])
+    ax.set_xticks([])
+    counts = {s: sum(r["status"] == s for r in rows) for s in STATUS_COLOURS}
+    ax.legend(handles=[Patch(color=c, label=f"{s} {counts[s]}") for s, c in STATUS_COLOURS.items()],
+              ncol=4, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     fig.tight_layout()
     return fig

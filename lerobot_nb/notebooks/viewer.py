@@ -15,9 +15,10 @@ if TYPE_CHECKING:
     import rerun as rr
     import rerun.notebook
 
+    from lerobot_nb.align import AlignConfig, AlignedEpisode
     from lerobot_nb.server import RecordingServer
 
-__all__ = ["show_episode"]
+__all__ = ["show_episode", "show_episode_with_hands"]
 
 #: Height of the inline viewer in pixels (the width follows the notebook cell).
 VIEWER_HEIGHT = 480
@@ -48,4 +49,33 @@ def show_episode(
         viewer.add_recording(rec)
     if display:
         viewer.display()
+    return viewer, rec
+
+
+def show_episode_with_hands(
+    server: RecordingServer,
+    episode: AlignedEpisode,
+    config: AlignConfig,
+    *,
+    camera: str | None = None,
+    prefix: str = "observation.hands",
+    height: int = VIEWER_HEIGHT,
+) -> tuple[rerun.notebook.Viewer, rr.RecordingStream]:
+    """`show_episode` plus the hand keypoints of an enriched `episode` drawn over its camera.
+
+    The overlays go to the camera's own entity on the recording's own timeline, so they sit on
+    the recorded images in the viewer. `camera` defaults to the episode's first camera.
+    """
+    from lerobot_nb.enrich.hands import log_hands_to_rerun
+    from lerobot_nb.query import index_timelines
+
+    key = camera or next(iter(episode.images), None)
+    spec = next((s for s in config.image_specs() if s.key == key), None)
+    if spec is None:
+        raise LerobotNbError(f"no camera {key!r} in the alignment spec", episode=episode.episode_id)
+    base_id = episode.episode_id.split("#")[0]  # a piece of a split episode views its recording
+    viewer, rec = show_episode(server, base_id, height=height)
+    kind = index_timelines(server.dataset).get(episode.index, "timestamp")
+    log_hands_to_rerun(episode, camera=key, camera_entity=spec.entity, prefix=prefix, recording=rec,
+                       timeline=episode.index, timeline_kind="sequence" if kind == "sequence" else "timestamp")
     return viewer, rec
