@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 import numpy as np
 
 from lerobot_nb.enrich.hands.intrinsics import CameraModel
 
-__all__ = ["FrameHands", "HandBackend", "HandDetection"]
+__all__ = ["BackendResource", "FrameHands", "HandBackend", "HandDetection"]
 
 
 @dataclass(frozen=True)
@@ -58,3 +59,25 @@ class HandBackend(Protocol):
     def detect(self, frames: Sequence[np.ndarray], cameras: Sequence[CameraModel]) -> list[FrameHands]: ...
 
     def close(self) -> None: ...
+
+
+class BackendResource:
+    """Context-manager plumbing for backends holding one resource (a socket, a graph) in `_resource`."""
+
+    _resource: Any = None
+
+    def _release(self) -> None:
+        """Close the held resource (errors while closing are ignored) and forget it."""
+        if self._resource is not None:
+            with contextlib.suppress(Exception):
+                self._resource.close()
+            self._resource = None
+
+    def close(self) -> None:
+        self._release()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -12,7 +12,6 @@ before reading their answers (hides the round trip).
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import time
 from collections.abc import Mapping, Sequence
@@ -23,7 +22,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
 from lerobot_nb.enrich.hands import wire
-from lerobot_nb.enrich.hands.backend import FrameHands, HandDetection
+from lerobot_nb.enrich.hands.backend import BackendResource, FrameHands, HandDetection
 from lerobot_nb.enrich.hands.geometry import (
     cam_crop_to_full,
     intrinsic_matrix,
@@ -108,7 +107,7 @@ def parse_hamer_response(response: Any, camera: CameraModel) -> FrameHands:
     return FrameHands(hands)
 
 
-class HamerClient:
+class HamerClient(BackendResource):
     """`HandBackend` talking to a HaMeR websocket server at `ws://host:port`.
 
     Connection problems (refused, closed, no answer within `timeout_s`) reconnect and resend the
@@ -136,7 +135,6 @@ class HamerClient:
         self.batch_size = max(1, batch_size)
         self.metadata: Any = None
         self.reconnects = 0
-        self._ws: ClientConnection | None = None
 
     # -- connection -------------------------------------------------------------------------
     def _connect(self) -> ClientConnection:
@@ -169,28 +167,15 @@ class HamerClient:
         )
 
     def _conn(self) -> ClientConnection:
-        if self._ws is None:
-            self._ws = self._connect()
-        return self._ws
+        if self._resource is None:
+            self._resource = self._connect()
+        conn: ClientConnection = self._resource
+        return conn
 
     def _drop_connection(self) -> None:
-        if self._ws is not None:
-            with contextlib.suppress(Exception):
-                self._ws.close()
-            self._ws = None
+        if self._resource is not None:
+            self._release()
             self.reconnects += 1
-
-    def close(self) -> None:
-        if self._ws is not None:
-            with contextlib.suppress(Exception):
-                self._ws.close()
-            self._ws = None
-
-    def __enter__(self) -> HamerClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- requests ---------------------------------------------------------------------------
     def infer_raw(self, frames: Sequence[np.ndarray]) -> list[Any]:

@@ -9,13 +9,12 @@ landmarks with the camera matrix K, which places the hand in the camera frame.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from lerobot_nb.enrich.hands.backend import FrameHands, HandDetection
+from lerobot_nb.enrich.hands.backend import BackendResource, FrameHands, HandDetection
 from lerobot_nb.enrich.hands.geometry import keypoint_box, project
 from lerobot_nb.enrich.hands.intrinsics import CameraModel
 
@@ -52,7 +51,7 @@ def place_with_pnp(world: np.ndarray, kp2d: np.ndarray, K: np.ndarray) -> np.nda
     return cam if np.all(cam[:, 2] > 0) else None
 
 
-class MediaPipeBackend:
+class MediaPipeBackend(BackendResource):
     """`HandBackend` running MediaPipe Hands in process.
 
     `static_image_mode=False` (default) tracks hands from frame to frame (faster on video, the
@@ -81,29 +80,16 @@ class MediaPipeBackend:
             min_tracking_confidence=min_tracking_confidence,
         )
         self.mirrored = mirrored
-        self._graph: Any = None
         self._size: tuple[int, int] | None = None
 
     def _hands(self, size: tuple[int, int]) -> Any:
-        if self._graph is None or size != self._size:
-            self.close()
+        if self._resource is None or size != self._size:
+            self._release()
             from mediapipe.python.solutions import hands as mp_hands
 
-            self._graph = mp_hands.Hands(**self.options)
+            self._resource = mp_hands.Hands(**self.options)
             self._size = size
-        return self._graph
-
-    def close(self) -> None:
-        if self._graph is not None:
-            with contextlib.suppress(Exception):
-                self._graph.close()
-            self._graph = None
-
-    def __enter__(self) -> MediaPipeBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        return self._resource
 
     def detect_one(self, frame: np.ndarray, camera: CameraModel) -> FrameHands:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
