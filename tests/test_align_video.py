@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -41,14 +42,14 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
-def encode_h264(count: int, gop: int = 30) -> list[bytes]:
-    """H.264 Annex-B access units of frames 0..count-1 with PyAV (no B-frames)."""
+def encode_frames(count: int, encoder: str = "libx264", options: dict[str, str] | None = None) -> list[bytes]:
+    """Access units (Annex-B for H.264/H.265, OBUs for AV1) of frames 0..count-1, no B-frames."""
     import av
 
-    ctx = av.CodecContext.create("libx264", "w")
+    ctx: Any = av.CodecContext.create(encoder, "w")
     ctx.width, ctx.height, ctx.pix_fmt = W, H, "yuv420p"
     ctx.time_base = Fraction(1, 30)
-    ctx.options = {"bf": "0", "g": str(gop), "crf": "12", "preset": "veryfast"}
+    ctx.options = options if options is not None else {"bf": "0", "g": "30", "crf": "12", "preset": "veryfast"}
     packets: list[bytes] = []
     for n in range(count):
         frame = av.VideoFrame.from_ndarray(numbered_frame(n), format="rgb24")
@@ -86,7 +87,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RecordingS
     duration = int(cam10[-1] - T0)
     folder = tmp_path_factory.mktemp("align_video")
     write_video_rrd(folder / "video.rrd", {"/camera/jittery": cam15, "/camera/ongrid": cam10},
-                    encode_h264(n), duration)
+                    encode_frames(n), duration)
     with RecordingServer(ServerConfig(recordings=(str(folder),))) as srv:
         yield srv, {"jittery": cam15, "ongrid": cam10}
 
@@ -130,7 +131,7 @@ def test_encoded_packets_only_when_every_tick_has_its_own_frame(setup: tuple) ->
     enc = ep.images["ongrid"].encoded("h264")
     assert enc is not None and enc.codec == "h264"
     assert len(enc.packets) == ep.length
-    packets = encode_h264(75)
+    packets = encode_frames(75)
     assert list(enc.packets) == packets[: ep.length]
     assert enc.keyframes[0] and (enc.width, enc.height) == (W, H)
     assert ep.images["ongrid"].encoded("av1") is None
@@ -140,7 +141,7 @@ def test_video_frames_never_resample_packets() -> None:
     """Picking frame 40 still decodes from the first packet (P-frames need their references)."""
     import pyarrow as pa
 
-    packets = encode_h264(45)
+    packets = encode_frames(45)
     samples = pa.array([[p] for p in packets], pa.list_(pa.list_(pa.uint8())))
     src = VideoFrames(samples, np.array([40, 40, 44]), codec="h264", stream="s", episode="e", file="f")
     got = [read_number(f) for f in src]

@@ -486,6 +486,5 @@ def _frame_source(s: _Stream, picks: np.ndarray, within_tolerance: bool, config:
     keyframes = None
     kf = rows.get(f"{im.entity}:VideoStream:is_keyframe")
     if kf is not None and len(kf) == len(s.rows) and np.array_equal(kf.times, s.rows.times):
-        keyframes = np.array([bool(_first_text(v) == "True") if not isinstance(v, list) else bool(v and v[0])
-                              for v in kf.values.to_pylist()])
+        keyframes = np.array([bool(v[0]) if isinstance(v, list) and v else bool(v) for v in kf.values.to_pylist()])
     return VideoFrames(s.rows.values, picks, codec=codec, keyframes=keyframes, remuxable=within_tolerance, **where)

@@ -331,9 +331,14 @@ class VideoFrames(_PickedFrames):
             k += 1
 
     def keyframe(self, row: int) -> bool:
+        """Whether sample `row` starts a decodable sequence: the stream's own `is_keyframe`
+        flags, else the H.264/H.265 NAL types; for other codecs only the first sample (which
+        must be one for the stream to decode at all) counts, which is safe for remuxing."""
         if self._keyframes is not None and row < len(self._keyframes):
             return bool(self._keyframes[row])
-        return _is_keyframe(self.codec, self._samples[row])
+        if self.codec in ("h264", "hevc"):
+            return _is_keyframe(self.codec, self._samples[row])
+        return row == 0
 
     def encoded(self, codec: str) -> EncodedVideo | None:
         """The picked packets when they can be remuxed as is: same codec, every tick its own
