@@ -14,7 +14,7 @@ from hands_fixtures import freihand_samples, rhd_samples
 
 from lerobot_nb.enrich.hands.geometry import keypoint_box, project
 from lerobot_nb.enrich.hands.intrinsics import CameraModel, default_camera
-from lerobot_nb.enrich.hands.mediapipe_backend import MediaPipeBackend, place_with_pnp
+from lerobot_nb.enrich.hands.mediapipe_backend import MediaPipeBackend, place_by_scale, place_with_pnp
 
 pytestmark = pytest.mark.xdist_group("mediapipe")
 
@@ -111,5 +111,38 @@ def test_pnp_degenerate_points_do_not_raise() -> None:
     K = np.array([[500.0, 0, 320], [0, 500, 240], [0, 0, 1]])
     flat = np.zeros((21, 3))
     flat[:, 0] = np.linspace(0, 1e-4, 21)
-    place_with_pnp(flat, np.full((21, 2), 100.0), K)  # any result, but no exception
+    kp2d = np.stack([np.linspace(90, 110, 21), np.full(21, 100.0)], axis=1)
+    placed = place_with_pnp(flat, kp2d, K)  # no exception, and in front of the camera
+    assert placed is not None and np.all(placed[:, 2] > 0)
     assert place_with_pnp(np.full((21, 3), np.nan), np.zeros((21, 2)), K) is None
+
+
+def test_enrichment_with_mediapipe_tracking_over_changing_sizes() -> None:
+    """Tracking mode rebuilds the graph when the size changes; every frame is kept."""
+    from lerobot_nb.align.episode import AlignedEpisode
+    from lerobot_nb.enrich.hands import HandPoseConfig, run_hands
+    from lerobot_nb.sources.mano_npz import ArrayFrames
+
+    rhd = rhd_samples()
+    fh = next(f for f in freihand_samples() if f[0] == "00017620.jpg")
+    frames = [rhd[2].image, rhd[2].image, fh[1], np.zeros((48, 64, 3), np.uint8), rhd[0].image]
+    episode = AlignedEpisode("mp", 10, "frame", np.arange(5), {}, {"cam": ArrayFrames(frames)})
+    result = run_hands(episode, HandPoseConfig())
+    ep = result.episode
+    np.testing.assert_array_equal(ep.numeric["observation.hands.right.present"][:, 0], [1, 1, 1, 0, 0])
+    np.testing.assert_array_equal(ep.numeric["observation.hands.left.present"][:, 0], [0, 0, 0, 0, 1])
+    assert list(result.frames["width"]) == [320, 320, 224, 64, 320]
+    err = np.linalg.norm(ep.numeric["observation.hands.right.kp2d"][2].reshape(21, 2) - fh[2], axis=1).mean()
+    assert err < 15.0
+    assert "observation.hands.right.mano.betas" not in ep.numeric  # MediaPipe has no MANO
+    assert any("frame size changes" in n for n in result.notes)
+
+
+def test_scale_fallback_depth() -> None:
+    """Similar triangles: a hand of known size seen fronto-parallel gets its depth back."""
+    s = rhd_samples()[1]
+    world = s.joint_cam - s.joint_cam.mean(axis=0)
+    flat = s.joint_cam * [1, 1, 0] + [0, 0, 0.5]  # every joint at z = 0.5 m
+    placed = place_by_scale(world * [1, 1, 0], project(flat, s.K), s.K)
+    assert placed[:, 2].mean() == pytest.approx(0.5, rel=1e-6)
+    np.testing.assert_allclose(project(placed, s.K), project(flat, s.K), atol=1e-6)

@@ -50,8 +50,8 @@ class FrameHands:
 class HandBackend(Protocol):
     """Finds hands in RGB frames. `detect` returns exactly one `FrameHands` per input frame, in order.
 
-    `camera` is the camera model for each frame's size; `None` means unknown (the backend then
-    uses HaMeR's scaled focal length and says so in `notes`).
+    `cameras[i]` is the camera model for frame i at that frame's size (the enrichment step
+    resolves it: given, from the recording, or `default_camera`, HaMeR's scaled focal length).
     """
 
     name: str

@@ -21,34 +21,51 @@ from lerobot_nb.enrich.hands.intrinsics import CameraModel
 __all__ = ["MediaPipeBackend", "place_with_pnp"]
 
 
+def place_by_scale(world: np.ndarray, kp2d: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Fallback placement by similar triangles when PnP has no solution in front of the camera.
+
+    Depth from size: z = f_x * rms_xy(W - mean W) / rms(kp2d - mean kp2d); the hand's centre is
+    the back-projection of the 2D centroid (c_u, c_v) at that depth, X = (c_u - p_x) z / f_x,
+    Y = (c_v - p_y) z / f_y; the joints keep MediaPipe's (camera-aligned) world orientation.
+    """
+    centred = world - world.mean(axis=0)
+    c2d = kp2d.mean(axis=0)
+    spread_px = float(np.sqrt(((kp2d - c2d) ** 2).sum(axis=1).mean()))
+    spread_m = float(np.sqrt((centred[:, :2] ** 2).sum(axis=1).mean()))
+    z = K[0, 0] * spread_m / max(spread_px, 1e-6)
+    centre = np.array([(c2d[0] - K[0, 2]) * z / K[0, 0], (c2d[1] - K[1, 2]) * z / K[1, 1], z])
+    out: np.ndarray = centred + centre
+    return out
+
+
 def place_with_pnp(world: np.ndarray, kp2d: np.ndarray, K: np.ndarray) -> np.ndarray | None:
     """Camera-frame points R W + t for hand-centred metric points W (21,3) seen at pixels kp2d (21,2).
 
-    R, t minimise the reprojection error of W under K (`cv2.solvePnP`, SQPnP then Levenberg-
-    Marquardt refinement). None when no solution puts the hand in front of the camera.
+    R, t minimise the reprojection error of W under K (`cv2.solvePnP`: SQPnP, else EPnP, else the
+    iterative solver, each refined with Levenberg-Marquardt); the first solution with every joint
+    in front of the camera wins. With a very long focal length (HaMeR's default F) the problem is
+    nearly orthographic and solvers can fail or flip the hand behind the camera: then
+    `place_by_scale`. None only for non-finite input.
     """
     import cv2
 
+    if not (np.all(np.isfinite(world)) and np.all(np.isfinite(kp2d))):
+        return None
     obj = np.ascontiguousarray(world, np.float64).reshape(-1, 1, 3)
     img = np.ascontiguousarray(kp2d, np.float64).reshape(-1, 1, 2)
-    if not (np.all(np.isfinite(obj)) and np.all(np.isfinite(img))):
-        return None
-    rvec = tvec = None
-    # SQPnP asserts on nearly collinear/flat point sets (a hand seen edge-on): fall back to the
-    # iterative solver rather than failing the frame.
-    for flags in (cv2.SOLVEPNP_SQPNP, cv2.SOLVEPNP_ITERATIVE):
+    for flags in (cv2.SOLVEPNP_SQPNP, cv2.SOLVEPNP_EPNP, cv2.SOLVEPNP_ITERATIVE):
         try:
             ok, rvec, tvec = cv2.solvePnP(obj, img, K, None, flags=flags)
-        except cv2.error:
+            if not ok:
+                continue
+            rvec, tvec = cv2.solvePnPRefineLM(obj, img, K, None, rvec, tvec)
+        except cv2.error:  # SQPnP asserts on nearly flat/collinear point sets
             continue
-        if ok:
-            break
-    else:
-        return None
-    rvec, tvec = cv2.solvePnPRefineLM(obj, img, K, None, rvec, tvec)
-    R, _ = cv2.Rodrigues(rvec)
-    cam: np.ndarray = world @ R.T + tvec.reshape(1, 3)
-    return cam if np.all(cam[:, 2] > 0) else None
+        R, _ = cv2.Rodrigues(rvec)
+        cam: np.ndarray = world @ R.T + tvec.reshape(1, 3)
+        if np.all(cam[:, 2] > 0) and np.all(np.isfinite(cam)):
+            return cam
+    return place_by_scale(np.asarray(world, np.float64), np.asarray(kp2d, np.float64), K)
 
 
 class MediaPipeBackend(BackendResource):
