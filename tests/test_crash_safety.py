@@ -177,3 +177,50 @@ def test_sigkill_at_random_moments(tmp_path: Path) -> None:
         if state == tuple(NEW):
             export_dataset(_episodes(NEW), ExportConfig(output=str(out), overwrite=True, progress=False))
         check_loads_in_lerobot(out, _episodes(list(state)))
+
+
+DISK_FULL = textwrap.dedent("""
+    import resource, signal, sys
+    sys.path.insert(0, {tests!r})
+    from export_support import synthetic_episode
+    from lerobot_nb.export import ExportConfig, export_dataset
+    from lerobot_nb.cli.main import run_cli
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+    limit = int(sys.argv[2])
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    episodes = (synthetic_episode(f"n{{i}}", 40, i, h=96, w=128) for i in range(6))
+    config = ExportConfig(output=sys.argv[1], overwrite=True, progress=False, crf=10)
+    sys.exit(run_cli(lambda: export_dataset(episodes, config) and 0))
+""").format(tests=str(TESTS))
+
+
+@pytest.mark.parametrize("limit", [3_000, 60_000])
+def test_disk_full_is_a_clear_error_and_keeps_the_previous_dataset(tmp_path: Path, limit: int) -> None:
+    out = tmp_path / "ds"
+    export_dataset(_episodes(OLD), ExportConfig(output=str(out), progress=False))
+    result = subprocess.run([sys.executable, "-c", DISK_FULL, str(out), str(limit)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {out}: cannot write"), result.stderr
+    assert lines[0].endswith("(file size limit reached); nothing was published")
+    assert [p.name for p in tmp_path.iterdir()] == ["ds"]
+    assert _state(out) == OLD
+    check_loads_in_lerobot(out, _episodes(OLD))
+
+
+def test_full_tmpfs_is_a_clear_error(tmp_path: Path) -> None:
+    from lerobot_nb.errors import LerobotNbError
+
+    disk = tmp_path / "small"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        episodes = [synthetic_episode(f"n{i}", 40, i, h=96, w=128) for i in range(6)]
+        with pytest.raises(LerobotNbError, match=r"no space left on the device\); nothing was published"):
+            export_dataset(episodes, ExportConfig(output=str(disk / "ds"), progress=False, crf=10))
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)

@@ -8,6 +8,7 @@ packets and shifts their times by the frames already in the file, as lerobot's
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -226,4 +227,10 @@ class VideoTrack:
         """Finish the open file (writes its index); idempotent."""
         out, self._out = self._out, None
         if out is not None:
-            out.close()
+            try:
+                out.close()
+            except Exception:
+                # A failed close (disk full) must not be retried by the garbage collector.
+                with contextlib.suppress(Exception):
+                    out.close()
+                raise

@@ -344,6 +344,13 @@ class _Builder:
             row["meta/episodes/file_index"] = file
         self.meta.write(pa.Table.from_pylist(rows, schema=self.meta.schema))
 
+    def abort(self) -> None:
+        """Release every open file after a failure (their content is thrown away)."""
+        for closer in (self.data, self.meta, *self.tracks.values()):
+            if closer is not None:
+                with contextlib.suppress(Exception):
+                    closer.close()
+
     def close(self) -> None:
         self.flush_meta()
         for writer in (self.data, self.meta):
@@ -503,8 +510,8 @@ def export_dataset(
     existing = _read_existing(output) if config.resume and (output / INFO_PATH).is_file() else None
     build = new_build_dir(output)
     progress = _Progress(config.progress, total)
+    builder = _Builder(build, config)
     try:
-        builder = _Builder(build, config)
         if existing is not None:
             link_tree(output, build, skip=(INFO_PATH, STATS_PATH, TASKS_PATH, SOURCES_PATH))
             builder.resume_from(existing)
@@ -523,12 +530,11 @@ def export_dataset(
         builder.write_meta(EncoderSettings.from_config(config))
         publish(build, output)
     except OSError as exc:
+        builder.abort()
         shutil.rmtree(build, ignore_errors=True)
-        what = "no space left on the device" if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) else (
-            exc.strerror or str(exc))
-        raise LerobotNbError(f"cannot write the dataset ({what}); nothing was published",
-                             file=exc.filename or output) from None
+        raise _write_error(exc, build, output) from None
     except BaseException:
+        builder.abort()
         shutil.rmtree(build, ignore_errors=True)
         raise
     finally:
@@ -536,6 +542,20 @@ def export_dataset(
     summary.seconds = time.perf_counter() - started
     summary.bytes = dir_size(output)
     return summary
+
+
+def _write_error(exc: OSError, build: Path, output: Path) -> LerobotNbError:
+    """One line naming the dataset file that could not be written (not the hidden build folder)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        what = "no space left on the device"
+    elif exc.errno == errno.EFBIG:
+        what = "file size limit reached"
+    else:
+        what = exc.strerror or str(exc)
+    name = str(exc.filename or "")
+    rel = name[len(str(build)) + 1:] if name.startswith(str(build)) else name
+    target = f" {rel}" if rel else ""
+    return LerobotNbError(f"cannot write{target} ({what}); nothing was published", file=output)
 
 
 def _run(episodes: Iterable[AlignedEpisode | EpisodeSkipped], builder: _Builder, config: ExportConfig,
