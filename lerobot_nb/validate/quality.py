@@ -27,6 +27,16 @@ def _motion_keys(ctx: DatasetContext) -> list[str]:
     return [k for k in _MOTION if k in ctx.numeric_keys]
 
 
+def _clipped_std(values: np.ndarray, clip: float = 5.0, rounds: int = 2) -> np.ndarray:
+    """Per column std after dropping values beyond `clip` stds (twice), so the spikes we hunt do
+    not inflate it. Not MAD: teleop actions are often piecewise constant, which makes MAD ~0."""
+    sigma = values.std(axis=0)
+    for _ in range(rounds):
+        kept = np.where(np.abs(values - values.mean(axis=0)) <= clip * sigma, values, np.nan)
+        sigma = np.nanstd(kept, axis=0)
+    return np.asarray(sigma)
+
+
 @check("quality.short_episodes", requires=("structure.episodes",))
 def short_episodes(ctx: DatasetContext) -> list[Finding]:
     """Episodes shorter than short_episode_s seconds (too short for most policies' chunks)."""
@@ -87,7 +97,7 @@ def constant_streams(ctx: DatasetContext) -> list[Finding]:
             )
             out.append(
                 _warn(
-                    f"`{key}` {label} is constant ({values[0, d]!r}) in every frame: a dead stream gives zero std"
+                    f"`{key}` {label} is constant ({float(values[0, d]):g}) in every frame: a dead stream gives zero std"
                 )
             )
     return out
@@ -108,8 +118,7 @@ def jerk(ctx: DatasetContext) -> list[Finding]:
         )
         if pooled is None or len(pooled) < 10:
             continue
-        # plain std, not MAD: teleop actions are often piecewise constant, which makes MAD ~0
-        sigma = pooled.std(axis=0)
+        sigma = _clipped_std(pooled)
         for (ep, frame), second in zip(episodes, seconds, strict=True):
             if not len(second):
                 continue

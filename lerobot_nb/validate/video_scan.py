@@ -70,7 +70,7 @@ def scan_video(path: Path, requests: list[SampleRequest], tolerance_s: float) ->
     wanted_times = np.array([r.time_s for r in wanted])
     times: list[float] = []
     same: list[bool] = []
-    previous: bytes | None = None
+    previous: np.ndarray | None = None
     with container:
         if not container.streams.video:
             scan.open_error = "no video stream"
@@ -104,8 +104,9 @@ def scan_video(path: Path, requests: list[SampleRequest], tolerance_s: float) ->
                     scan.errors.append((len(times), "decoded frame has no timestamp"))
                     continue
                 t = float(frame.pts * time_base)
-                picture = bytes(frame.planes[0]) + b"".join(bytes(p) for p in frame.planes[1:])
-                same.append(previous is not None and picture == previous)
+                # to_ndarray drops the planes' line padding (uninitialised bytes: never compare those)
+                picture = frame.to_ndarray()
+                same.append(previous is not None and np.array_equal(picture, previous))
                 previous = picture
                 times.append(t)
                 if wanted_times.size:
