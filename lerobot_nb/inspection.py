@@ -69,7 +69,7 @@ _BOOKKEEPING_TIMELINES = ("log_time", "log_tick", "message_log_time", "message_p
 _PREFERRED_INDEX = ("real_time", "ros2_timestamp", "timestamp", "time", "capture_time")
 #: Path words that make a generic camera entity name (skipped when naming an image key).
 _GENERIC_IMAGE_WORDS = {"image", "images", "compressed", "image_raw", "image_color", "image_rect",
-                        "image_rect_color", "color", "rgb", "camera", "cameras", "video"}
+                        "image_rect_color", "color", "rgb", "camera", "cameras"}
 
 ServerLike = Any  # RecordingServer | DatasetEntry (kept loose: rerun types are optional at runtime)
 
