@@ -94,3 +94,41 @@ def test_npz_without_cameras(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert code == 2 and "ep3.npz" in err and "no camera array" in err and "joints float64[3, 7]" in err
     code = main(["hands", "--dir", str(tmp_path / "missing")])
     assert code == 2 and "not a directory" in capsys.readouterr().err
+
+
+def test_existing_lerobot_dataset_is_enriched(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A dataset lerobot wrote (no hands in its synthetic frames) comes out with every frame and value."""
+    from conftest import LEROBOT_FIXTURES
+
+    src = LEROBOT_FIXTURES / "synthetic_v30_video_lerobot061"
+    out = tmp_path / "ds"
+    code = main(["hands", "--lerobot", str(src), "--camera", "front", "--output", str(out), "--codec", "h264",
+                 "--no-progress", "--static-image-mode"])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "episode_1: 9 frames, left 0, right 0, failed 0" in printed
+    info = json.loads((out / "meta/info.json").read_text())
+    assert info["total_episodes"] == 3 and info["total_frames"] == 36
+    assert info["features"][f"{P}.right.present"]["shape"] == [1]
+    assert info["features"]["observation.state"]["names"] == [f"j{i}.pos" for i in range(6)]
+
+    def column(root: Path, name: str) -> np.ndarray:
+        files = sorted((root / "data").rglob("*.parquet"))
+        return np.concatenate([np.stack(pq.read_table(f, columns=[name])[name].to_numpy(zero_copy_only=False))
+                               for f in files])
+
+    np.testing.assert_array_equal(column(out, "observation.state"), column(src, "observation.state"))
+    np.testing.assert_array_equal(column(out, "action"), column(src, "action"))
+    assert not column(out, f"{P}.left.present").any()
+    src_tasks = pq.read_table(src / "meta/tasks.parquet").to_pandas()
+    used = {src_tasks.index[int(i)] for i in column(src, "task_index")}
+    assert set(pq.read_table(out / "meta/tasks.parquet").to_pandas().index) == used
+
+
+def test_exactly_one_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["hands"]) == 2
+    assert "give exactly one input" in capsys.readouterr().err
+    assert main(["hands", "--dir", str(tmp_path), "--lerobot", str(tmp_path)]) == 2
+    assert "got --dir, --lerobot" in capsys.readouterr().err
+    assert main(["hands", "--lerobot", str(tmp_path)]) == 2
+    assert "not a LeRobot dataset" in capsys.readouterr().err

@@ -1,7 +1,8 @@
-"""`lerobot-nb hands`: find hands in recordings (aligned) or xgym `ep*.npz` camera arrays, add them as features.
+"""`lerobot-nb hands`: find hands in recordings (aligned), xgym `ep*.npz` or a LeRobot dataset; add them as features.
 
     lerobot-nb hands recordings/ --image front:/camera/front:video --output out/ds
     lerobot-nb hands --dir npz/ --backend hamer --hamer.host gpu-box --hamer.port 8765 --output out/ds
+    lerobot-nb hands --lerobot existing_ds/ --camera front --output out/ds_with_hands
 
 Every episode gets `observation.hands.{left,right}.{kp3d,kp3d_world,kp2d,box,confidence,present}`
 (+ `mano.*` with HaMeR); with `--output` the episodes are written as a LeRobot v3.0 dataset, with
@@ -39,6 +40,8 @@ def register(sub: Any) -> None:
     parser.add_argument("--dir", type=Path, default=None, metavar="DIR",
                         help="folder of xgym ep*.npz episodes (camera arrays) instead of recordings; "
                         "uses --fps and --task")
+    parser.add_argument("--lerobot", type=Path, default=None, metavar="DIR",
+                        help="an existing LeRobot v3.0 dataset to enrich (written anew at --output)")
     parser.add_argument("--rrd-dir", type=Path, default=None, metavar="DIR",
                         help="save each episode's hand overlay as DIR/<episode>.hands.rrd")
     add_convert_arguments(parser)
@@ -52,11 +55,7 @@ def register(sub: Any) -> None:
 
 
 def _image_entity(align: AlignConfig, key: str) -> str | None:
-    for spec in align.image:
-        parts = spec.split(":")
-        if parts[0] == key and len(parts) >= 2:
-            return parts[1]
-    return None
+    return next((spec.entity for spec in align.image_specs() if spec.key == key), None)
 
 
 def _from_recordings(args: argparse.Namespace, align: AlignConfig, hands: HandPoseConfig, kinds: dict[str, str],
@@ -88,6 +87,13 @@ def _from_npz(directory: Path, align: AlignConfig) -> Iterator[tuple[AlignedEpis
         yield read_npz_episode(path, fps=align.fps, task=align.task), None
 
 
+def _from_lerobot(root: Path) -> Iterator[tuple[AlignedEpisode, None]]:
+    from lerobot_nb.sources.lerobot_dataset import read_lerobot_episodes
+
+    for episode in read_lerobot_episodes(root):
+        yield episode, None
+
+
 def _summary_line(result: HandsResult) -> str:
     f = result.frames
     left = int(f["left"].sum()) if f.height else 0
@@ -101,12 +107,18 @@ def run(args: argparse.Namespace) -> int:
     align = config_from_args(AlignConfig, args)
     hands = config_from_args(HandPoseConfig, args)
     export = config_from_args(ExportConfig, args)
-    if args.dir is not None and args.recordings:
-        raise LerobotNbError("give either recordings or --dir, not both")
-    if args.dir is None and not args.recordings and not getattr(args, "server_url", None):
-        raise LerobotNbError("no input: pass recordings (files/folders), --server-url, or --dir with ep*.npz")
-    kinds: dict[str, str] = {"frame": "sequence"}
-    source = _from_npz(args.dir, align) if args.dir is not None else _from_recordings(args, align, hands, kinds)
+    given = [name for name, on in (("recordings", bool(args.recordings) or bool(getattr(args, "server_url", None))),
+                                   ("--dir", args.dir is not None), ("--lerobot", args.lerobot is not None)) if on]
+    if len(given) != 1:
+        raise LerobotNbError("give exactly one input: recordings (files/folders or --server-url), --dir with "
+                             "ep*.npz, or --lerobot with a LeRobot dataset" + (f"; got {', '.join(given)}" if given else ""))
+    kinds: dict[str, str] = {"frame": "sequence", "frame_index": "sequence"}
+    if args.dir is not None:
+        source: Iterator[tuple[Any, CameraModel | None]] = _from_npz(args.dir, align)
+    elif args.lerobot is not None:
+        source = _from_lerobot(args.lerobot)
+    else:
+        source = _from_recordings(args, align, hands, kinds)
     backend = make_backend(hands)
     if args.rrd_dir is not None:
         args.rrd_dir.mkdir(parents=True, exist_ok=True)
@@ -130,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
         if export.output:
             from lerobot_nb.export import export_dataset
 
-            summary = export_dataset(enriched(), export, inputs=[Path(p) for p in args.recordings])
+            inputs = [Path(p) for p in args.recordings] + [p for p in (args.dir, args.lerobot) if p is not None]
+            summary = export_dataset(enriched(), export, inputs=inputs)
             print(summary.render(), flush=True)
         else:
             for _ in enriched():
