@@ -249,3 +249,22 @@ def test_language_embedding_feature_from_the_offline_model(tmp_path: Path) -> No
     pick, place = embed_texts(["pick the cube", "place the cube"])
     np.testing.assert_array_equal(np.stack(rows), np.stack([pick] * 3 + [place] * 3))
     assert float(pick @ place) > 0.5 and abs(float(np.linalg.norm(pick)) - 1) < 1e-5
+
+
+def test_lerobot_writer_gives_the_same_dataset(tmp_path: Path) -> None:
+    episodes = _fixture_like()
+    bad = synthetic_episode("bad", 4, 7, state_dim=3)
+    summary = _export(tmp_path / "lr", [episodes[0], bad, *episodes[1:]], writer="lerobot", skip_bad_episodes=True)
+    assert summary.writer == "lerobot" and summary.episodes_written == 3
+    assert summary.table["status"].to_list() == ["written", "skipped", "written", "written"]
+    check_loads_in_lerobot(tmp_path / "lr", episodes)
+    _export(tmp_path / "nb", episodes)
+    ours, theirs = (json.loads((tmp_path / d / "meta/info.json").read_text()) for d in ("nb", "lr"))
+    assert ours["features"] == theirs["features"]
+    assert {k: v for k, v in ours.items() if k != "features"} == {k: v for k, v in theirs.items() if k != "features"}
+    a, b = (pq.read_table(tmp_path / d / "data/chunk-000/file-000.parquet") for d in ("nb", "lr"))
+    # task_index differs only by numbering: lerobot numbers an episode's new tasks in set() order
+    assert a.drop_columns("task_index").cast(b.drop_columns("task_index").schema).equals(b.drop_columns("task_index"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lr", "nb"]
+    with pytest.raises(LerobotNbError, match="native writer only"):
+        _export(tmp_path / "lr", episodes, writer="lerobot", resume=True)
