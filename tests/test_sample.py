@@ -311,3 +311,10 @@ def test_cli_refuses_a_file_as_output(tmp_path: Path) -> None:
     proc = _cli("sample", str(target))
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"error: {target}: exists and is not a folder"
+
+
+def test_rewriting_a_folder_with_fewer_episodes_leaves_no_extras(tmp_path: Path) -> None:
+    write_sample_recordings(tmp_path, SampleConfig(episodes=3, duration_s=1.0))
+    write_sample_recordings(tmp_path, SampleConfig(episodes=1, duration_s=1.0))
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [
+        "mcap/pusht_000_ros2.mcap", "rrd/pusht_000.rrd", "sample.json"]

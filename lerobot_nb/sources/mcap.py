@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lerobot_nb.errors import LerobotNbError
 
-__all__ = ["ROBOT_ARCHETYPES", "default_cache_dir", "mcap_to_rrd", "robot_streams"]
+__all__ = ["ROBOT_ARCHETYPES", "cache_root", "default_cache_dir", "mcap_to_rrd", "robot_streams"]
 
 #: Archetypes that carry robot data once decoded. An MCAP whose channels decode to none of them
 #: (only raw `McapMessage` blobs, e.g. JSON channels, or only logs) has nothing to align.
@@ -19,10 +19,14 @@ ROBOT_ARCHETYPES = ("Scalars", "Image", "EncodedImage", "VideoStream", "Transfor
 _CONVERTER_VERSION = "1"
 
 
+def cache_root() -> Path:
+    """`$LEROBOT_NB_CACHE` or `~/.cache/lerobot_nb`: converted MCAP in `mcap/`, samples in `sample/`."""
+    return Path(os.environ.get("LEROBOT_NB_CACHE") or Path.home() / ".cache" / "lerobot_nb")
+
+
 def default_cache_dir() -> Path:
-    """`$LEROBOT_NB_CACHE` or `~/.cache/lerobot_nb`; converted recordings live in `mcap/` below it."""
-    root = os.environ.get("LEROBOT_NB_CACHE") or Path.home() / ".cache" / "lerobot_nb"
-    return Path(root) / "mcap"
+    """Where converted recordings live: `mcap/` below `cache_root()`."""
+    return cache_root() / "mcap"
 
 
 def _content_key(path: Path) -> str:

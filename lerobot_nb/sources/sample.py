@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
@@ -33,6 +32,7 @@ import numpy as np
 
 from lerobot_nb.config import help_field
 from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.sources.mcap import cache_root
 from lerobot_nb.sources.pusht_sim import SIM_HZ, PushTEpisode, simulate_pusht
 
 __all__ = [
@@ -257,6 +257,11 @@ def write_sample_recordings(out_dir: str | Path, config: SampleConfig | None = N
 
         mcap = write_ros2_episode(last, out / "mcap" / f"{episode_id(last.index)}_ros2.mcap")
         summary.append({**summary[-1], "episode": mcap.stem, "file": f"mcap/{mcap.name}"})
+    # A set written earlier into the same folder with more episodes must not leave extras behind.
+    written = {out / str(row["file"]) for row in summary}
+    for stale in [*rrd_dir.glob("pusht_*.rrd"), *(out / "mcap").glob("pusht_*_ros2.mcap")]:
+        if stale not in written:
+            stale.unlink()
     meta = {"generator": GENERATOR_VERSION, "config": asdict(config), "episodes": summary}
     (out / "sample.json").write_text(json.dumps(meta, indent=1))
     return files
@@ -267,11 +272,6 @@ def read_sample_summary(folder: str | Path) -> list[dict[str, object]]:
     folder = Path(folder)
     meta = folder / "sample.json" if (folder / "sample.json").exists() else folder.parent / "sample.json"
     return list(json.loads(meta.read_text())["episodes"])
-
-
-def _cache_root() -> Path:
-    root = os.environ.get("LEROBOT_NB_CACHE") or Path.home() / ".cache" / "lerobot_nb"
-    return Path(root) / "sample"
 
 
 def _cache_key(config: SampleConfig) -> str:
@@ -298,7 +298,7 @@ def sample_recordings(
                 raise LerobotNbError("exists and is not a folder", file=target)
             write_sample_recordings(target, config)
         return target / "rrd"
-    target = _cache_root() / _cache_key(config)
+    target = cache_root() / "sample" / _cache_key(config)
     if _complete(target, config):
         return target / "rrd"
     target.parent.mkdir(parents=True, exist_ok=True)
