@@ -24,6 +24,7 @@ __all__ = [
     "read_static",
     "read_stream",
     "read_streams",
+    "read_times",
     "server_error",
 ]
 
@@ -122,18 +123,46 @@ def _episode_reader(dataset: DatasetEntry, episode: str, entities: Sequence[str]
     return dataset.filter_segments([episode]).filter_contents(list(entities)).reader(index=index)
 
 
+def _index_literal(value: int, timestamp: bool) -> Any:
+    from datafusion import lit
+
+    return lit(np.datetime64(int(value), "ns")) if timestamp else lit(int(value))
+
+
+def _projected(df: Any, index: str, wanted: Sequence[str]) -> Any:
+    """Only the index and the wanted columns leave the server (blobs of other columns stay)."""
+    names = set(df.schema().names)
+    keep = [index] + [c for c in dict.fromkeys(wanted) if c in names and c != index]
+    return df.select(*keep) if index in names else df
+
+
 def read_streams(
-    dataset: DatasetEntry, episode: str, columns: Sequence[str], index: str, *, order_index: str | None = None
+    dataset: DatasetEntry,
+    episode: str,
+    columns: Sequence[str],
+    index: str,
+    *,
+    order_index: str | None = None,
+    time_range: tuple[int, int] | None = None,
 ) -> dict[str, StreamRows]:
     """Raw rows of several columns of one episode on `index`, in one query.
 
     Each column keeps only the rows where it is non-null, sorted by time (stable, so rows logged
     at the same time keep their log order). Static columns come back with no rows: use
     `read_static` for them. `order_index` names a second timeline whose per-row values are
-    returned in `StreamRows.order` (null where the row has none: -1).
+    returned in `StreamRows.order` (null where the row has none: -1). `time_range` `(lo, hi)`
+    (inclusive, timeline units) keeps only rows in that window, filtered on the server.
     """
+    from datafusion import col as df_col
+
     entities = sorted({c.split(":", 1)[0] for c in columns})
-    table = fetch_table(_episode_reader(dataset, episode, entities, index), episode=episode)
+    df = _episode_reader(dataset, episode, entities, index)
+    if time_range is not None:
+        timestamp = pa.types.is_timestamp(df.schema().field(index).type)
+        lo, hi = (_index_literal(v, timestamp) for v in time_range)
+        df = df.filter((df_col(index) >= lo) & (df_col(index) <= hi))
+    df = _projected(df, index, [*columns, *([order_index] if order_index else [])])
+    table = fetch_table(df, episode=episode)
     if index not in table.column_names:
         raise LerobotNbError(f"no timeline {index!r} in this episode", episode=episode)
     times_all = table.column(index)
@@ -157,6 +186,32 @@ def read_streams(
             o = o[order] if o is not None else None
         out[col] = StreamRows(col, np.ascontiguousarray(t, dtype=np.int64), v, o)
     return out
+
+
+def read_times(
+    dataset: DatasetEntry, episode: str, column: str, index: str, *, order_index: str | None = None
+) -> StreamRows:
+    """Only the sample times (and `order_index` values) of `column`: its cells stay on the server.
+
+    For image columns whose blobs would not fit in memory; `values` is a null array.
+    """
+    from datafusion import col as df_col
+
+    entity = column.split(":", 1)[0]
+    df = _episode_reader(dataset, episode, [entity], index)
+    if column not in set(df.schema().names):
+        return StreamRows(column, np.empty(0, np.int64), pa.array([], pa.null()))
+    df = _projected(df.filter(df_col(column).is_not_null()), index, [order_index] if order_index else [])
+    table = fetch_table(df, episode=episode)
+    times = table.column(index)
+    keep = pc.is_valid(times)
+    t = pc.filter(times, keep).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    o = None
+    if order_index and order_index in table.column_names:
+        o = pc.filter(table.column(order_index), keep).cast(pa.int64()).fill_null(-1).to_numpy(zero_copy_only=False)
+    order = np.argsort(t, kind="stable")
+    return StreamRows(column, np.ascontiguousarray(t[order], dtype=np.int64), pa.nulls(len(t)),
+                      o[order] if o is not None else None)
 
 
 def read_stream(dataset: DatasetEntry, episode: str, column: str, index: str) -> StreamRows:

@@ -134,3 +134,35 @@ def test_foxglove_mcap_video_raw_and_jpeg(mcap_server: RecordingServer) -> None:
     assert all(min(abs(g - 13 * n % 256), 256 - abs(g - 13 * n % 256)) <= 5 for n, g in enumerate(green))
     enc = ep.images["front"].encoded("h264")
     assert enc is not None and len(enc.packets) == 44 and enc.keyframes[0]
+
+
+def test_image_cells_are_fetched_in_small_windows(fixture_server: RecordingServer,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a tiny byte budget (8-row windows) the frames equal a decode of all rows in memory."""
+    from lerobot_nb.align import images
+    from lerobot_nb.align.images import EncodedImageFrames, ImageRows, RawImageFrames
+
+    monkeypatch.setattr(images, "WINDOW_BYTES", 1)
+    calls: list[tuple[int, int]] = []
+    real_init = ImageRows.__init__
+
+    def counting_init(self: ImageRows, count: int, fetch: images.Fetch, *, window: int = 16) -> None:
+        def counted(lo: int, hi: int) -> object:
+            calls.append((lo, hi))
+            return fetch(lo, hi)
+
+        real_init(self, count, counted, window=window)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ImageRows, "__init__", counting_init)
+    ep = align_episode(fixture_server.dataset, "episode_1", RRD_CONFIG)
+    lazy = {k: list(ep.images[k]) for k in ("raw", "jpeg")}
+    assert len(calls) > 6 and all(hi - lo + 1 <= 16 for lo, hi in calls)
+    cols = ["/camera/raw:Image:buffer", "/camera/raw:Image:format", "/camera/jpeg:EncodedImage:blob"]
+    full = read_streams(fixture_server.dataset, "episode_1", cols, "real_time")
+    picks = np.searchsorted(full[cols[0]].times, ep.ticks, side="right") - 1
+    raw = RawImageFrames(ImageRows.of({c: full[c].values for c in cols[:2]}), picks, buffer=cols[0], format=cols[1],
+                         stream="s", episode="e", file="f")
+    jpeg = EncodedImageFrames(ImageRows.of({cols[2]: full[cols[2]].values}), picks, blob=cols[2],
+                              stream="s", episode="e", file="f")
+    assert all(np.array_equal(a, b) for a, b in zip(lazy["raw"], raw, strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(lazy["jpeg"], jpeg, strict=True))

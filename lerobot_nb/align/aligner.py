@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -16,6 +16,7 @@ from lerobot_nb.align.episode import AlignedEpisode, EpisodeSkipped, FrameSource
 from lerobot_nb.align.grid import episode_span, grid_ticks, units_per_second
 from lerobot_nb.align.images import (
     EncodedImageFrames,
+    ImageRows,
     RawImageFrames,
     VideoFrames,
     normalize_codec,
@@ -31,6 +32,7 @@ from lerobot_nb.query import (
     index_timelines,
     read_static,
     read_streams,
+    read_times,
 )
 
 if TYPE_CHECKING:
@@ -277,7 +279,10 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
         for comp in side[im.kind]:
             col = f"{im.entity}:{comp}"
             if col in catalog.columns:
-                (static_cols if catalog.columns[col].is_static else extra_cols).append(col)
+                if catalog.columns[col].is_static:
+                    static_cols.append(col)
+                elif im.kind == "video":  # a temporal image format is fetched with the buffers
+                    extra_cols.append(col)
             elif comp == "Image:format":
                 raise LerobotNbError(f"raw image stream has no {col} column", stream=im.key)
     for ns in numeric_specs:
@@ -295,8 +300,12 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
         raise LerobotNbError("nothing to align: no action, state, extra or image stream given")
 
     order_name = next((t for t in _ORDER_TIMELINES if t in catalog.timelines and t != index), None)
-    rows = read_streams(dataset, episode, list(wanted) + [c for c in extra_cols if c not in wanted],
-                        index, order_index=order_name)
+    # Raw and JPEG/PNG cells stay on the server until iterated (memory bounded); only their
+    # sample times come now. Numeric streams and video packets (small, decoded in full) come whole.
+    lazy = {c for c, key in wanted.items() if any(i.key == key and i.kind != "video" for i in image_specs)}
+    rows = read_streams(dataset, episode, [c for c in wanted if c not in lazy] +
+                        [c for c in extra_cols if c not in wanted], index, order_index=order_name)
+    rows |= {c: read_times(dataset, episode, c, index, order_index=order_name) for c in lazy}
     static_of = {c: read_static(dataset, episode, c) for c in dict.fromkeys(static_cols)}
 
     # -- per-stream checks and numeric matrices --------------------------------------------------
@@ -412,7 +421,7 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
             else:
                 assert s.image is not None
                 images[s.key] = _frame_source(s, s.index[piece], not flagged.any(), config, static_of, rows,
-                                              episode, source)
+                                              episode, source, dataset)
         out.append(AlignedEpisode(
             episode_id=piece_id,
             fps=config.fps,
@@ -464,18 +473,46 @@ def _tasks(config: AlignConfig, task_col: str | None, static_of: dict[str, Any],
     return texts_arr[np.maximum(idx, 0)]
 
 
+def _window_fetcher(dataset: DatasetEntry, episode: str, index: str, columns: list[str], times: np.ndarray,
+                    key: str) -> Callable[[int, int], dict[str, pa.Array]]:
+    """`fetch(lo, hi)`: the cells of `columns` at source rows lo..hi, one server query per call."""
+
+    def fetch(lo: int, hi: int) -> dict[str, pa.Array]:
+        got = read_streams(dataset, episode, columns, index, time_range=(int(times[lo]), int(times[hi])))
+        # Rows sharing the time of row `lo` but before it come back too: skip them.
+        skip = lo - int(np.searchsorted(times, times[lo], side="left"))
+        want = times[lo : hi + 1]
+        out = {}
+        for c in columns:
+            r = got[c]
+            if not np.array_equal(r.times[skip : skip + len(want)], want):
+                raise LerobotNbError(f"{c} rows changed on the server since the episode was aligned",
+                                     episode=episode, stream=key)
+            out[c] = r.values.slice(skip, len(want))
+        return out
+
+    return fetch
+
+
 def _frame_source(s: _Stream, picks: np.ndarray, within_tolerance: bool, config: AlignConfig,
-                  static_of: dict[str, Any], rows: dict[str, StreamRows], episode: str, source: str) -> FrameSource:
+                  static_of: dict[str, Any], rows: dict[str, StreamRows], episode: str, source: str,
+                  dataset: DatasetEntry) -> FrameSource:
     im = s.image
     assert im is not None
     where = {"stream": s.key, "episode": episode, "file": source}
+    times = s.rows.times
     if im.kind == "raw":
-        fmt = rows[f"{im.entity}:Image:format"]
-        if len(fmt) != len(s.rows) or not np.array_equal(fmt.times, s.rows.times):
-            raise LerobotNbError("image buffers and formats are not logged together", stream=s.key)
-        return RawImageFrames(s.rows.values, fmt.values, picks, **where)
+        fmt_col = f"{im.entity}:Image:format"
+        static_format = static_of.get(fmt_col)
+        if isinstance(static_format, list):
+            static_format = static_format[0] if static_format else None
+        cols = [s.column] if static_format else [s.column, fmt_col]
+        image_rows = ImageRows(len(times), _window_fetcher(dataset, episode, config.index, cols, times, s.key))
+        return RawImageFrames(image_rows, picks, buffer=s.column, format=fmt_col, static_format=static_format,
+                              **where)
     if im.kind == "compressed":
-        return EncodedImageFrames(s.rows.values, picks, **where)
+        image_rows = ImageRows(len(times), _window_fetcher(dataset, episode, config.index, [s.column], times, s.key))
+        return EncodedImageFrames(image_rows, picks, blob=s.column, **where)
     codec_col = f"{im.entity}:VideoStream:codec"
     raw_codec = static_of.get(codec_col)
     if raw_codec is None and codec_col in rows and len(rows[codec_col]):

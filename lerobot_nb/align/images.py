@@ -7,7 +7,7 @@ the source row shown at tick k, and decodes on iteration: memory holds O(1) deco
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,9 @@ from lerobot_nb.align.episode import EncodedVideo
 from lerobot_nb.errors import LerobotNbError
 
 __all__ = [
+    "WINDOW_BYTES",
     "EncodedImageFrames",
+    "ImageRows",
     "RawImageFrames",
     "VideoFrames",
     "decode_raw_image",
@@ -94,6 +96,66 @@ def _first(values: pa.Array, row: int) -> Any:
     """The first instance of a list cell as a Python value (None if empty)."""
     cell = values[row].as_py()
     return cell[0] if cell else None
+
+
+#: Bytes of encoded image rows held at once when rows are fetched from the server by windows.
+WINDOW_BYTES = 256 * 1024 * 1024
+
+Fetch = Callable[[int, int], Mapping[str, pa.Array]]
+
+
+class ImageRows:
+    """Cells of an image stream by source row, read in ascending row order.
+
+    Either all in memory (`ImageRows.of(arrays)`) or fetched on demand with `fetch(lo, hi)`
+    (rows lo..hi inclusive, one arrow array per column) a window at a time; the window size
+    adapts so one window holds about `WINDOW_BYTES` of encoded data. Only one window is held.
+    """
+
+    def __init__(self, count: int, fetch: Fetch, *, window: int = 16) -> None:
+        self.count = count
+        self._fetch = fetch
+        self._window = window
+        self._lo, self._hi = 0, -1
+        self._blobs: dict[str, _Blobs] = {}
+        self._arrays: Mapping[str, pa.Array] = {}
+        self._resident = False
+
+    @classmethod
+    def of(cls, arrays: Mapping[str, pa.Array]) -> ImageRows:
+        """Rows already in memory (every array has one cell per source row)."""
+        count = len(next(iter(arrays.values())))
+        rows = cls(count, lambda lo, hi: {k: v.slice(lo, hi - lo + 1) for k, v in arrays.items()}, window=count)
+        rows._load(0)
+        rows._resident = True
+        return rows
+
+    def _load(self, row: int) -> None:
+        hi = min(self.count - 1, row + self._window - 1)
+        arrays = self._fetch(row, hi)
+        self._arrays = arrays
+        self._blobs = {}
+        self._lo, self._hi = row, hi
+        if not self._resident and hi >= row:
+            size = sum(a.nbytes for a in arrays.values()) / (hi - row + 1)
+            self._window = int(min(4096, max(8, WINDOW_BYTES // max(1.0, size))))
+
+    def _at(self, row: int) -> int:
+        if not self._lo <= row <= self._hi:
+            self._load(row)
+        return row - self._lo
+
+    def blob(self, column: str, row: int) -> np.ndarray:
+        """The first blob of `column` at source `row` as uint8 (zero-copy view)."""
+        i = self._at(row)
+        if column not in self._blobs:
+            self._blobs[column] = _Blobs(self._arrays[column])
+        return self._blobs[column][i]
+
+    def first(self, column: str, row: int) -> Any:
+        """The first instance of `column` at source `row` as a Python value (None if empty)."""
+        i = self._at(row)  # loads the window first
+        return _first(self._arrays[column], i)
 
 
 def decode_raw_image(buf: np.ndarray, fmt: dict[str, Any]) -> np.ndarray:
@@ -194,19 +256,22 @@ class _PickedFrames:
 
 
 class RawImageFrames(_PickedFrames):
-    """Rerun `Image` samples (buffer + format), converted to RGB per tick."""
+    """Rerun `Image` samples (buffer + format), converted to RGB per tick.
 
-    def __init__(self, buffers: pa.Array, formats: pa.Array, picks: np.ndarray, **where: str) -> None:
+    `rows` holds `Image:buffer` and, unless `static_format` is given, `Image:format` columns.
+    """
+
+    def __init__(self, rows: ImageRows, picks: np.ndarray, *, buffer: str, format: str,
+                 static_format: dict[str, Any] | None = None, **where: str) -> None:
         super().__init__(picks, **where)
-        self._buffers = _Blobs(buffers)
-        self._formats = formats
+        self._rows, self._buffer, self._format, self._static_format = rows, buffer, format, static_format
 
     def _decode(self, row: int) -> np.ndarray:
-        fmt = _first(self._formats, row)
+        fmt = self._static_format or self._rows.first(self._format, row)
         if fmt is None:
             raise self._error(f"image sample {row} has no ImageFormat")
         try:
-            return decode_raw_image(self._buffers[row], fmt)
+            return decode_raw_image(self._rows.blob(self._buffer, row), fmt)
         except LerobotNbError as exc:
             raise exc.with_context(file=self.file or None, episode=self.episode, stream=self.stream) from None
 
@@ -214,14 +279,14 @@ class RawImageFrames(_PickedFrames):
 class EncodedImageFrames(_PickedFrames):
     """Rerun `EncodedImage` samples (JPEG, PNG, ...), decoded with Pillow per tick."""
 
-    def __init__(self, blobs: pa.Array, picks: np.ndarray, **where: str) -> None:
+    def __init__(self, rows: ImageRows, picks: np.ndarray, *, blob: str, **where: str) -> None:
         super().__init__(picks, **where)
-        self._blobs = _Blobs(blobs)
+        self._rows, self._blob = rows, blob
 
     def _decode(self, row: int) -> np.ndarray:
         from PIL import Image, UnidentifiedImageError
 
-        data = self._blobs[row]
+        data = self._rows.blob(self._blob, row)
         try:
             with Image.open(io.BytesIO(data.tobytes())) as img:
                 return np.asarray(img.convert("RGB"))
