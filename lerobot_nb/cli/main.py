@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -39,6 +40,10 @@ def run_cli(func: Callable[[], int]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Rerun's Rust side logs importer warnings (e.g. repeated MCAP metadata keys) straight to
+    # stderr; on the command line they would add lines to the one-line errors. RUST_LOG=warn
+    # brings them back.
+    os.environ.setdefault("RUST_LOG", "error")
     parser = build_parser()
     args = parser.parse_args(argv)
     return run_cli(lambda: int(args.func(args) or 0))
