@@ -16,8 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from lerobot_nb.align.episode import AlignedEpisode, EncodedVideo
+from lerobot_nb.align.episode import AlignedEpisode
 from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.sources.frames import DecodedFrames
 
 __all__ = ["read_lerobot_episodes"]
 
@@ -25,32 +26,18 @@ __all__ = ["read_lerobot_episodes"]
 BOOKKEEPING = ("timestamp", "frame_index", "episode_index", "index", "task_index")
 
 
-class _DatasetFrames:
+class _DatasetFrames(DecodedFrames):
     """One camera of one episode, decoded by lerobot frame by frame (HxWx3 uint8 RGB)."""
 
     def __init__(self, dataset: Any, key: str, start: int, length: int, height: int, width: int) -> None:
-        self._ds, self._key, self._start, self._len = dataset, key, start, length
-        self._h, self._w = height, width
-
-    @property
-    def height(self) -> int:
-        return self._h
-
-    @property
-    def width(self) -> int:
-        return self._w
-
-    def __len__(self) -> int:
-        return self._len
+        super().__init__(length, height, width)
+        self._ds, self._key, self._start = dataset, key, start
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        for i in range(self._start, self._start + self._len):
+        for i in range(self._start, self._start + len(self)):
             chw = self._ds[i][self._key]  # float tensor in [0, 1], (3, H, W)
             frame: np.ndarray = (chw.permute(1, 2, 0).clamp(0, 1) * 255).round().byte().numpy()
             yield frame
-
-    def encoded(self, codec: str) -> EncodedVideo | None:
-        return None
 
 
 def _names(feature: dict[str, Any]) -> tuple[str, ...] | None:

@@ -15,39 +15,26 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from lerobot_nb.align.episode import AlignedEpisode, EncodedVideo
+from lerobot_nb.align.episode import AlignedEpisode
 from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.sources.frames import DecodedFrames
 
 __all__ = ["ArrayFrames", "find_npz_episodes", "read_npz_episode", "task_from_dir"]
 
 
-class ArrayFrames:
+class ArrayFrames(DecodedFrames):
     """A `FrameSource` over frames already in memory: a (T,H,W,3) uint8 array or a list of frames.
 
     `height`/`width` are the first frame's (a list may hold frames of other sizes).
     """
 
     def __init__(self, frames: np.ndarray | Sequence[np.ndarray]) -> None:
-        self._frames = frames
         first = frames[0] if len(frames) else np.zeros((0, 0, 3), np.uint8)
-        self._h, self._w = int(first.shape[0]), int(first.shape[1])
-
-    @property
-    def height(self) -> int:
-        return self._h
-
-    @property
-    def width(self) -> int:
-        return self._w
-
-    def __len__(self) -> int:
-        return len(self._frames)
+        super().__init__(len(frames), int(first.shape[0]), int(first.shape[1]))
+        self._frames = frames
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return iter(self._frames)
-
-    def encoded(self, codec: str) -> EncodedVideo | None:
-        return None
 
 
 def find_npz_episodes(directory: str | Path) -> list[Path]:
