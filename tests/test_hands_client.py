@@ -177,3 +177,50 @@ def test_images_of_changing_size(server: HamerTestServer) -> None:
     np.testing.assert_array_equal(ep.numeric[f"{P}.right.present"][:, 0], [1, 0, 0])
     assert np.abs(ep.numeric[f"{P}.left.kp2d"][2].reshape(21, 2) - samples[0].keypoints).max() < 0.1
     assert any("frame size changes" in n and "160x120 (1)" in n for n in result.notes)
+
+
+def _two_readings_of_one_hand(sample_index: int, scores: tuple[float, float]) -> dict[str, np.ndarray]:
+    """HaMeR answer with N=2: the fixture's hand, plus the same hand read as the other side."""
+    s = rhd_samples()[sample_index]
+    a = {k: v for k, v in fake_hamer_answers()[s.file_name].items() if k != "gt_keypoints_2d"}
+    out = dict(a)
+    for key in ("pred_cam", "pred_cam_t", "pred_cam_t_full", "pred_keypoints_3d", "pred_keypoints_2d",
+                "box_center", "box_size", "right"):
+        out[key] = np.concatenate([a[key], a[key]])
+    out["right"] = np.array([a["right"][0], 1 - a["right"][0]])
+    out["pred_keypoints_3d"] = out["pred_keypoints_3d"].copy()
+    out["pred_keypoints_3d"][1, :, 0] *= -1  # the model's mirrored frame for the other side
+    out["pred_cam"] = out["pred_cam"].copy()
+    out["pred_cam"][1, 1] *= -1
+    out["score"] = np.array(scores)
+    rng = np.random.default_rng(3)
+    rot = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+    rot *= np.sign(np.linalg.det(rot))
+    out["pred_mano_params"] = {"global_orient": np.stack([rot[None], rot[None]]),
+                               "hand_pose": np.stack([np.stack([rot] * 15)] * 2), "betas": np.ones((2, 10))}
+    return out
+
+
+@pytest.mark.parametrize("scores", [(0.9, 0.4), (0.4, 0.9)])
+def test_double_reading_filtered_and_mano_mirrored(scores: tuple[float, float]) -> None:
+    s = rhd_samples()[2]  # a right hand
+    answer = _two_readings_of_one_hand(2, scores)
+    M = np.diag([-1.0, 1.0, 1.0])
+    with HamerTestServer({image_key(s.image): answer}) as srv:
+        for cam in (default_camera(320, 320), CameraModel(320, 320, *s.K[[0, 1, 0, 1], [0, 1, 2, 2]])):
+            with HamerClient(port=srv.port) as client:
+                hands = client.detect([s.image], [cam])[0].hands
+            assert len(hands) == 2
+            np.testing.assert_allclose(hands[0].kp2d, hands[1].kp2d, atol=1e-6)  # one physical hand
+        result = run_hands(_episode([s.image]), _config(srv.port))
+    ep = result.episode
+    winner = "right" if scores[0] > scores[1] else "left"
+    loser = "left" if winner == "right" else "right"
+    assert ep.numeric[f"{P}.{winner}.present"][0, 0] == 1 and ep.numeric[f"{P}.{loser}.present"][0, 0] == 0
+    assert result.frames["dropped"].to_list() == [1]
+    assert ep.numeric[f"{P}.{winner}.confidence"][0, 0] == pytest.approx(0.9)
+    assert np.abs(ep.numeric[f"{P}.{winner}.kp2d"][0].reshape(21, 2) - s.keypoints).max() < 0.1
+    rot = answer["pred_mano_params"]["global_orient"][0, 0]
+    expect = rot if winner == "right" else M @ rot @ M
+    np.testing.assert_allclose(ep.numeric[f"{P}.{winner}.mano.global_orient"][0].reshape(3, 3), expect, atol=1e-6)
+    np.testing.assert_allclose(ep.numeric[f"{P}.{winner}.mano.betas"][0], np.ones(10))
