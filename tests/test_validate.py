@@ -59,7 +59,7 @@ def test_lerobot061_output_passes_every_check(report061: ValidationReport) -> No
 
 def test_report_summary_and_json(report061: ValidationReport) -> None:
     summary = report061.summary()
-    assert summary.splitlines()[0].endswith("OK (25 pass, 0 fail, 1 warn, 0 skipped)")
+    assert summary.splitlines()[0].endswith("OK (26 pass, 0 fail, 1 warn, 0 skipped)")
     assert "[WARN] quality.short_episodes: episode 1: only 9 frames" in summary
     data = json.loads(report061.to_json())
     assert data["ok"] is True

@@ -23,7 +23,7 @@ FAST = ["--no-training"]
 def test_validate_passing_dataset_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(DS061), *FAST]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == f"{DS061}: OK (23 pass, 0 fail, 1 warn, 2 skipped)"
+    assert out.splitlines()[0] == f"{DS061}: OK (24 pass, 0 fail, 1 warn, 2 skipped)"
     assert "[SKIP] training.load: loader round trip disabled (training=False)" in out
 
 

@@ -13,12 +13,18 @@ from matplotlib.figure import Figure
 
 from lerobot_nb.align.episode import AlignedEpisode
 from lerobot_nb.export import ExportConfig, export_dataset
-from lerobot_nb.validate import ValidationReport, plot_episode_lengths, plot_feature_stats, validate
+from lerobot_nb.validate import (
+    ValidateConfig,
+    ValidationReport,
+    plot_episode_lengths,
+    plot_feature_stats,
+    validate,
+)
 
 pytestmark = pytest.mark.xdist_group("validate")
 
 FPS = 10
-LENGTHS = (20, 20, 20, 20, 5, 20)
+LENGTHS = (20, 20, 20, 20, 5, 20, 20)
 
 
 class FrozenFrames(NumpyFrames):
@@ -37,9 +43,11 @@ def smooth(length: int, dim: int, phase: float) -> np.ndarray:
 
 
 def planted_episode(i: int) -> AlignedEpisode:
-    """Episode i carries one planted defect: 1 jerk, 2 still, 3 out of range, 4 short, 5 frozen camera."""
+    """Episode i carries one planted defect: 1 jerk, 2 still, 3 out of range, 4 short, 5 frozen camera,
+    6 a duplicate of episode 0's motion."""
     n = LENGTHS[i]
-    action, state = smooth(n, 6, 0.3 * i), smooth(n, 6, 0.3 * i + 0.1)
+    phase = 0.3 * (0 if i == 6 else i)
+    action, state = smooth(n, 6, phase), smooth(n, 6, phase + 0.1)
     if i == 1:
         action[10, 2] += 0.5  # a glitch inside the normal range
     if i == 2:
@@ -92,6 +100,7 @@ def test_planted_defects_give_exactly_their_warnings(planted: tuple[Path, Valida
         ("quality.short_episodes", 4, None),
         ("quality.repeated_frames", 5, 4),
         ("quality.constant_streams", None, None),
+        ("quality.duplicate_episodes", 6, None),
     }, report.summary()
     reasons = dict(warnings.select("check", "reason").iter_rows())
     assert reasons["quality.constant_streams"].startswith("`observation.state` j5 is constant (0.25)")
@@ -108,7 +117,7 @@ def test_plots(planted: tuple[Path, ValidationReport]) -> None:
     fig = plot_episode_lengths(root)
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
-    assert ax.get_title() == f"6 episodes, {sum(LENGTHS)} frames at 10 fps"
+    assert ax.get_title() == f"7 episodes, {sum(LENGTHS)} frames at 10 fps"
     assert sum(p.get_height() for p in ax.patches) == len(LENGTHS)
     fig = plot_feature_stats(root)
     titles = [a.get_title() for a in fig.axes]
@@ -121,3 +130,24 @@ def test_plots(planted: tuple[Path, ValidationReport]) -> None:
     )
     state_axis = fig.axes[[t.split(" ")[0] for t in titles].index("observation.state")]
     assert [t.get_text() for t in state_axis.get_xticklabels()] == [f"j{k}" for k in range(6)]
+
+
+@pytest.mark.xfail(
+    reason="exporter (issue 4) writes to_timestamp of the first episode in a rolled video file as if the file "
+    "started at 0 s while its frames continue the previous file's pts; validate flags it in video.frames",
+    strict=False,
+)
+def test_rolled_export_passes(tmp_path: Path) -> None:
+    from export_support import synthetic_episode
+
+    episodes = [synthetic_episode(f"r{i}", 20, i, cameras=("front",)) for i in range(4)]
+    out = tmp_path / "rolled"
+    export_dataset(
+        episodes,
+        ExportConfig(
+            output=str(out), progress=False, data_files_size_in_mb=0.004, video_files_size_in_mb=0.01
+        ),
+    )
+    assert len(list((out / "videos").rglob("*.mp4"))) > 1
+    report = validate(out, config=ValidateConfig(training=False))
+    assert report.failed == set(), report.summary()

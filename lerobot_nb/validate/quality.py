@@ -32,8 +32,10 @@ def _clipped_std(values: np.ndarray, clip: float = 5.0, rounds: int = 2) -> np.n
     not inflate it. Not MAD: teleop actions are often piecewise constant, which makes MAD ~0."""
     sigma = values.std(axis=0)
     for _ in range(rounds):
-        kept = np.where(np.abs(values - values.mean(axis=0)) <= clip * sigma, values, np.nan)
-        sigma = np.nanstd(kept, axis=0)
+        keep = np.abs(values - values.mean(axis=0)) <= clip * sigma
+        count = keep.sum(axis=0)
+        mean = np.where(keep, values, 0.0).sum(axis=0) / np.maximum(count, 1)
+        sigma = np.sqrt(np.where(keep, (values - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count, 1))
     return np.asarray(sigma)
 
 
@@ -165,6 +167,28 @@ def range_outliers(ctx: DatasetContext) -> list[Finding]:
                         episode=ep,
                     )
                 )
+    return out
+
+
+@check("quality.duplicate_episodes", requires=("structure.index",))
+def duplicate_episodes(ctx: DatasetContext) -> list[Finding]:
+    """Episodes whose action and state equal another episode's frame for frame (recorded twice)."""
+    keys = _motion_keys(ctx)
+    if not keys:
+        return [Finding(status="pass", reason="no action/state features")]
+    seen: dict[bytes, int] = {}
+    out = []
+    for ep, frame in _episodes(ctx):
+        digest = b"".join(np.ascontiguousarray(ctx.numeric(frame, k)).tobytes() for k in keys)
+        if digest in seen:
+            out.append(
+                _warn(
+                    f"{', '.join(keys)} repeat episode {seen[digest]} exactly: a duplicate recording?",
+                    episode=ep,
+                )
+            )
+        else:
+            seen[digest] = ep
     return out
 
 
