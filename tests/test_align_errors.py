@@ -57,6 +57,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingServer
         rec.log("/observation/state", rr.Scalars([1.0, 2.0, 3.0] if i != 12 else [1.0, 2.0]))
     rec.flush()
     rec.disconnect()
+    # Legit: the state at 0.1 s is logged after the action at 0.2 s. Rows of both entities at
+    # 0.1 s merge in a joint query, whose log time is then the state's, later than the action's
+    # row at 0.2 s: the action looks non-monotonic there until checked on its own rows.
+    rec = rr.RecordingStream("lerobot_nb_align_test", recording_id="interleaved")
+    rec.save(folder / "interleaved.rrd")
+    for entity, s, value in [("/observation/state", 0.0, 0.0), ("/action", 0.0, 0.0), ("/action", 0.1, 1.0),
+                             ("/action", 0.2, 2.0), ("/observation/state", 0.1, 1.0), ("/observation/state", 0.3, 2.0),
+                             ("/action", 0.3, 3.0)]:
+        rec.set_time("real_time", timestamp=np.datetime64(T0 + int(s * 1e9), "ns"))
+        rec.log(entity, rr.Scalars([value]))
+    rec.flush()
+    rec.disconnect()
     with RecordingServer(ServerConfig(recordings=(str(folder),))) as srv:
         yield srv
 
@@ -88,6 +100,13 @@ def test_non_monotonic_timestamps(server: RecordingServer) -> None:
     msg = _error(server, "nonmonotonic")
     assert "not monotonic" in msg and "stream " in msg
     assert "0.030 s" in msg  # the sample that went back
+
+
+def test_streams_logged_interleaved_are_not_mistaken_for_non_monotonic(server: RecordingServer) -> None:
+    ep = align_episode(server.dataset, "interleaved", AlignConfig(task="t", max_staleness_s=1.0))
+    assert ep.length == 4
+    assert ep.numeric["action"][:, 0].tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert ep.numeric["observation.state"][:, 0].tolist() == [0.0, 1.0, 1.0, 2.0]
 
 
 def test_all_nan_stream(server: RecordingServer) -> None:
@@ -155,7 +174,8 @@ def test_skip_policy_records_the_reason(server: RecordingServer) -> None:
     assert [e.episode_id for e in out] == sorted(by_id)
     assert not isinstance(by_id["good"], EpisodeSkipped) and by_id["good"].length == 20
     skipped = {e.episode_id: e.reason for e in out if isinstance(e, EpisodeSkipped)}
-    assert set(skipped) == {"all_nan", "late", "no_state", "nonmonotonic", "ragged"}
+    assert set(skipped) == {"all_nan", "interleaved", "late", "no_state", "nonmonotonic", "ragged"}
+    assert "task text is empty" in skipped["interleaved"]
     assert "NaN" in skipped["all_nan"] and "episode all_nan" in skipped["all_nan"]
     assert "no samples" in skipped["no_state"]
     assert by_id["no_state"].source == server.source_of("no_state")  # type: ignore[union-attr]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -115,23 +116,32 @@ def _matrix(rows: StreamRows, key: str, per_s: Fraction) -> np.ndarray:
     return out
 
 
-def _check_monotonic(rows: StreamRows, key: str, per_s: Fraction, order_name: str | None) -> None:
-    """Rows sorted by log order must not go back in time on the index timeline."""
+def _steps_back(rows: StreamRows) -> np.ndarray:
+    """`(i, t)` pairs where, in log order, the index time `t[i + 1]` is before `t[i]`."""
     if rows.order is None or len(rows) < 2:
-        return
-    order = rows.order
-    mask = order >= 0
-    if mask.sum() < 2:
-        return
-    by_log = np.argsort(order[mask], kind="stable")
-    t = rows.times[mask][by_log]
+        return np.empty((0, 2), np.int64)
+    mask = rows.order >= 0
+    t = rows.times[mask][np.argsort(rows.order[mask], kind="stable")]
     back = np.flatnonzero(np.diff(t) < 0)
+    return np.stack([t[back], t[back + 1]], axis=1) if len(back) else np.empty((0, 2), np.int64)
+
+
+def _check_monotonic(rows: StreamRows, key: str, per_s: Fraction, order_name: str | None,
+                     recheck: Callable[[], StreamRows]) -> None:
+    """Rows sorted by log order (`order_name`, e.g. log_time) must not go back on the index.
+
+    The joint query merges rows of different entities that share a time, so a row's log time
+    may be another stream's; a suspected step back is confirmed on this stream's rows alone.
+    """
+    if not len(_steps_back(rows)):
+        return
+    back = _steps_back(recheck())
     if len(back):
-        i = int(back[0])
+        t0 = int(rows.times[0])
         raise LerobotNbError(
             f"timestamps are not monotonic: in {order_name} order the sample at "
-            f"{_describe_time(int(t[i + 1]), int(rows.times[0]), per_s)} comes after the one at "
-            f"{_describe_time(int(t[i]), int(rows.times[0]), per_s)} ({len(back)} step(s) back)",
+            f"{_describe_time(int(back[0, 1]), t0, per_s)} comes after the one at "
+            f"{_describe_time(int(back[0, 0]), t0, per_s)} ({len(back)} step(s) back)",
             stream=key,
         )
 
@@ -314,7 +324,8 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
         r = rows[col]
         if not len(r):
             raise LerobotNbError(f"no samples of {col} on timeline {index!r} in this episode", stream=key)
-        _check_monotonic(r, key, per_s, order_name)
+        _check_monotonic(r, key, per_s, order_name,
+                         functools.partial(read_times, dataset, episode, col, index, order_index=order_name))
         cam = next((i for i in image_specs if i.key == key), None)
         sp = config.policy_for(key)
         s = _Stream(key, col, "image" if cam else "numeric", sp.policy, sp.max_staleness_s, r, image=cam)
