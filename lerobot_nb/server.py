@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -99,7 +100,8 @@ class RecordingServer:
         """Shut the local server down (idempotent; attaching never owns the server)."""
         server, self._server = self._server, None
         if server is not None:
-            server.shutdown()
+            with contextlib.suppress(RuntimeError):  # already stopped: nothing left to close
+                server.shutdown()
 
     def _start(self) -> None:
         import rerun as rr

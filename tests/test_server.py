@@ -71,6 +71,20 @@ def test_port_is_closed_after_an_exception(exc_type: type[BaseException]) -> Non
     assert port and _wait_closed(port)
 
 
+def test_ctrl_c_while_registering_shuts_the_server_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, int] = {}
+
+    def interrupted(self: RecordingServer, recordings: object) -> None:
+        assert self._server is not None
+        seen["port"] = _port(self._server.url())
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RecordingServer, "_register", interrupted)
+    with pytest.raises(KeyboardInterrupt), open_recordings(RRD_FIXTURES):
+        pass
+    assert _wait_closed(seen["port"])
+
+
 def test_ctrl_c_in_a_child_process_leaves_nothing_behind(tmp_path: Path) -> None:
     """SIGINT while serving: the process exits through __exit__, the port closes, no child stays."""
     import psutil
