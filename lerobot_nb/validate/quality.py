@@ -41,7 +41,7 @@ def _clipped_std(values: np.ndarray, clip: float = 5.0, rounds: int = 2) -> np.n
 
 @check("quality.short_episodes", requires=("structure.episodes",))
 def short_episodes(ctx: DatasetContext) -> list[Finding]:
-    """Episodes shorter than short_episode_s seconds (too short for most policies' chunks)."""
+    """No episode is shorter than short_episode_s seconds (too short for most policies' chunks)."""
     limit = ctx.config.short_episode_s * ctx.fps
     return [
         _warn(
@@ -55,7 +55,7 @@ def short_episodes(ctx: DatasetContext) -> list[Finding]:
 
 @check("quality.still_episodes", requires=("structure.index",))
 def still_episodes(ctx: DatasetContext) -> list[Finding]:
-    """Episodes in which action and state barely ever change (the robot did not move)."""
+    """No episode in which action and state barely ever change (a robot that did not move)."""
     keys = _motion_keys(ctx)
     if not keys:
         return [Finding(status="pass", reason="no action/state features")]
@@ -81,7 +81,7 @@ def still_episodes(ctx: DatasetContext) -> list[Finding]:
 
 @check("quality.constant_streams", requires=("structure.episode_ranges",))
 def constant_streams(ctx: DatasetContext) -> list[Finding]:
-    """Feature dimensions that never change in the whole dataset (dead sensor or unused joint)."""
+    """No feature dimension is constant over the whole dataset (dead sensor or unused joint)."""
     out = []
     for key in ctx.numeric_keys:
         if key in DEFAULT_FEATURES:
@@ -107,7 +107,7 @@ def constant_streams(ctx: DatasetContext) -> list[Finding]:
 
 @check("quality.jerk", requires=("structure.index",))
 def jerk(ctx: DatasetContext) -> list[Finding]:
-    """Sudden spikes in the frame-to-frame change of action/state (teleop glitches, dropped frames)."""
+    """No sudden spike in the frame-to-frame change of action/state (teleop glitch, dropped frame)."""
     out = []
     episodes = _episodes(ctx)
     for key in _motion_keys(ctx):
@@ -143,7 +143,7 @@ def jerk(ctx: DatasetContext) -> list[Finding]:
 
 @check("quality.range_outliers", requires=("structure.index",))
 def range_outliers(ctx: DatasetContext) -> list[Finding]:
-    """Episodes whose action/state range reaches far beyond the values of all other episodes."""
+    """No episode's action/state range reaches far beyond the values of all other episodes."""
     episodes = _episodes(ctx)
     if len(episodes) < 2:
         return [Finding(status="pass", reason="a single episode: nothing to compare its range with")]
@@ -172,7 +172,7 @@ def range_outliers(ctx: DatasetContext) -> list[Finding]:
 
 @check("quality.duplicate_episodes", requires=("structure.index",))
 def duplicate_episodes(ctx: DatasetContext) -> list[Finding]:
-    """Episodes whose action and state equal another episode's frame for frame (recorded twice)."""
+    """No episode repeats another's action and state frame for frame (recorded twice)."""
     keys = _motion_keys(ctx)
     if not keys:
         return [Finding(status="pass", reason="no action/state features")]
@@ -194,7 +194,7 @@ def duplicate_episodes(ctx: DatasetContext) -> list[Finding]:
 
 @check("quality.repeated_frames", requires=("video.decode",))
 def repeated_frames(ctx: DatasetContext) -> list[Finding]:
-    """Runs of identical consecutive video frames inside an episode (a frozen camera)."""
+    """No run of identical consecutive video frames inside an episode (a frozen camera)."""
     if not ctx.video_keys or not ctx.config.video:
         return [Finding(status="pass", reason="no decoded video to compare")]
     out = []
