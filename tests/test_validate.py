@@ -268,3 +268,27 @@ def test_unparseable_info_json_is_a_finding(tmp_path: Path) -> None:
         "info.json does not parse"
     )
     assert report.with_status("pass") == set()  # nothing else can be trusted
+
+
+def test_recompute_restores_missing_stats(tmp_path: Path) -> None:
+    """Stats of a feature removed from stats.json and from the episodes parquet: present fails, recompute restores."""
+    root = copy(DS061, tmp_path)
+    table = pq.read_table(root / EPISODES)
+    pq.write_table(
+        table.drop_columns([c for c in table.column_names if c.startswith("stats/action/")]), root / EPISODES
+    )
+    stats = json.loads((root / "meta/stats.json").read_text())
+    del stats["action"]
+    (root / "meta/stats.json").write_text(json.dumps(stats))
+    fast = ValidateConfig(training=False)
+    report = validate(root, config=fast)
+    assert report.failed == {"stats.present"}
+    assert report.table.filter(pl.col("check") == "stats.present")["reason"][0].startswith(
+        "no stats for feature `action`"
+    )
+    recompute_stats(root)
+    assert validate(root, config=fast).failed == set()
+    restored = stats_from_json(json.loads((root / "meta/stats.json").read_text()))["action"]
+    reference = stats_from_json(json.loads((DS061 / "meta/stats.json").read_text()))["action"]
+    for name in STAT_NAMES:  # bit for bit what lerobot 0.6.1 wrote
+        np.testing.assert_array_equal(restored[name], reference[name], err_msg=name)
