@@ -284,6 +284,7 @@ def test_cli_attaches_to_a_server(fixture_server: RecordingServer) -> None:
     proc = _cli("--server-url", fixture_server.url, "--dataset-name", "recordings")
     assert proc.returncode == 0, proc.stderr
     assert f"2 episode(s) from {fixture_server.url}" in proc.stdout
+    assert f"lerobot-nb align --server-url {fixture_server.url} --dataset-name recordings --index" in proc.stdout
 
 
 def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:

@@ -318,3 +318,23 @@ def test_rewriting_a_folder_with_fewer_episodes_leaves_no_extras(tmp_path: Path)
     write_sample_recordings(tmp_path, SampleConfig(episodes=1, duration_s=1.0))
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [
         "mcap/pusht_000_ros2.mcap", "rrd/pusht_000.rrd", "sample.json"]
+
+
+def test_the_mcap_episode_aligns_with_the_suggested_config() -> None:
+    from dataclasses import asdict
+
+    from lerobot_nb.align import AlignConfig, align_episode
+    from lerobot_nb.inspection import suggest
+
+    with open_recordings(sample_mcap()) as server:
+        s = suggest(server)
+        assert (s.action_path, s.state_path, s.task_path, s.fps) == (
+            "/joint_commands/position", "/joint_states/position", "/task", 10)
+        ep = align_episode(server.dataset, "pusht_003_ros2", AlignConfig(**asdict(s)))
+        assert ep.length == 78  # 7.8 s of overlap at 10 fps
+        assert ep.numeric["action"].shape == (78, 2) and ep.numeric["observation.state"].shape == (78, 5)
+        assert ep.names["observation.state"] == STATE_NAMES
+        assert set(ep.tasks) == {SAMPLE_TASKS[1]}
+        sizes = {k: (src.height, src.width) for k, src in ep.images.items()}
+        assert sizes == {"top": (96, 96), "wrist": (64, 64)}
+        assert len(list(ep.images["top"])) == 78

@@ -118,6 +118,6 @@ def run(args: argparse.Namespace) -> int:
         print("\nsuggested alignment:")
         for name, value in asdict(suggestion).items():
             print(f"  {name:<12} {value}")
-        print(f"\n  lerobot-nb align {' '.join(args.recordings) or '--server-url ' + server.url} "
-              f"{suggestion.as_flags()}")
+        source = " ".join(args.recordings) or f"--server-url {server.url} --dataset-name {config.dataset_name}"
+        print(f"\n  lerobot-nb align {source} {suggestion.as_flags()}")
     return 0
