@@ -21,6 +21,7 @@ __all__ = [
     "component_columns",
     "fetch_table",
     "index_timelines",
+    "read_latest_at",
     "read_static",
     "read_stream",
     "read_streams",
@@ -212,6 +213,32 @@ def read_times(
     order = np.argsort(t, kind="stable")
     return StreamRows(column, np.ascontiguousarray(t[order], dtype=np.int64), pa.nulls(len(t)),
                       o[order] if o is not None else None)
+
+
+def read_latest_at(
+    dataset: DatasetEntry, episode: str, columns: Sequence[str], index: str, at: np.ndarray
+) -> dict[str, pa.Array]:
+    """Latest-at values of `columns` at the index values `at`, computed by the server.
+
+    One query with `using_index_values={episode: at}` and `fill_latest_at=True`; `at` must be
+    sorted and distinct (timeline units, int64). Row k of every returned array is the value at
+    `at[k]` (null before the column's first sample).
+    """
+    entities = sorted({c.split(":", 1)[0] for c in columns})
+    reader = dataset.filter_segments([episode]).filter_contents(entities).reader(index=index)
+    timestamp = pa.types.is_timestamp(reader.schema().field(index).type)
+    grid = at.astype("datetime64[ns]") if timestamp else at.astype(np.int64)
+    df = dataset.filter_segments([episode]).filter_contents(entities).reader(
+        index=index, using_index_values={episode: grid}, fill_latest_at=True
+    )
+    table = fetch_table(_projected(df, index, columns), episode=episode)
+    got = table.column(index).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    order = np.argsort(got, kind="stable")
+    if not np.array_equal(got[order], at):
+        raise LerobotNbError(f"the server answered {len(got)} rows for {len(at)} index values", episode=episode)
+    take = pa.array(order)
+    return {c: table.column(c).combine_chunks().take(take) if c in table.column_names else pa.nulls(len(at))
+            for c in columns}
 
 
 def read_stream(dataset: DatasetEntry, episode: str, column: str, index: str) -> StreamRows:

@@ -161,6 +161,7 @@ def test_fps_from_notebook_parameters() -> None:
         ({"image": ("front:/c:raw",), "stream_policy": ("front=linear",)}, "numeric streams only"),
         ({"span_stream": "wrist"}, "span_stream"),
         ({"max_staleness_s": 0.0}, "max_staleness_s"),
+        ({"video_format": "mpeg2"}, "unknown video codec"),
     ],
 )
 def test_bad_specs_fail_before_any_server_work(cfg: dict, text: str) -> None:

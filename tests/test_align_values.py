@@ -17,7 +17,7 @@ from test_align_recordings import (
 )
 
 from lerobot_nb.align import AlignConfig, align_episode, align_segments, iter_aligned
-from lerobot_nb.align.aligner import server_latest_at
+from lerobot_nb.query import read_latest_at
 from lerobot_nb.server import RecordingServer, ServerConfig
 
 pytestmark = pytest.mark.xdist_group("align_values")
@@ -93,7 +93,7 @@ def test_server_latest_at_equals_numpy_latest_at(server: RecordingServer, stream
     episode = "irregular_a"
     start, end = _span(streams[episode])
     ticks = expected_ticks(start, end, FPS)
-    served = server_latest_at(server.dataset, episode, ["/action:Scalars:scalars"], "real_time", ticks, "timestamp")
+    served = read_latest_at(server.dataset, episode, ["/action:Scalars:scalars"], "real_time", ticks)
     got = np.array(served["/action:Scalars:scalars"].to_pylist())
     times, values = streams[episode]["/action"]
     want = np.array([brute_latest(times, values, int(t))[0] for t in ticks])

@@ -31,6 +31,7 @@ from lerobot_nb.query import (
     StreamRows,
     component_columns,
     index_timelines,
+    read_latest_at,
     read_static,
     read_streams,
     read_times,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
     from lerobot_nb.server import RecordingServer
 
-__all__ = ["align_episode", "align_segments", "iter_aligned", "server_latest_at"]
+__all__ = ["align_episode", "align_segments", "iter_aligned"]
 
 #: Timelines that record the order rows were logged in; used to catch timestamps that go back.
 _ORDER_TIMELINES = ("log_time", "log_tick")
@@ -168,29 +169,6 @@ def _names(catalog: _Catalog, entity: str, component: str, width: int,
         if isinstance(value, list) and len(value) == width and all(isinstance(v, str) for v in value):
             return tuple(value)
     return None
-
-
-def server_latest_at(dataset: DatasetEntry, episode: str, columns: Sequence[str], index: str,
-                     ticks: np.ndarray, kind: str) -> dict[str, pa.Array]:
-    """Latest-at values of `columns` at `ticks`, computed by the server (`fill_latest_at`).
-
-    Returns one arrow array per column, row k for `ticks[k]` (ticks must be sorted, distinct).
-    """
-    entities = sorted({c.split(":", 1)[0] for c in columns})
-    grid = ticks.astype("datetime64[ns]") if kind == "timestamp" else ticks.astype(np.int64)
-    reader = dataset.filter_segments([episode]).filter_contents(entities).reader(
-        index=index, using_index_values={episode: grid}, fill_latest_at=True
-    )
-    table: pa.Table = reader.to_arrow_table()
-    got = table.column(index).cast(pa.int64()).to_numpy(zero_copy_only=False)
-    order = np.argsort(got, kind="stable")
-    if not np.array_equal(got[order], ticks):
-        raise LerobotNbError(
-            f"the server answered {len(got)} rows for {len(ticks)} grid ticks", episode=episode
-        )
-    take = pa.array(order)
-    return {c: table.column(c).combine_chunks().take(take) if c in table.column_names
-            else pa.nulls(len(ticks)) for c in columns}
 
 
 # -- the work ------------------------------------------------------------------------------------
@@ -385,7 +363,7 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
     # -- server-side latest-at for numeric streams (the default policy) ------------------------------
     pushed = [s for s in streams if s.kind == "numeric" and s.policy == "latest"]
     if config.pushdown and pushed:
-        served = server_latest_at(dataset, episode, [s.column for s in pushed], index, ticks[kept_all], kind)
+        served = read_latest_at(dataset, episode, [s.column for s in pushed], index, ticks[kept_all])
         for s in pushed:
             arr = served[s.column]
             lengths = pc.list_value_length(arr).to_numpy(zero_copy_only=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from lerobot_nb.align.images import normalize_codec
 from lerobot_nb.columns import ColumnSpec
 from lerobot_nb.config import help_field
 from lerobot_nb.errors import LerobotNbError
@@ -107,6 +108,7 @@ class AlignConfig:
             raise LerobotNbError(f"max_gap_s={self.max_gap_s} must be > 0")
         if self.sequence_rate is not None and self.sequence_rate <= 0:
             raise LerobotNbError(f"sequence_rate={self.sequence_rate} must be > 0")
+        normalize_codec(self.video_format)  # an unknown codec name fails here, not mid-run
         # Parse everything once so a bad spec fails before any server work.
         keys = [s.key for s in self.numeric_specs()] + [s.key for s in self.image_specs()]
         dup = sorted({k for k in keys if keys.count(k) > 1})
