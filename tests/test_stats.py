@@ -146,6 +146,16 @@ def test_image_stats_equal_lerobot_functions(lerobot_compute_stats, n: int, heig
         assert np.all(np.abs(ours["std"] - 0.2887) < 0.01)
 
 
+def test_multi_dim_feature_reduces_all_but_the_last_axis(lerobot_compute_stats) -> None:  # type: ignore[no-untyped-def]
+    """A (N, 21, 3) keypoint feature: lerobot reduces over frames and keypoints, stats are (3,)."""
+    values = np.random.default_rng(5).standard_normal((40, 21, 3)).astype(np.float32)
+    expected = lerobot_compute_stats.get_feature_stats(values, axis=0, keepdims=False)
+    ours = numeric_stats(values)
+    assert ours["mean"].shape == (3,) and ours["count"].tolist() == [40]
+    for name in STAT_NAMES:
+        np.testing.assert_array_equal(ours[name], expected[name], err_msg=name)
+
+
 def test_sample_frame_indices_growth() -> None:
     assert sample_frame_indices(5) == [0, 1, 2, 3, 4]
     assert len(sample_frame_indices(1000)) == 177

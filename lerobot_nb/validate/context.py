@@ -199,8 +199,14 @@ class DatasetContext:
             )
         return pl.concat(frames, how="diagonal_relaxed")
 
+    @cached_property
+    def _by_episode(self) -> dict[int, pl.DataFrame]:
+        parts = self.data.partition_by("episode_index", as_dict=True, maintain_order=True)
+        return {int(key[0]): frame for key, frame in parts.items()}  # type: ignore[call-overload]
+
     def episode_data(self, episode: int) -> pl.DataFrame:
-        return self.data.filter(pl.col("episode_index") == episode)
+        """The data rows of one episode, in file order (empty when it has none)."""
+        return self._by_episode.get(episode, self.data.clear())
 
     def numeric(self, frame: pl.DataFrame, key: str) -> np.ndarray:
         """A feature column as an (N,) or (N, D) numpy array in its stored dtype."""
