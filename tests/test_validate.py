@@ -162,6 +162,17 @@ def truncate_mp4(root: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
 
 
+def shift_video_segment(root: Path) -> None:
+    """Episode 1's front segment moved by half a frame: every frame count still fits, lookups miss."""
+    table = pq.read_table(root / EPISODES)
+    for end in ("from_timestamp", "to_timestamp"):
+        name = f"videos/observation.images.front/{end}"
+        values = table.column(name).to_numpy().copy()
+        values[1] += 0.05
+        table = table.set_column(table.column_names.index(name), name, pa.array(values))
+    pq.write_table(table, root / EPISODES)
+
+
 def remove_task(root: Path) -> None:
     path = root / "meta/tasks.parquet"
     table = pq.read_table(path)
@@ -196,6 +207,7 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], str, tuple[str | None, int | 
     "corrupt a stats entry": (corrupt_stats, "stats.numeric", ("meta/stats.json", None, None)),
     "swap two episode rows": (swap_episode_rows, "structure.episodes", (EPISODES, 1, None)),
     "truncate an mp4": (truncate_mp4, "video.decode", (FRONT, None, 4)),
+    "shift a video segment": (shift_video_segment, "video.sync", (FRONT, 1, 0)),
     "remove a task": (remove_task, "structure.tasks", ("meta/tasks.parquet", None, None)),
     "stray data file": (stray_file, "structure.files", ("data/chunk-000/file-001.parquet", None, None)),
     "corrupt an image stat": (corrupt_image_stats, "stats.images", ("meta/stats.json", None, None)),

@@ -104,7 +104,7 @@ def recompute_stats(path: str | Path) -> dict[str, FeatureStats]:
     ctx = DatasetContext(path, ValidateConfig())
     from lerobot_nb.validate import run_checks
 
-    needed = ("structure.episode_ranges", "structure.index") + (("video.frames",) if ctx.video_keys else ())
+    needed = ("structure.episode_ranges", "structure.index") + (("video.sync",) if ctx.video_keys else ())
     report = run_checks(ctx, only=needed)
     if not report.ok or any(report.status(n) == "skip" for n in needed):
         raise LerobotNbError(

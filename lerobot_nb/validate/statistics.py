@@ -191,7 +191,7 @@ def images(ctx: DatasetContext) -> list[Finding]:
     if not ctx.visual_keys:
         return [Finding(status="pass", reason="no image or video features")]
     out = _overflow(ctx)
-    video_ok = ctx.passed("video.frames") and ctx.config.video
+    video_ok = ctx.passed("video.sync") and ctx.config.video
     keys = [k for k in ctx.visual_keys if ctx.features[k]["dtype"] == "image" or video_ok]
     if not keys and not out:
         return [
