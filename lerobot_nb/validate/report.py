@@ -139,7 +139,9 @@ class ValidationReport:
                     lines.append(f"       {' ' * len(r.check)}  ... and {len(shown) - max_findings} more")
         failed = [r.check for r in self.results if r.status == "fail"]
         if failed:
-            lines.append(f"failed: {', '.join(failed)} (fix them in this order; skipped checks run once they pass)")
+            lines.append(
+                f"failed: {', '.join(failed)} (fix them in this order; skipped checks run once they pass)"
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
