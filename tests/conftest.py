@@ -18,10 +18,15 @@ LEROBOT_FIXTURES = FIXTURES / "lerobot"
 HAND_FIXTURES = FIXTURES / "hands"
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test session converts MCAP into its own cache, never the user's."""
-    monkeypatch.setenv("LEROBOT_NB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each test session converts MCAP and writes samples into its own cache, never the user's.
+
+    Session-scoped so that it is in place before module- and session-scoped fixtures run too.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LEROBOT_NB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+        yield
 
 
 @pytest.fixture

@@ -303,6 +303,7 @@ def sample_recordings(
         return target / "rrd"
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the cache is an ordinary folder
     try:
         write_sample_recordings(tmp, config)
         if target.exists() and not _complete(target, config):
