@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pytest
 from conftest import MCAP_DIR, RRD_FIXTURES
 from test_align_recordings import brute_latest, expected_ticks
 
-from lerobot_nb.align import AlignConfig, align_episode, iter_aligned
+from lerobot_nb.align import AlignConfig, AlignedEpisode, align_episode, iter_aligned
+from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.query import read_streams
 from lerobot_nb.server import RecordingServer, ServerConfig
 
@@ -154,7 +156,8 @@ def test_image_cells_are_fetched_in_small_windows(fixture_server: RecordingServe
         real_init(self, count, counted, window=window)  # type: ignore[arg-type]
 
     monkeypatch.setattr(ImageRows, "__init__", counting_init)
-    ep = align_episode(fixture_server.dataset, "episode_1", RRD_CONFIG)
+    lazy_config = dataclasses.replace(RRD_CONFIG, image_memory_mb=0.0)  # every file counts as big
+    ep = align_episode(fixture_server.dataset, "episode_1", lazy_config, source=str(RRD_FIXTURES[1]))
     lazy = {k: list(ep.images[k]) for k in ("raw", "jpeg")}
     assert len(calls) > 6 and all(hi - lo + 1 <= 16 for lo, hi in calls)
     cols = ["/camera/raw:Image:buffer", "/camera/raw:Image:format", "/camera/jpeg:EncodedImage:blob"]
@@ -166,3 +169,14 @@ def test_image_cells_are_fetched_in_small_windows(fixture_server: RecordingServe
                               stream="s", episode="e", file="f")
     assert all(np.array_equal(a, b) for a, b in zip(lazy["raw"], raw, strict=True))
     assert all(np.array_equal(a, b) for a, b in zip(lazy["jpeg"], jpeg, strict=True))
+
+
+def test_frames_of_small_episodes_outlive_the_server_big_ones_say_why_not() -> None:
+    with RecordingServer(ServerConfig(recordings=(str(RRD_FIXTURES[0]),))) as server:
+        small = next(iter_aligned(server, RRD_CONFIG))
+        big = next(iter_aligned(server, dataclasses.replace(RRD_CONFIG, image_memory_mb=0.0)))
+    assert isinstance(small, AlignedEpisode) and isinstance(big, AlignedEpisode)
+    assert all(len(list(src)) == small.length for src in small.images.values())
+    assert len(list(big.images["video"])) == big.length  # packets are always held
+    with pytest.raises(LerobotNbError, match="inside the `with RecordingServer"):
+        list(big.images["raw"])

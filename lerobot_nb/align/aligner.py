@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import functools
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 import numpy as np
 import pyarrow as pa
@@ -288,11 +291,16 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
         raise LerobotNbError("nothing to align: no action, state, extra or image stream given")
 
     order_name = next((t for t in _ORDER_TIMELINES if t in catalog.timelines and t != index), None)
-    # Raw and JPEG/PNG cells stay on the server until iterated (memory bounded); only their
-    # sample times come now. Numeric streams and video packets (small, decoded in full) come whole.
-    lazy = {c for c, key in wanted.items() if any(i.key == key and i.kind != "video" for i in image_specs)}
+    # Encoded images of a small episode come with the rest (frames stay usable after the server
+    # closes); those of a big one stay on the server until iterated (memory bounded) and only
+    # their sample times come now. Numeric streams and video packets always come whole.
+    lazy: set[str] = set()
+    if not _fits_in_memory(source, config.image_memory_mb):
+        lazy = {c for c, key in wanted.items() if any(i.key == key and i.kind != "video" for i in image_specs)}
+    formats = [] if lazy else [f"{i.entity}:Image:format" for i in image_specs if i.kind == "raw"
+                               and not catalog.columns[f"{i.entity}:Image:format"].is_static]
     rows = read_streams(dataset, episode, [c for c in wanted if c not in lazy] +
-                        [c for c in extra_cols if c not in wanted], index, order_index=order_name)
+                        [c for c in [*extra_cols, *formats] if c not in wanted], index, order_index=order_name)
     rows |= {c: read_times(dataset, episode, c, index, order_index=order_name) for c in lazy}
     static_of = {c: read_static(dataset, episode, c) for c in dict.fromkeys(static_cols)}
 
@@ -462,12 +470,40 @@ def _tasks(config: AlignConfig, task_col: str | None, static_of: dict[str, Any],
     return texts_arr[np.maximum(idx, 0)]
 
 
+def _fits_in_memory(source: str, limit_mb: float) -> bool:
+    """Whether the episode's recording file is small enough to hold its encoded images."""
+    try:
+        return bool(source) and Path(source).is_file() and Path(source).stat().st_size <= limit_mb * 1e6
+    except OSError:
+        return False
+
+
+def _probe(url: str) -> None:
+    """Raise `ConnectionError` quickly when nothing listens at the server URL's host:port."""
+    parsed = urlparse(url)
+    if parsed.hostname and parsed.port:
+        with socket.create_connection((parsed.hostname, parsed.port), timeout=2):
+            pass
+
+
 def _window_fetcher(dataset: DatasetEntry, episode: str, index: str, columns: list[str], times: np.ndarray,
                     key: str) -> Callable[[int, int], dict[str, pa.Array]]:
     """`fetch(lo, hi)`: the cells of `columns` at source rows lo..hi, one server query per call."""
 
+    url = str(getattr(getattr(dataset, "catalog", None), "url", "") or "")
+
     def fetch(lo: int, hi: int) -> dict[str, pa.Array]:
-        got = read_streams(dataset, episode, columns, index, time_range=(int(times[lo]), int(times[hi])))
+        try:
+            _probe(url)  # a closed local server fails in ms here, not after the client's long retry
+            got = read_streams(dataset, episode, columns, index, time_range=(int(times[lo]), int(times[hi])))
+        except LerobotNbError:
+            raise
+        except Exception as exc:  # the server is gone (a `with` block ended) or unreachable
+            raise LerobotNbError(
+                f"cannot fetch image rows from the server ({str(exc).splitlines()[0] if str(exc) else exc!r}); "
+                "iterate the frames of a large episode inside the `with RecordingServer(...)` block",
+                episode=episode, stream=key,
+            ) from None
         # Rows sharing the time of row `lo` but before it come back too: skip them.
         skip = lo - int(np.searchsorted(times, times[lo], side="left"))
         want = times[lo : hi + 1]
@@ -483,24 +519,37 @@ def _window_fetcher(dataset: DatasetEntry, episode: str, index: str, columns: li
     return fetch
 
 
+def _image_rows(dataset: DatasetEntry, episode: str, index: str, columns: list[str],
+                rows: dict[str, StreamRows], s: _Stream) -> ImageRows:
+    """The cells in memory when they were read with the episode, else fetched in windows."""
+    if not pa.types.is_null(s.rows.values.type):
+        arrays = {}
+        for c in columns:
+            r = rows[c]
+            if len(r) != len(s.rows) or not np.array_equal(r.times, s.rows.times):
+                raise LerobotNbError(f"{c} is not logged together with {s.column}", stream=s.key)
+            arrays[c] = r.values
+        return ImageRows.of(arrays)
+    return ImageRows(len(s.rows), _window_fetcher(dataset, episode, index, columns, s.rows.times, s.key))
+
+
 def _frame_source(s: _Stream, picks: np.ndarray, within_tolerance: bool, config: AlignConfig,
                   static_of: dict[str, Any], rows: dict[str, StreamRows], episode: str, source: str,
                   dataset: DatasetEntry) -> FrameSource:
     im = s.image
     assert im is not None
     where = {"stream": s.key, "episode": episode, "file": source}
-    times = s.rows.times
     if im.kind == "raw":
         fmt_col = f"{im.entity}:Image:format"
         static_format = static_of.get(fmt_col)
         if isinstance(static_format, list):
             static_format = static_format[0] if static_format else None
         cols = [s.column] if static_format else [s.column, fmt_col]
-        image_rows = ImageRows(len(times), _window_fetcher(dataset, episode, config.index, cols, times, s.key))
+        image_rows = _image_rows(dataset, episode, config.index, cols, rows, s)
         return RawImageFrames(image_rows, picks, buffer=s.column, format=fmt_col, static_format=static_format,
                               **where)
     if im.kind == "compressed":
-        image_rows = ImageRows(len(times), _window_fetcher(dataset, episode, config.index, [s.column], times, s.key))
+        image_rows = _image_rows(dataset, episode, config.index, [s.column], rows, s)
         return EncodedImageFrames(image_rows, picks, blob=s.column, **where)
     codec_col = f"{im.entity}:VideoStream:codec"
     raw_codec = static_of.get(codec_col)
