@@ -176,3 +176,21 @@ def test_iter_aligned_is_lazy_and_in_episode_order(server: RecordingServer) -> N
     first = next(it)
     assert first.episode_id == "irregular_b"
     assert [e.episode_id for e in it] == ["irregular_a"]
+
+
+def test_report_counts_every_grid_tick_of_a_piece(server: RecordingServer, streams: dict) -> None:
+    """Kept + dropped = the grid ticks of the piece (its run between gaps; all when unsplit)."""
+    act = streams["irregular_a"]["/action"][0]
+    ep = align_episode(server.dataset, "irregular_a", AlignConfig(fps=FPS, span_stream="action"))
+    rep = {r["stream"]: r for r in ep.report.iter_rows(named=True)}
+    n = len(expected_ticks(int(act[0]), int(act[-1]), FPS))
+    assert rep["action"]["grid_ticks"] == n
+    dropped = n - ep.length
+    assert dropped > 0
+    assert rep["observation.state"]["dropped"] + rep["action"]["dropped"] >= dropped
+    assert len(ep.timing["action"].dropped_s) == dropped
+    pieces = align_segments(server.dataset, "with_gap", AlignConfig(fps=10, max_gap_s=0.5, max_staleness_s=10.0))
+    times = streams["with_gap"]["/action"][0]
+    ticks = expected_ticks(int(times[0]), int(times[-1]), 10)
+    gap_ticks = int(((ticks > times[np.diff(times).argmax()]) & (ticks < times[np.diff(times).argmax() + 1])).sum())
+    assert sum(p.report["grid_ticks"][0] for p in pieces) == len(ticks) - gap_ticks

@@ -400,7 +400,9 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
         timing: dict[str, StreamTiming] = {}
         numeric: dict[str, np.ndarray] = {}
         images: dict[str, FrameSource] = {}
-        span = (ticks >= ticks[piece[0]]) & (ticks <= ticks[piece[-1]])
+        # The grid ticks this piece accounts for: its run between gaps (the whole grid when the
+        # episode is not split), so leading/trailing drops and ticks after an `end` gap count.
+        span = ~in_gap & (run_id == run_id[piece[0]]) if len(pieces) > 1 else np.ones(T, bool)
         dropped_ticks = np.flatnonzero(span & ~keep)
         for s in streams:
             st = s.staleness[piece]
