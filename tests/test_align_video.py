@@ -60,12 +60,13 @@ def encode_frames(count: int, encoder: str = "libx264", options: dict[str, str] 
     return packets
 
 
-def write_video_rrd(path: Path, video: dict[str, np.ndarray], packets: list[bytes], duration_ns: int) -> None:
+def write_video_rrd(path: Path, video: dict[str, tuple[np.ndarray, list[bytes]]], duration_ns: int) -> None:
+    """Each `entity -> (times, packets)` as an H.264 VideoStream, plus a 100 Hz `/action`."""
     import rerun as rr
 
     rec = rr.RecordingStream("lerobot_nb_align_test", recording_id="video")
     rec.save(path)
-    for entity, times in video.items():
+    for entity, (times, packets) in video.items():
         rec.log(entity, rr.VideoStream(codec=rr.VideoCodec.H264), static=True)
         rec.send_columns(entity, indexes=[rr.TimeColumn("real_time", timestamp=times.astype("datetime64[ns]"))],
                          columns=rr.VideoStream.columns(sample=packets[: len(times)]))
@@ -86,8 +87,12 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RecordingS
     cam10 = T0 + np.round(np.arange(50) * 1e9 / 10).astype(np.int64)  # exactly on a 10 fps grid
     duration = int(cam10[-1] - T0)
     folder = tmp_path_factory.mktemp("align_video")
-    write_video_rrd(folder / "video.rrd", {"/camera/jittery": cam15, "/camera/ongrid": cam10},
-                    encode_frames(n), duration)
+    packets = encode_frames(n)
+    # A recording that starts mid-GOP: keyframes every 10 frames, the first 3 packets missing.
+    gop10 = encode_frames(40, options={"bf": "0", "g": "10", "keyint_min": "10", "sc_threshold": "0", "crf": "12"})
+    midgop = T0 + np.arange(3, 40, dtype=np.int64) * 100_000_000
+    write_video_rrd(folder / "video.rrd", {"/camera/jittery": (cam15, packets), "/camera/ongrid": (cam10, packets),
+                                           "/camera/midgop": (midgop, gop10[3:])}, duration)
     with RecordingServer(ServerConfig(recordings=(str(folder),))) as srv:
         yield srv, {"jittery": cam15, "ongrid": cam10}
 
@@ -146,3 +151,15 @@ def test_video_frames_never_resample_packets() -> None:
     src = VideoFrames(samples, np.array([40, 40, 44]), codec="h264", stream="s", episode="e", file="f")
     got = [read_number(f) for f in src]
     assert got == [40, 40, 44]
+
+
+def test_a_stream_starting_mid_gop_starts_at_its_first_keyframe(setup: tuple) -> None:
+    server, _ = setup
+    cfg = AlignConfig(fps=10, state_path=None, task="t", image=("mid:/camera/midgop:video",))
+    ep = align_episode(server.dataset, "video", cfg)
+    # Samples 3..9 cannot be decoded without the keyframe 0: the stream (and grid) starts at 10.
+    assert ep.ticks[0] == T0 + 10 * 100_000_000
+    assert [read_number(f) for f in ep.images["mid"]] == list(range(10, 10 + ep.length))
+    assert ep.report.filter(stream="mid")["samples"][0] == 30
+    enc = ep.images["mid"].encoded("h264")
+    assert enc is not None and enc.keyframes[0] and sum(enc.keyframes) == 3  # frames 10, 20, 30

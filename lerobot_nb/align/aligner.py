@@ -24,6 +24,7 @@ from lerobot_nb.align.images import (
     RawImageFrames,
     VideoFrames,
     normalize_codec,
+    video_keyframes,
 )
 from lerobot_nb.align.report import StreamReport, report_frame
 from lerobot_nb.align.resample import gaps, median_period, pick_indices, resample
@@ -80,6 +81,8 @@ class _Stream:
     staleness: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     grid_values: np.ndarray | None = None
     tolerance: float = float("inf")
+    codec: str = ""  # video streams: PyAV codec name
+    keyframes: np.ndarray | None = None  # video streams: per sample, None when unknown
 
 
 # -- small helpers -------------------------------------------------------------------------------
@@ -317,6 +320,8 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
         s = _Stream(key, col, "image" if cam else "numeric", sp.policy, sp.max_staleness_s, r, image=cam)
         if cam is None:
             s.values = _matrix(r, key, per_s)
+        elif cam.kind == "video":
+            _setup_video(s, config, static_of, rows)
         streams.append(s)
 
     # -- grid ------------------------------------------------------------------------------------
@@ -521,6 +526,35 @@ def _window_fetcher(dataset: DatasetEntry, episode: str, index: str, columns: li
     return fetch
 
 
+def _setup_video(s: _Stream, config: AlignConfig, static_of: dict[str, Any], rows: dict[str, StreamRows]) -> None:
+    """Codec and keyframes of a video stream; samples before its first keyframe are left out
+    (a recording that starts mid-GOP cannot decode them), which moves the stream's start."""
+    assert s.image is not None
+    entity = s.image.entity
+    codec_col = f"{entity}:VideoStream:codec"
+    raw_codec = static_of.get(codec_col)
+    if raw_codec is None and codec_col in rows and len(rows[codec_col]):
+        raw_codec = rows[codec_col].values[0].as_py()
+    if isinstance(raw_codec, list):
+        raw_codec = raw_codec[0] if raw_codec else None
+    s.codec = normalize_codec(raw_codec, config.video_format)
+    flags = None
+    kf = rows.get(f"{entity}:VideoStream:is_keyframe")
+    if kf is not None and len(kf) == len(s.rows) and np.array_equal(kf.times, s.rows.times):
+        flags = np.array([bool(v[0]) if isinstance(v, list) and v else bool(v) for v in kf.values.to_pylist()])
+    keyframes = video_keyframes(s.rows.values, s.codec, flags)
+    if keyframes is not None and len(keyframes) and not keyframes[0]:
+        if not keyframes.any():
+            raise LerobotNbError(f"the {s.codec} stream has no keyframe: nothing in it can be decoded",
+                                 stream=s.key)
+        first = int(np.argmax(keyframes))
+        r = s.rows
+        s.rows = StreamRows(r.column, r.times[first:], r.values.slice(first),
+                            r.order[first:] if r.order is not None else None)
+        keyframes = keyframes[first:]
+    s.keyframes = keyframes
+
+
 def _image_rows(dataset: DatasetEntry, episode: str, index: str, columns: list[str],
                 rows: dict[str, StreamRows], s: _Stream) -> ImageRows:
     """The cells in memory when they were read with the episode, else fetched in windows."""
@@ -553,15 +587,5 @@ def _frame_source(s: _Stream, picks: np.ndarray, within_tolerance: bool, config:
     if im.kind == "compressed":
         image_rows = _image_rows(dataset, episode, config.index, [s.column], rows, s)
         return EncodedImageFrames(image_rows, picks, blob=s.column, **where)
-    codec_col = f"{im.entity}:VideoStream:codec"
-    raw_codec = static_of.get(codec_col)
-    if raw_codec is None and codec_col in rows and len(rows[codec_col]):
-        raw_codec = rows[codec_col].values[0].as_py()
-    if isinstance(raw_codec, list):
-        raw_codec = raw_codec[0] if raw_codec else None
-    codec = normalize_codec(raw_codec, config.video_format)
-    keyframes = None
-    kf = rows.get(f"{im.entity}:VideoStream:is_keyframe")
-    if kf is not None and len(kf) == len(s.rows) and np.array_equal(kf.times, s.rows.times):
-        keyframes = np.array([bool(v[0]) if isinstance(v, list) and v else bool(v) for v in kf.values.to_pylist()])
-    return VideoFrames(s.rows.values, picks, codec=codec, keyframes=keyframes, remuxable=within_tolerance, **where)
+    return VideoFrames(s.rows.values, picks, codec=s.codec, keyframes=s.keyframes, remuxable=within_tolerance,
+                       **where)

@@ -24,6 +24,7 @@ __all__ = [
     "VideoFrames",
     "decode_raw_image",
     "normalize_codec",
+    "video_keyframes",
 ]
 
 # rerun.components.VideoCodec (FourCC) -> PyAV codec name.
@@ -308,6 +309,17 @@ def _is_keyframe(codec: str, data: np.ndarray) -> bool:
     return False
 
 
+def video_keyframes(samples: pa.Array, codec: str, flags: np.ndarray | None = None) -> np.ndarray | None:
+    """Per sample, whether it starts a decodable sequence: the stream's own `is_keyframe` flags
+    when given, else H.264 IDR / H.265 IRAP NAL types; None when unknown (other codecs)."""
+    if flags is not None:
+        return np.asarray(flags, dtype=bool)
+    if codec not in ("h264", "hevc"):
+        return None
+    blobs = _Blobs(samples)
+    return np.array([_is_keyframe(codec, blobs[i]) for i in range(len(blobs))], dtype=bool)
+
+
 class VideoFrames(_PickedFrames):
     """A `VideoStream`: the whole stream is decoded once per iteration, in order, then flushed.
 
@@ -396,9 +408,9 @@ class VideoFrames(_PickedFrames):
             k += 1
 
     def keyframe(self, row: int) -> bool:
-        """Whether sample `row` starts a decodable sequence: the stream's own `is_keyframe`
-        flags, else the H.264/H.265 NAL types; for other codecs only the first sample (which
-        must be one for the stream to decode at all) counts, which is safe for remuxing."""
+        """Whether sample `row` starts a decodable sequence (`keyframes`, else the H.264/H.265
+        NAL types); for other codecs only the first sample (which must be one for the stream to
+        decode at all) counts, which is safe for remuxing."""
         if self._keyframes is not None and row < len(self._keyframes):
             return bool(self._keyframes[row])
         if self.codec in ("h264", "hevc"):
