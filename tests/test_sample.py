@@ -261,7 +261,7 @@ def test_cache_is_reused_and_keyed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sample, "write_sample_recordings", no_generation)
     assert sample_recordings() == folder
     assert {p: p.stat().st_mtime_ns for p in folder.glob("*.rrd")} == stamps
-    assert folder.parent.name.startswith("v1-e4-s0-")
+    assert folder.parent.name.startswith(f"v{sample.GENERATOR_VERSION}-e4-s0-")
     with pytest.raises(AssertionError, match="generated again"):
         sample_recordings(episodes=1, seed=99)  # another key: not in the cache
 

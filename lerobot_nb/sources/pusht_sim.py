@@ -41,8 +41,10 @@ class ScriptedPusher:
 
     orbit_radius: float = 110.0
     push_depth: float = 40.0
-    turn_gain: float = 20.0  # pixels of lever arm per radian of angle error
+    turn_gain: float = 30.0  # pixels of lever arm per radian of angle error
     max_lever: float = 25.0
+    done_dist: float = 6.0  # pixels: the T is in place when closer than this to the goal ...
+    done_angle: float = 0.1  # radians: ... and turned less than this away from it
     _pushing: bool = field(default=False, repr=False)
 
     def __call__(self, env: Any) -> np.ndarray:
@@ -55,6 +57,12 @@ class ScriptedPusher:
         to_goal = goal_cog - cog
         dist = float(np.linalg.norm(to_goal))
         d_angle = _wrap(float(env.goal_pose[2]) - float(block.angle))
+        if dist < self.done_dist and abs(d_angle) < self.done_angle:
+            # In place: back off from the T and wait, as a demonstrator would.
+            away = agent - cog
+            norm = float(np.linalg.norm(away)) or 1.0
+            self._pushing = False
+            return np.clip(cog + away / norm * max(norm, self.orbit_radius), 20, 492).astype(np.float32)
         if dist < 8.0:
             # Close enough in position: push across the stem to turn the T in place.
             direction = np.array([math.cos(block.angle), math.sin(block.angle)])

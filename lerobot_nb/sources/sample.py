@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 #: Bump when the generated data changes: cache entries of older versions are not reused.
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 SAMPLE_TIMELINE = "real_time"
 #: Task texts, used in turn by episode index (two, so datasets get more than one task).
