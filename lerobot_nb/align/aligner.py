@@ -58,10 +58,26 @@ class _Catalog:
 
     columns: dict[str, ColumnInfo]
     timelines: dict[str, str]
+    dataset: Any = None
+    _sizes: dict[str, int] | None = None
 
     @classmethod
     def of(cls, dataset: DatasetEntry) -> _Catalog:
-        return cls({c.name: c for c in component_columns(dataset)}, dict(index_timelines(dataset)))
+        return cls({c.name: c for c in component_columns(dataset)}, dict(index_timelines(dataset)), dataset)
+
+    def size_bytes(self, episode: str) -> int | None:
+        """The episode's stored size as the server reports it (None if it does not say)."""
+        if self._sizes is None:
+            self._sizes = {}
+            try:
+                table = self.dataset.segment_table().to_arrow_table()
+                if "rerun_size_bytes" in table.column_names:
+                    ids = table.column("rerun_segment_id").to_pylist()
+                    self._sizes = dict(zip(ids, table.column("rerun_size_bytes").to_pylist(), strict=True))
+            except Exception:  # an older server without the column: fall back to the file size
+                self._sizes = {}
+        size = self._sizes.get(episode)
+        return int(size) if size is not None else None
 
 
 @dataclass
@@ -298,7 +314,7 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
     # closes); those of a big one stay on the server until iterated (memory bounded) and only
     # their sample times come now. Numeric streams and video packets always come whole.
     lazy: set[str] = set()
-    if not _fits_in_memory(source, config.image_memory_mb):
+    if not _fits_in_memory(catalog.size_bytes(episode), source, config.image_memory_mb):
         lazy = {c for c, key in wanted.items() if any(i.key == key and i.kind != "video" for i in image_specs)}
     formats = [] if lazy else [f"{i.entity}:Image:format" for i in image_specs if i.kind == "raw"
                                and not catalog.columns[f"{i.entity}:Image:format"].is_static]
@@ -477,12 +493,14 @@ def _tasks(config: AlignConfig, task_col: str | None, static_of: dict[str, Any],
     return texts_arr[np.maximum(idx, 0)]
 
 
-def _fits_in_memory(source: str, limit_mb: float) -> bool:
-    """Whether the episode's recording file is small enough to hold its encoded images."""
-    try:
-        return bool(source) and Path(source).is_file() and Path(source).stat().st_size <= limit_mb * 1e6
-    except OSError:
-        return False
+def _fits_in_memory(size_bytes: int | None, source: str, limit_mb: float) -> bool:
+    """Whether the episode (its stored size, else its file) is small enough to hold its images."""
+    if size_bytes is None:
+        try:
+            size_bytes = Path(source).stat().st_size if source and Path(source).is_file() else None
+        except OSError:
+            size_bytes = None
+    return size_bytes is not None and size_bytes <= limit_mb * 1e6
 
 
 def _probe(url: str) -> None:

@@ -87,9 +87,9 @@ class AlignConfig:
     )
     pushdown: bool = help_field(True, "let the server do latest-at lookups for numeric streams")
     image_memory_mb: float = help_field(
-        1024.0, "episodes whose recording file is at most this big keep their encoded images in memory "
-        "(frames usable after the server closes); bigger ones (or a remote server) fetch image cells "
-        "from the server while frames are iterated"
+        1024.0, "episodes stored in at most this many MB keep their encoded images in memory (frames "
+        "usable after the server closes); bigger ones fetch image cells from the server while frames "
+        "are iterated"
     )
     on_error: Literal["error", "skip"] = help_field(
         "error", "a bad episode stops the run (error) or is skipped with its reason (skip)"
