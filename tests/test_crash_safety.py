@@ -52,15 +52,12 @@ CHILD = textwrap.dedent("""
     if point == "mid-data":          # between two episodes' parquet row groups
         after_calls(writer._RollingParquet, "write", 3)
     elif point == "mid-video":       # inside an encoder, half way through an episode's frames
-        original = writer.encode_segment
-        def encode(frames, path, **kw):
-            def gen():
-                for i, f in enumerate(frames):
-                    if i == 5 and "000002" in str(path):
-                        stop()
-                    yield f
-            return original(gen(), path, **kw)
-        writer.encode_segment = encode
+        push = video.SegmentEncoder.push
+        def pushing(self, array):
+            if self.count == 5 and "000002" in str(self.path):
+                stop()
+            push(self, array)
+        video.SegmentEncoder.push = pushing
     elif point == "mid-append":      # while packets are copied into the rolled video file
         after_calls(video.VideoTrack, "append", 3)
     elif point == "mid-metadata":    # tasks/stats written, info.json not yet

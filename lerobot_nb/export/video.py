@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -26,7 +26,7 @@ from lerobot_nb.export.config import ExportConfig
 # SVT-AV1 prints a banner per encoder on stderr; keep only its errors.
 os.environ.setdefault("SVT_LOG", "1")
 
-__all__ = ["EncoderSettings", "Segment", "VideoTrack", "encode_segment", "remux_segment"]
+__all__ = ["EncoderSettings", "Segment", "SegmentEncoder", "VideoTrack", "encode_segment", "remux_segment"]
 
 
 @dataclass(frozen=True)
@@ -92,41 +92,72 @@ class Segment:
     remuxed: bool
 
 
+class SegmentEncoder:
+    """Encode one episode of one camera into an mp4 segment, frame by frame (context manager).
+
+    Frames are converted to `VideoFrame`s and sent to the encoder in batches of `batch`; frame k
+    gets pts k / fps. A frame of another size raises LerobotNbError (the caller adds the stream).
+    """
+
+    def __init__(self, path: Path, *, fps: int, height: int, width: int, settings: EncoderSettings,
+                 batch: int = 16) -> None:
+        self.path, self.fps, self.height, self.width, self.batch = path, fps, height, width, batch
+        self.count = 0
+        self._out: Any = av.open(str(path), "w", format="mp4")
+        stream: Any = self._out.add_stream(settings.codec, rate=fps, options=settings.options())
+        stream.width, stream.height, stream.pix_fmt = width, height, settings.pix_fmt
+        self._stream = stream
+        self._pending: list[av.VideoFrame] = []
+
+    def push(self, array: np.ndarray) -> None:
+        if array.shape != (self.height, self.width, 3) or array.dtype != np.uint8:
+            raise LerobotNbError(
+                f"frame {self.count} is {array.shape} {array.dtype}, expected ({self.height}, {self.width}, 3) "
+                "uint8 (image size changed inside the episode)"
+            )
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgb24")
+        frame.pts = self.count
+        frame.time_base = Fraction(1, self.fps)
+        self._pending.append(frame)
+        self.count += 1
+        if len(self._pending) >= self.batch:
+            self._flush()
+
+    def passthrough(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        """Yield `frames` unchanged, encoding each on the way (one decode feeds two consumers)."""
+        for array in frames:
+            self.push(array)
+            yield array
+
+    def _flush(self) -> None:
+        for frame in self._pending:
+            self._out.mux(self._stream.encode(frame))
+        self._pending.clear()
+
+    def finish(self) -> Segment:
+        self._flush()
+        self._out.mux(self._stream.encode(None))
+        self._out.close()
+        return Segment(self.path, self.count, remuxed=False)
+
+    def __enter__(self) -> SegmentEncoder:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            with contextlib.suppress(Exception):
+                self._out.close()
+
+
 def encode_segment(
     frames: Iterable[np.ndarray], path: Path, *, fps: int, height: int, width: int,
     settings: EncoderSettings, batch: int = 16,
 ) -> Segment:
-    """Encode RGB frames into `path`; frames are converted and sent in batches of `batch`.
-
-    Raises LerobotNbError (stream unknown here; the caller adds it) on a frame of another size.
-    """
-    count = 0
-    with av.open(str(path), "w", format="mp4") as out:
-        stream: Any = out.add_stream(settings.codec, rate=fps, options=settings.options())
-        stream.width, stream.height, stream.pix_fmt = width, height, settings.pix_fmt
-        pending: list[av.VideoFrame] = []
-
-        def flush() -> None:
-            for frame in pending:
-                out.mux(stream.encode(frame))
-            pending.clear()
-
+    """Encode RGB frames into the mp4 segment `path` (see `SegmentEncoder`)."""
+    with SegmentEncoder(path, fps=fps, height=height, width=width, settings=settings, batch=batch) as enc:
         for array in frames:
-            if array.shape != (height, width, 3) or array.dtype != np.uint8:
-                raise LerobotNbError(
-                    f"frame {count} is {array.shape} {array.dtype}, expected ({height}, {width}, 3) uint8 "
-                    "(image size changed inside the episode)"
-                )
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgb24")
-            frame.pts = count
-            frame.time_base = Fraction(1, fps)
-            pending.append(frame)
-            count += 1
-            if len(pending) >= batch:
-                flush()
-        flush()
-        out.mux(stream.encode(None))
-    return Segment(path, count, remuxed=False)
+            enc.push(array)
+        return enc.finish()
 
 
 def remux_segment(encoded: EncodedVideo, path: Path, *, fps: int) -> Segment:

@@ -54,9 +54,9 @@ from lerobot_nb.export.tasks import TaskTable
 from lerobot_nb.export.video import (
     EncoderSettings,
     Segment,
+    SegmentEncoder,
     VideoTrack,
     can_remux,
-    encode_segment,
     remux_segment,
 )
 from lerobot_nb.stats import (
@@ -392,60 +392,25 @@ def _arrow_column(values: np.ndarray, type_: pa.DataType) -> pa.Array:
 
 def _camera_job(src: FrameSource, path: Path, *, fps: int, settings: EncoderSettings, remux: bool,
                 on_frames: Any) -> tuple[Segment, dict[str, np.ndarray]]:
-    """Encode (or remux) one camera of one episode and compute its image statistics in one pass."""
+    """Encode (or remux) one camera of one episode and compute its image statistics in one pass.
+
+    The statistics pull the frames; each frame is encoded on its way through, so the episode is
+    decoded once and only the frames lerobot samples for statistics are kept (downscaled).
+    """
     height, width, length = src.height, src.width, len(src)
-    encoded = src.encoded(DECODER_NAME[settings.codec]) if remux else None
-    if encoded is not None and can_remux(encoded, codec=DECODER_NAME[settings.codec], height=height,
-                                         width=width, length=length):
+    codec = DECODER_NAME[settings.codec]
+    encoded = src.encoded(codec) if remux else None
+    if encoded is not None and can_remux(encoded, codec=codec, height=height, width=width, length=length):
         segment = remux_segment(encoded, path, fps=fps)
-        stats = image_stats(_counting(src, on_frames), length=length)
-        return segment, stats
-    # One decode of the source feeds both the encoder and the statistics.
-    frames = _counting(src, on_frames)
-    sampler = _StatsSampler(length)
-    segment = encode_segment(sampler.feed(frames), path, fps=fps, height=height, width=width, settings=settings)
-    return segment, sampler.result()
-
-
-class _StatsSampler:
-    """Passes frames through while keeping only those lerobot samples for image statistics."""
-
-    def __init__(self, length: int) -> None:
-        from lerobot_nb.stats import sample_frame_indices
-
-        self.length = length
-        self.keep = set(sample_frame_indices(length))
-        self.kept: list[np.ndarray] = []
-        self.seen = 0
-
-    def feed(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        for frame in frames:
-            if self.seen in self.keep:
-                self.kept.append(frame)
-            self.seen += 1
-            yield frame
-
-    def result(self) -> dict[str, np.ndarray]:
-        if self.seen != self.length:
-            raise LerobotNbError(f"the camera gave {self.seen} frames for {self.length} ticks")
-        # The kept frames are exactly the sampled ones, so image_stats sees them as a whole episode
-        # of sampled frames; map back through an index-preserving view.
-        return image_stats(_SampledView(self.kept, self.length, sorted(self.keep)), length=self.length)
-
-
-class _SampledView:
-    """An iterable of `length` frames where only the sampled indices are real (others None)."""
-
-    def __init__(self, kept: list[np.ndarray], length: int, indices: list[int]) -> None:
-        self.by_index = dict(zip(indices, kept, strict=True))
-        self.length = length
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        for i in range(self.length):
-            yield self.by_index.get(i)  # type: ignore[misc]
+        return segment, image_stats(_counting(src, on_frames), length=length)
+    with SegmentEncoder(path, fps=fps, height=height, width=width, settings=settings) as encoder:
+        frames = encoder.passthrough(_counting(src, on_frames))
+        stats = image_stats(frames, length=length)
+        for _ in frames:  # statistics may stop at the last sampled frame: encode the rest too
+            pass
+        if encoder.count != length:
+            raise LerobotNbError(f"the camera gave {encoder.count} frames for {length} ticks")
+        return encoder.finish(), stats
 
 
 def _counting(src: Iterable[np.ndarray], on_frames: Any) -> Iterator[np.ndarray]:
