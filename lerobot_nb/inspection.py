@@ -5,7 +5,8 @@ server, so it works the same for local files and for an attached server URL:
 
 - `list_episodes`: one row per episode: source file, size, [start, end] and duration per timeline;
 - `list_columns`: one row per component column `entity:Archetype:field` with its kind and shape;
-- `stream_stats`: one row per episode and stream: count, rates, first/last time, gaps, jitter;
+- `stream_stats`: one row per episode and stream: count, rates, first/last time, gaps, jitter
+  (`stream_summary` folds it into one row per stream);
 - `suggest`: which columns look like action, state, images and task, the index and an fps, as a
   `Suggestion` whose fields are `AlignConfig`'s names (so `AlignConfig(**asdict(s))` works).
 """
@@ -42,6 +43,7 @@ __all__ = [
     "plot_stream_rates",
     "plot_stream_timeline",
     "stream_stats",
+    "stream_summary",
     "suggest",
 ]
 
@@ -459,6 +461,33 @@ def stream_stats(
     if is_stamp:
         out = out.with_columns(pl.col("first", "last").cast(pl.Datetime("ns")))
     return out
+
+
+def stream_summary(stats: pl.DataFrame) -> pl.DataFrame:
+    """`stream_stats` folded over episodes: one row per stream.
+
+    Columns: `stream`, `kind`, `episodes` (with at least one sample), `samples` (total),
+    `nominal_hz` (median over episodes) with `nominal_hz_min` / `_max`, `largest_gap_s` (worst),
+    `jitter_ms` (median) and `gaps` (total); on a sequence timeline the `_per_step` / `_steps`
+    names instead.
+    """
+    stamp = "nominal_hz" in stats.columns
+    rate, gap, jitter = ("nominal_hz", "largest_gap_s", "jitter_ms") if stamp else (
+        "nominal_per_step", "largest_gap_steps", "jitter_steps")
+    return (
+        stats.group_by("stream", "kind", maintain_order=True)
+        .agg(
+            (pl.col("count") > 0).sum().cast(pl.Int64).alias("episodes"),
+            pl.col("count").sum().alias("samples"),
+            pl.col(rate).median().alias(rate),
+            pl.col(rate).min().alias(f"{rate}_min"),
+            pl.col(rate).max().alias(f"{rate}_max"),
+            pl.col(gap).max().alias(gap),
+            pl.col(jitter).median().alias(jitter),
+            pl.col("gaps").sum().alias("gaps"),
+        )
+        .sort("stream")
+    )
 
 
 # ------------------------------------------------------------------------------------------------

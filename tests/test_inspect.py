@@ -22,6 +22,7 @@ from lerobot_nb.inspection import (
     plot_stream_rates,
     plot_stream_timeline,
     stream_stats,
+    stream_summary,
     suggest,
 )
 from lerobot_nb.query import read_streams
@@ -138,6 +139,34 @@ def test_stream_stats_match_an_independent_computation(fixture_server: Recording
         assert row["largest_gap_s"] == pytest.approx(d.max())
         assert row["jitter_ms"] == pytest.approx(np.std(d) * 1e3)
         assert row["nominal_hz"] == pytest.approx(1 / np.median(d))
+
+
+def test_stream_summary_folds_episodes(fixture_server: RecordingServer) -> None:
+    stats = stream_stats(fixture_server)
+    summary = stream_summary(stats)
+    assert summary["stream"].to_list() == sorted(FIXTURE_STREAMS)
+    for row in summary.iter_rows(named=True):
+        rate, count = FIXTURE_STREAMS[row["stream"]]
+        assert row["nominal_hz"] == pytest.approx(rate, rel=0.01)
+        per = stats.filter(pl.col("stream") == row["stream"])
+        assert (row["episodes"], row["samples"]) == (2, 2 * count)
+        assert row["nominal_hz_min"] <= row["nominal_hz"] <= row["nominal_hz_max"]
+        assert row["nominal_hz"] == pytest.approx(per["nominal_hz"].median())
+        assert row["largest_gap_s"] == per["largest_gap_s"].max()
+
+
+def test_cli_folds_many_episodes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lerobot_nb.cli import inspect as inspect_cli
+    from lerobot_nb.cli.main import main
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(inspect_cli, "PER_EPISODE_LIMIT", 1)
+        assert main(["inspect", *map(str, RRD_FIXTURES)]) == 0
+        out = capsys.readouterr().out
+        assert "streams over 2 episodes (on real_time; --per-episode for every row)" in out
+        assert "| episode_0 | /action" not in out
+        assert main(["inspect", *map(str, RRD_FIXTURES), "--per-episode"]) == 0
+        assert "| episode_0 | /action:Scalars:scalars" in capsys.readouterr().out
 
 
 def test_stream_stats_on_a_sequence_timeline(fixture_server: RecordingServer) -> None:

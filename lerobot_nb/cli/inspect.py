@@ -12,6 +12,9 @@ import polars as pl
 
 from lerobot_nb.config import add_config_arguments, config_from_args
 
+#: Above this many episodes the stream table is folded to one row per stream unless --per-episode.
+PER_EPISODE_LIMIT = 10
+
 
 def register(sub: Any) -> None:
     from lerobot_nb.server import ServerConfig
@@ -28,6 +31,9 @@ def register(sub: Any) -> None:
     add_config_arguments(parser, ServerConfig, skip=("recordings",))
     parser.add_argument("--index", help="timeline for the stream table (default: the suggested one)")
     parser.add_argument("--columns", action="store_true", help="also list every column with kind and shape")
+    parser.add_argument("--per-episode", action="store_true",
+                        help=f"one stream row per episode even with more than {PER_EPISODE_LIMIT} episodes "
+                        "(default: then one row per stream over all episodes)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.set_defaults(func=run)
 
@@ -114,7 +120,11 @@ def run(args: argparse.Namespace) -> int:
         _print_table(f"episodes (on {suggestion.index})", _episodes_view(episodes, suggestion.index))
         if columns is not None:
             _print_table("columns", _columns_view(columns))
-        _print_table(f"streams per episode (on {suggestion.index})", _streams_view(stats))
+        if args.per_episode or len(episodes) <= PER_EPISODE_LIMIT:
+            _print_table(f"streams per episode (on {suggestion.index})", _streams_view(stats))
+        else:
+            _print_table(f"streams over {len(episodes)} episodes (on {suggestion.index}; "
+                         "--per-episode for every row)", inspection.stream_summary(stats))
         print("\nsuggested alignment:")
         for name, value in asdict(suggestion).items():
             print(f"  {name:<12} {value}")
