@@ -23,9 +23,11 @@ def test_cli_prints_the_report_and_writes_csv(tmp_path: Path, capsys: pytest.Cap
     csv = tmp_path / "report" / "align.csv"
     code = main(["align", FOLDER, "--fps", "10", "--state-path", "/observation/joint_positions",
                  "--image", "front:/camera/video:video", "--stream-policy", "action=nearest",
-                 "--report-csv", str(csv)])
+                 "--report-csv", str(csv), "--plots", str(tmp_path / "plots")])
     out = capsys.readouterr().out
     assert code == 0
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "episode_0_coverage.png", "episode_0_staleness.png", "episode_1_coverage.png", "episode_1_staleness.png"]
     assert "episode_0: 40 ticks at 10 fps (4.0 s) on real_time; front 64x48; task 'pick up cube 0'" in out
     assert "2 episode(s) aligned" in out
     table = pl.read_csv(csv)

@@ -32,6 +32,8 @@ def register(sub: Any) -> None:
     out = parser.add_argument_group("output")
     out.add_argument("--episodes", action="append", metavar="ID", help="only these episodes (repeatable)")
     out.add_argument("--report-csv", type=Path, metavar="PATH", help="also write the full report as CSV")
+    out.add_argument("--plots", type=Path, metavar="DIR",
+                     help="also save each episode's coverage and staleness plots as PNG into DIR")
     out.add_argument("--decode", action=argparse.BooleanOptionalAction, default=False,
                      help="also decode every camera frame (checks the images, slower)")
     parser.set_defaults(func=run)
@@ -51,6 +53,15 @@ def _print_table(rows: list[dict[str, object]], columns: tuple[str, ...]) -> Non
     for row in cells:  # first column left-aligned (names), numbers right-aligned
         print("  " + "  ".join(v.rjust(w) if i else v.ljust(w)
                                for i, (v, w) in enumerate(zip(row, widths, strict=True))))
+
+
+def _save_plots(ep: AlignedEpisode, folder: Path) -> None:
+    from lerobot_nb.align.plots import plot_coverage, plot_staleness
+
+    folder.mkdir(parents=True, exist_ok=True)
+    name = ep.episode_id.replace("/", "_").replace("#", "-")
+    plot_coverage(ep).savefig(folder / f"{name}_coverage.png", dpi=100)
+    plot_staleness(ep).savefig(folder / f"{name}_staleness.png", dpi=100)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,8 +92,12 @@ def run(args: argparse.Namespace) -> int:
             _print_table(list(ep.report.iter_rows(named=True)), _SHOWN)
             print()
             reports.append(ep.report)
+            if args.plots:
+                _save_plots(ep, args.plots)
     done = len(reports)
     print(f"{done} episode(s) aligned" + (f", {len(skipped)} skipped" if skipped else ""))
+    if args.plots:
+        print(f"plots written to {args.plots}")
     if args.report_csv:
         table = pl.concat(reports) if reports else pl.DataFrame()
         if skipped:
