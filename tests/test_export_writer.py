@@ -268,3 +268,16 @@ def test_lerobot_writer_gives_the_same_dataset(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lr", "nb"]
     with pytest.raises(LerobotNbError, match="native writer only"):
         _export(tmp_path / "lr", episodes, writer="lerobot", resume=True)
+
+
+def test_per_episode_task_mapping_fills_and_overrides_tasks(tmp_path: Path) -> None:
+    episodes = [synthetic_episode("a", 5, 0, cameras=()), synthetic_episode("b", 4, 1, cameras=(), tasks=[])]
+    _export(tmp_path / "ds", episodes, episode_task=("b=open the drawer", "a=close it"))
+    import pandas as pd
+
+    tasks = pd.read_parquet(tmp_path / "ds/meta/tasks.parquet")
+    assert tasks["task_index"].to_dict() == {"close it": 0, "open the drawer": 1}
+    data = pq.read_table(tmp_path / "ds/data/chunk-000/file-000.parquet")
+    assert data["task_index"].to_pylist() == [0] * 5 + [1] * 4
+    with pytest.raises(LerobotNbError, match="not RECORDING_ID=task"):
+        ExportConfig(output="x", episode_task=("no equals sign",))

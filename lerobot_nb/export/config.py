@@ -47,6 +47,9 @@ class ExportConfig:
     workers: int = help_field(2, "parallel video encodes (cameras and episodes)")
     episodes: tuple[str, ...] = help_field((), "only these recording ids (repeatable; default all)",
                                            metavar="ID")
+    episode_task: tuple[str, ...] = help_field(
+        (), "per-episode task as RECORDING_ID=task text, overriding the task stream (repeatable)",
+        metavar="ID=TASK")
     skip_bad_episodes: bool = help_field(False, "leave out a bad episode with its reason instead of stopping")
     robot_type: str | None = help_field(None, "robot_type written to meta/info.json")
     chunks_size: int = help_field(1000, "files per chunk folder")
@@ -67,8 +70,19 @@ class ExportConfig:
         for name in ("chunks_size", "data_files_size_in_mb", "video_files_size_in_mb"):
             if getattr(self, name) <= 0:
                 raise LerobotNbError(f"{name}={getattr(self, name)} must be > 0")
+        self.task_mapping()  # parse early: a typo fails before any work
         if self.g is not None and self.g < 1:
             raise LerobotNbError(f"g={self.g} must be >= 1")
+
+    def task_mapping(self) -> dict[str, str]:
+        """`episode_task` as {recording id: task text}."""
+        out: dict[str, str] = {}
+        for item in self.episode_task:
+            episode, sep, task = item.partition("=")
+            if not sep or not episode.strip() or not task.strip():
+                raise LerobotNbError(f"episode_task={item!r} is not RECORDING_ID=task text")
+            out[episode.strip()] = task.strip()
+        return out
 
     @property
     def effective_preset(self) -> int | str | None:

@@ -23,6 +23,7 @@ from lerobot_nb.export.config import ExportConfig
 from lerobot_nb.export.layout import SOURCES_PATH, write_json_atomic
 from lerobot_nb.export.publish import check_output, new_build_dir, publish, remove_stale_builds
 from lerobot_nb.export.summary import ExportSummary, dir_size
+from lerobot_nb.export.tasks import with_episode_task
 
 __all__ = ["export_with_lerobot"]
 
@@ -68,6 +69,7 @@ def export_with_lerobot(
     checker = _Builder(root, config)  # feature definition and per-episode checks only
     progress = _Progress(config.progress, total)
     dataset: Any = None
+    task_map = config.task_mapping()
     try:
         for episode in episodes:
             if isinstance(episode, EpisodeSkipped):
@@ -76,6 +78,7 @@ def export_with_lerobot(
                 continue
             if config.episodes and episode.episode_id not in config.episodes:
                 continue
+            episode = with_episode_task(episode, task_map)
             try:
                 if checker.fps is None:
                     checker.define(episode)

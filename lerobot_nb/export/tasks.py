@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["TaskTable"]
+from lerobot_nb.align.episode import AlignedEpisode
+
+__all__ = ["TaskTable", "with_episode_task"]
+
+
+def with_episode_task(episode: AlignedEpisode, mapping: Mapping[str, str]) -> AlignedEpisode:
+    """The episode with every tick's task set to `mapping[episode_id]` (unchanged if not mapped)."""
+    task = mapping.get(episode.episode_id)
+    if task is None:
+        return episode
+    return dataclasses.replace(episode, tasks=(task,) * episode.length)
 
 
 class TaskTable:

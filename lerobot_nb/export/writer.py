@@ -50,7 +50,7 @@ from lerobot_nb.export.layout import (
 )
 from lerobot_nb.export.publish import check_output, link_tree, new_build_dir, publish, remove_stale_builds
 from lerobot_nb.export.summary import ExportSummary, dir_size
-from lerobot_nb.export.tasks import TaskTable
+from lerobot_nb.export.tasks import TaskTable, with_episode_task
 from lerobot_nb.export.video import (
     EncoderSettings,
     Segment,
@@ -534,6 +534,7 @@ def _run(episodes: Iterable[AlignedEpisode | EpisodeSkipped], builder: _Builder,
         from lerobot_nb.enrich.language import add_language_embedding
 
         embedder = add_language_embedding
+    task_map = config.task_mapping()
     pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="encode")
 
     def finish_one() -> None:
@@ -557,6 +558,7 @@ def _run(episodes: Iterable[AlignedEpisode | EpisodeSkipped], builder: _Builder,
                 continue
             if config.episodes and episode.episode_id not in config.episodes:
                 continue
+            episode = with_episode_task(episode, task_map)
             if embedder is not None:
                 episode = embedder(episode)
             try:
