@@ -281,3 +281,13 @@ def test_per_episode_task_mapping_fills_and_overrides_tasks(tmp_path: Path) -> N
     assert data["task_index"].to_pylist() == [0] * 5 + [1] * 4
     with pytest.raises(LerobotNbError, match="not RECORDING_ID=task"):
         ExportConfig(output="x", episode_task=("no equals sign",))
+
+
+def test_user_given_feature_names(tmp_path: Path) -> None:
+    names = ",".join(f"joint{i}" for i in range(7))
+    _export(tmp_path / "ds", [synthetic_episode("a", 3, 0, cameras=())], feature_names=(f"observation.state={names}",))
+    info = json.loads((tmp_path / "ds/meta/info.json").read_text())
+    assert info["features"]["observation.state"]["names"] == names.split(",")
+    assert info["features"]["action"]["names"] == [f"a{i}" for i in range(6)]  # from the recording
+    with pytest.raises(LerobotNbError, match="2 names for 6 dimensions"):
+        _export(tmp_path / "ds2", [synthetic_episode("a", 3, 0, cameras=())], feature_names=("action=x,y",))

@@ -50,6 +50,9 @@ class ExportConfig:
     episode_task: tuple[str, ...] = help_field(
         (), "per-episode task as RECORDING_ID=task text, overriding the task stream (repeatable)",
         metavar="ID=TASK")
+    feature_names: tuple[str, ...] = help_field(
+        (), "names of a numeric feature's dimensions as FEATURE=n1,n2,... (overrides the recording's; "
+        "repeatable)", metavar="FEATURE=NAMES")
     skip_bad_episodes: bool = help_field(False, "leave out a bad episode with its reason instead of stopping")
     robot_type: str | None = help_field(None, "robot_type written to meta/info.json")
     chunks_size: int = help_field(1000, "files per chunk folder")
@@ -71,6 +74,7 @@ class ExportConfig:
             if getattr(self, name) <= 0:
                 raise LerobotNbError(f"{name}={getattr(self, name)} must be > 0")
         self.task_mapping()  # parse early: a typo fails before any work
+        self.names_mapping()
         if self.g is not None and self.g < 1:
             raise LerobotNbError(f"g={self.g} must be >= 1")
 
@@ -82,6 +86,17 @@ class ExportConfig:
             if not sep or not episode.strip() or not task.strip():
                 raise LerobotNbError(f"episode_task={item!r} is not RECORDING_ID=task text")
             out[episode.strip()] = task.strip()
+        return out
+
+    def names_mapping(self) -> dict[str, tuple[str, ...]]:
+        """`feature_names` as {feature key: names}."""
+        out: dict[str, tuple[str, ...]] = {}
+        for item in self.feature_names:
+            key, sep, names = item.partition("=")
+            parts = tuple(n.strip() for n in names.split(","))
+            if not sep or not key.strip() or not all(parts):
+                raise LerobotNbError(f"feature_names={item!r} is not FEATURE=name1,name2,...")
+            out[key.strip()] = parts
         return out
 
     @property

@@ -68,11 +68,16 @@ class ExportSummary:
         n_have = sum(1 for r in self.rows if r["status"] == "existing")
         lines.append("-" * 72)
         lines.append(
-            f"written {self.episodes_written} episodes, skipped {n_skip}, already present {n_have}; "
+            f"written {self.episodes_written} episodes, skipped {n_skip}, already present {n_have}"
+            f"{self._remux_note()}; "
             f"{self.frames} frames in {self.seconds:.1f} s ({self.frames_per_second:.0f} frames/s); "
             f"output {self.bytes / 1e6:.2f} MB at {self.output}"
         )
         return "\n".join(lines)
+
+    def _remux_note(self) -> str:
+        remuxed = sum(int(r["remuxed_videos"]) for r in self.rows)  # type: ignore[call-overload]
+        return f" ({remuxed} videos remuxed without re-encoding)" if remuxed else ""
 
     def __str__(self) -> str:
         return self.render()

@@ -209,8 +209,21 @@ class _Builder:
     def define(self, episode: AlignedEpisode) -> None:
         """Features from the first episode (key order: numeric as given, then cameras)."""
         self.fps = episode.fps
+        given = self.config.names_mapping()
+        unknown = sorted(set(given) - set(episode.numeric))
+        if unknown:
+            raise LerobotNbError(f"feature_names names unknown feature(s) {', '.join(unknown)}; numeric "
+                                 f"features: {', '.join(episode.numeric)}")
         for key, values in episode.numeric.items():
-            self.features[key] = numeric_feature(np.asarray(values), episode.names.get(key))
+            array = np.asarray(values)
+            names = given.get(key, episode.names.get(key))
+            dim = 1 if array.ndim == 1 else int(array.shape[1])
+            if names is not None and len(names) != dim:
+                if key in given:
+                    raise LerobotNbError(f"feature_names gives {len(names)} names for {dim} dimensions",
+                                         stream=key)
+                names = None  # the recording's names do not fit (e.g. a changed joint set): leave out
+            self.features[key] = numeric_feature(array, names)
         for key, src in episode.images.items():
             self.features[IMAGE_PREFIX + key] = camera_feature(src.height, src.width)
             self.cameras[IMAGE_PREFIX + key] = (src.height, src.width)
@@ -430,7 +443,7 @@ class _Progress:
             from tqdm.auto import tqdm
 
             self.episodes = tqdm(total=total, desc="episodes", unit="ep", position=0)
-            self.frames = tqdm(desc="frames", unit="fr", position=1)
+            self.frames = tqdm(desc="video frames", unit="fr", position=1)
 
     def frame(self, n: int) -> None:
         if self.frames is not None:
