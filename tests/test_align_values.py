@@ -98,8 +98,8 @@ def test_server_latest_at_equals_numpy_latest_at(server: RecordingServer, stream
     times, values = streams[episode]["/action"]
     want = np.array([brute_latest(times, values, int(t))[0] for t in ticks])
     np.testing.assert_array_equal(got, want)
-    on = align_episode(server.dataset, episode, AlignConfig(fps=FPS, pushdown=True))
-    off = align_episode(server.dataset, episode, AlignConfig(fps=FPS, pushdown=False))
+    on = align_episode(server.dataset, episode, AlignConfig(fps=FPS, pushdown=True, on_stale="flag"))
+    off = align_episode(server.dataset, episode, AlignConfig(fps=FPS, pushdown=False, on_stale="flag"))
     np.testing.assert_array_equal(on.ticks, off.ticks)
     for key in on.numeric:
         np.testing.assert_array_equal(on.numeric[key], off.numeric[key])
@@ -107,7 +107,7 @@ def test_server_latest_at_equals_numpy_latest_at(server: RecordingServer, stream
 
 def test_stale_ticks_are_dropped_exactly_where_brute_force_says(server: RecordingServer, streams: dict) -> None:
     episode = "irregular_b"
-    ep = align_episode(server.dataset, episode, AlignConfig(fps=FPS))
+    pieces = align_segments(server.dataset, episode, AlignConfig(fps=FPS))
     start, end = _span(streams[episode])
     ticks = expected_ticks(start, end, FPS)
     keep = np.ones(len(ticks), bool)
@@ -118,10 +118,20 @@ def test_stale_ticks_are_dropped_exactly_where_brute_force_says(server: Recordin
         stale = np.array([brute_latest(times, values, int(t))[1] for t in ticks])
         keep &= stale <= tol
     assert (~keep).sum() > 3  # the gaps really make stale ticks
-    np.testing.assert_array_equal(ep.ticks, ticks[keep])
-    rep = {r["stream"]: r for r in ep.report.iter_rows(named=True)}
-    assert rep["action"]["kept"] == keep.sum()
-    assert rep["action"]["grid_ticks"] == len(ticks)
+    # Every piece is a run of consecutive grid ticks (timestamp = k / fps stays true), split
+    # exactly where brute force drops ticks.
+    kept = np.flatnonzero(keep)
+    runs = np.split(kept, np.flatnonzero(np.diff(kept) > 1) + 1)
+    assert len(pieces) == len(runs) > 1
+    assert [p.episode_id for p in pieces] == [f"{episode}#{n}" for n in range(len(runs))]
+    for piece, run in zip(pieces, runs, strict=True):
+        np.testing.assert_array_equal(piece.ticks, ticks[run])
+    rows = [r for p in pieces for r in p.report.iter_rows(named=True) if r["stream"] == "action"]
+    assert sum(r["kept"] for r in rows) == keep.sum()
+    assert sum(r["grid_ticks"] for r in rows) == len(ticks)
+    # Each dropped grid tick is accounted to exactly one piece.
+    assert sum(len(p.timing["action"].dropped_s) for p in pieces) == len(ticks) - keep.sum()
+    rep = {r["stream"]: r for r in pieces[0].report.iter_rows(named=True)}
     assert rep["action"]["tolerance_ms"] == pytest.approx(tolerance["/action"] / 1e6)
     assert rep["action"]["staleness_max_ms"] <= rep["action"]["tolerance_ms"]
     assert rep["action"]["gaps"] == 2
@@ -181,14 +191,14 @@ def test_iter_aligned_is_lazy_and_in_episode_order(server: RecordingServer) -> N
 def test_report_counts_every_grid_tick_of_a_piece(server: RecordingServer, streams: dict) -> None:
     """Kept + dropped = the grid ticks of the piece (its run between gaps; all when unsplit)."""
     act = streams["irregular_a"]["/action"][0]
-    ep = align_episode(server.dataset, "irregular_a", AlignConfig(fps=FPS, span_stream="action"))
-    rep = {r["stream"]: r for r in ep.report.iter_rows(named=True)}
+    parts = align_segments(server.dataset, "irregular_a", AlignConfig(fps=FPS, span_stream="action"))
+    reps = [{r["stream"]: r for r in p.report.iter_rows(named=True)} for p in parts]
     n = len(expected_ticks(int(act[0]), int(act[-1]), FPS))
-    assert rep["action"]["grid_ticks"] == n
-    dropped = n - ep.length
+    assert sum(rep["action"]["grid_ticks"] for rep in reps) == n
+    dropped = n - sum(p.length for p in parts)
     assert dropped > 0
-    assert rep["observation.state"]["dropped"] + rep["action"]["dropped"] >= dropped
-    assert len(ep.timing["action"].dropped_s) == dropped
+    assert sum(rep["observation.state"]["dropped"] + rep["action"]["dropped"] for rep in reps) >= dropped
+    assert sum(len(p.timing["action"].dropped_s) for p in parts) == dropped
     pieces = align_segments(server.dataset, "with_gap", AlignConfig(fps=10, max_gap_s=0.5, max_staleness_s=10.0))
     times = streams["with_gap"]["/action"][0]
     ticks = expected_ticks(int(times[0]), int(times[-1]), 10)

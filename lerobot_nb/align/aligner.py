@@ -202,7 +202,8 @@ def align_segments(
     source: str = "",
     catalog: _Catalog | None = None,
 ) -> list[AlignedEpisode]:
-    """Align one episode; a gap longer than `max_gap_s` may split it into several pieces.
+    """Align one episode; dropped ticks inside it (stale beyond tolerance with `on_stale="drop"`,
+    or a gap longer than `max_gap_s`) split it into pieces of consecutive grid ticks.
 
     Pieces of a split episode are named `<episode>#0`, `<episode>#1`, ...; an unsplit episode
     keeps its id. Every user-facing problem raises `LerobotNbError` naming file, episode, stream.
@@ -223,8 +224,9 @@ def align_episode(dataset: DatasetEntry, episode_id: str, config: AlignConfig, *
     pieces = align_segments(dataset, episode_id, config, source=source)
     if len(pieces) != 1:
         raise LerobotNbError(
-            f"splits into {len(pieces)} pieces at gaps longer than max_gap_s; use align_segments "
-            "or iter_aligned", file=source or None, episode=episode_id,
+            f"splits into {len(pieces)} pieces at dropped ticks (stale streams or gaps longer than "
+            "max_gap_s); use align_segments or iter_aligned, or on_stale='flag'",
+            file=source or None, episode=episode_id,
         )
     return pieces[0]
 
@@ -375,9 +377,11 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
         keep &= ~stale_any
     if config.max_gap_s is not None and config.on_gap == "end" and in_gap.any():
         keep[int(np.argmax(in_gap)):] = False
-    # Pieces: runs of ticks between gap ticks (one piece unless a gap splits the episode).
-    run_id = np.cumsum(in_gap)
-    pieces = [np.flatnonzero(keep & (run_id == r)) for r in np.unique(run_id[keep])] if keep.any() else []
+    # Pieces: maximal runs of consecutive kept ticks. LeRobot stores timestamp = k / fps, so a
+    # dropped tick inside a run must split it; bridging the hole would shift every later frame
+    # one 1/fps step early. Leading and trailing drops only trim.
+    kept_idx = np.flatnonzero(keep)
+    pieces = np.split(kept_idx, np.flatnonzero(np.diff(kept_idx) > 1) + 1) if len(kept_idx) else []
     pieces = [p for p in pieces if len(p) >= max(1, config.min_ticks)]
     if not pieces:
         worst = max(streams, key=lambda s: int(((s.index < 0) | (s.staleness > s.tolerance)).sum()))
@@ -421,9 +425,17 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
         timing: dict[str, StreamTiming] = {}
         numeric: dict[str, np.ndarray] = {}
         images: dict[str, FrameSource] = {}
-        # The grid ticks this piece accounts for: its run between gaps (the whole grid when the
-        # episode is not split), so leading/trailing drops and ticks after an `end` gap count.
-        span = ~in_gap & (run_id == run_id[piece[0]]) if len(pieces) > 1 else np.ones(T, bool)
+        # The grid ticks this piece accounts for: its own ticks and the dropped ones before it
+        # (after the previous piece), plus the trailing ones for the last piece, so every dropped
+        # tick is counted once; gap ticks are not drops. The whole grid when not split.
+        if len(pieces) > 1:
+            lo = pieces[n - 1][-1] + 1 if n else 0
+            hi = piece[-1] + 1 if n < len(pieces) - 1 else T
+            span = np.zeros(T, bool)
+            span[lo:hi] = True
+            span &= ~in_gap
+        else:
+            span = np.ones(T, bool)
         dropped_ticks = np.flatnonzero(span & ~keep)
         for s in streams:
             st = s.staleness[piece]
