@@ -37,7 +37,7 @@ CAMERAS = {"top": "/camera/top:video", "wrist": "/camera/wrist:compressed"}
 # -- inputs ---------------------------------------------------------------------------------------
 def prepare(cache: Path, episodes: int, fps: int) -> Path:
     """Sample recordings -> aligned episodes as npz (numeric, tasks, frames); returns the rrd folder."""
-    from lerobot_nb.align import AlignConfig, iter_aligned
+    from lerobot_nb.align import AlignConfig, EpisodeSkipped, iter_aligned
     from lerobot_nb.server import open_recordings
     from lerobot_nb.sources.sample import SampleConfig, sample_recordings
 
@@ -51,8 +51,11 @@ def prepare(cache: Path, episodes: int, fps: int) -> Path:
     config = AlignConfig(fps=fps, image=tuple(f"{k}:{v}" for k, v in CAMERAS.items()))
     with open_recordings(rrd) as server:
         for i, ep in enumerate(iter_aligned(server, config)):
+            if isinstance(ep, EpisodeSkipped):
+                raise SystemExit(f"sample episode skipped: {ep.reason}")
             arrays = {f"numeric/{k}": np.asarray(v) for k, v in ep.numeric.items()}
-            np.savez(cache / f"{i:04d}.npz", tasks=np.array(ep.tasks), episode_id=ep.episode_id, **arrays)
+            arrays |= {"tasks": np.array(ep.tasks), "episode_id": np.array(ep.episode_id)}
+            np.savez(cache / f"{i:04d}.npz", **arrays)  # type: ignore[arg-type]
             for key, src in ep.images.items():  # plain .npy: frames are read one at a time
                 np.save(cache / f"{i:04d}.{key}.npy", np.stack(list(src)))
     marker.write_text(json.dumps({"rrd": str(rrd), "fps": fps}))
@@ -115,8 +118,8 @@ def run_writer(args: argparse.Namespace, writer: str, workers: int) -> dict[str,
     if writer == "lerobot":  # lerobot pulls in torch: import before the clock starts, to be fair
         import lerobot.datasets  # noqa: F401
     out = Path(args.out)
-    config = ExportConfig(output=str(out), writer=writer, codec=args.codec, workers=workers, progress=False,
-                          overwrite=True)  # type: ignore[arg-type]
+    config = ExportConfig(output=str(out), writer=writer, codec=args.codec, workers=workers,  # type: ignore[arg-type]
+                          progress=False, overwrite=True)
     started = time.perf_counter()
     summary = export_dataset(episodes(Path(args.cache), args.count, args.fps), config)
     return {"seconds": time.perf_counter() - started, "frames": summary.frames, "bytes": summary.bytes}
@@ -182,7 +185,7 @@ def child(args: argparse.Namespace) -> None:
                 pass
             return real([np.zeros((2, 2, 3), np.uint8)] * 2, length=2)
 
-        writer.image_stats = no_stats
+        writer.image_stats = no_stats  # type: ignore[assignment]
         result = run_writer(args, "native", 2)
     elif variant == "native-1":
         result = run_writer(args, "native", 1)
