@@ -137,3 +137,16 @@ def test_no_write_permission(tmp_path: Path, rrd_dir: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [f"error: {locked / 'ds'}: no write permission in {locked}"]
     assert list(locked.iterdir()) == []
+
+
+def test_real_h264_video_stream_is_remuxed_on_its_own_grid(tmp_path: Path, fixture_server: object,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    # /camera/video is H.264 at 15 Hz: on a 15 fps grid every tick is its own sample -> remux
+    args = ["--fps", "15", "--action-path", "/action", "--state-path", "/observation/joint_positions",
+            "--image", "video:/camera/video:video", "--codec", "h264", "--no-progress"]
+    out = tmp_path / "ds"
+    assert oss_server_lerobot.main(["--rrd-dir", str(RRD_FIXTURES[0].parent), "--output", str(out), *args]) == 0
+    assert "(2 videos remuxed without re-encoding)" in capsys.readouterr().out
+    config = AlignConfig(fps=15, state_path="/observation/joint_positions", image=("video:/camera/video:video",))
+    expected = _aligned(fixture_server, config)
+    check_loads_in_lerobot(out, expected, min_psnr=45)  # the source's own pictures, not re-encoded
