@@ -72,6 +72,14 @@ def synthetic_episode(
     )
 
 
+def assert_valid(root: Path) -> None:
+    """The validate step (independent checks of structure, time, video, stats, loading) passes."""
+    from lerobot_nb.validate import validate
+
+    report = validate(root)
+    assert report.ok, report.summary()
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return 99.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)

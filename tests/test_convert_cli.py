@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import MCAP_DIR, RRD_FIXTURES
-from export_support import check_loads_in_lerobot
+from export_support import assert_valid, check_loads_in_lerobot
 
 from lerobot_nb.align import AlignConfig, iter_aligned
 from lerobot_nb.cli import main as lerobot_nb_main
@@ -46,6 +46,7 @@ def test_reference_command_on_the_rrd_fixtures(tmp_path: Path, fixture_server: o
     info = json.loads((out / "meta/info.json").read_text())
     assert info["features"]["observation.images.video"]["info"]["video.codec"] == "av1"
     assert info["total_frames"] == sum(e.length for e in expected)
+    assert_valid(out)
 
 
 def test_convert_attaches_to_a_server_url_and_resumes(tmp_path: Path, fixture_server: object,
@@ -150,3 +151,4 @@ def test_real_h264_video_stream_is_remuxed_on_its_own_grid(tmp_path: Path, fixtu
     config = AlignConfig(fps=15, state_path="/observation/joint_positions", image=("video:/camera/video:video",))
     expected = _aligned(fixture_server, config)
     check_loads_in_lerobot(out, expected, min_psnr=45)  # the source's own pictures, not re-encoded
+    assert_valid(out)

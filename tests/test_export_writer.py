@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from conftest import LEROBOT_FIXTURES
-from export_support import check_loads_in_lerobot, frame, synthetic_episode
+from export_support import assert_valid, check_loads_in_lerobot, frame, synthetic_episode
 
 from lerobot_nb.align.episode import EncodedVideo, EpisodeSkipped
 from lerobot_nb.errors import LerobotNbError
@@ -118,6 +118,7 @@ def test_files_roll_at_the_size_limits(tmp_path: Path) -> None:
     for f in data:  # still one row group per episode in every file
         assert pq.ParquetFile(f).metadata.num_row_groups == len(pq.read_table(f)["episode_index"].unique())
     check_loads_in_lerobot(tmp_path / "ds", episodes)
+    assert_valid(tmp_path / "ds")
 
 
 @pytest.mark.parametrize("codec", ["h264", "hevc"])
@@ -178,6 +179,7 @@ def test_resume_appends_new_recordings_and_keeps_existing_files(tmp_path: Path) 
         assert after[rel] == digest, rel
     assert "data/chunk-000/file-001.parquet" in after  # new episodes in new files
     check_loads_in_lerobot(tmp_path / "ds", again)
+    assert_valid(tmp_path / "ds")
     assert read_sources(tmp_path / "ds") == {"r0": 0, "r1": 1, "r2": 2}
     stats = json.loads((tmp_path / "ds/meta/stats.json").read_text())
     assert stats["index"]["count"] == [28]

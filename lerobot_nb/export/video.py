@@ -226,11 +226,11 @@ class VideoTrack:
             if segment.remuxed != self._remuxed or size + segment.path.stat().st_size >= self.max_bytes:
                 self.close()
                 self.chunk, self.file = next_file(self.chunk, self.file, self.chunks_size)
-        start = self._frames
         with av.open(str(segment.path)) as src:
             in_stream: Any = src.streams.video[0]
             if self._out is None:
                 self._open(in_stream, segment.remuxed)
+            start = self._frames  # after a roll this is 0: the episode opens the new file
             offset = int(Fraction(start, self.fps) / in_stream.time_base)
             for packet in src.demux(in_stream):
                 if packet.dts is None:
