@@ -128,4 +128,17 @@ def check_loads_in_lerobot(root: Path, episodes: Sequence[AlignedEpisode], *, mi
                 want = next(frames)
                 assert psnr(got, want) >= min_psnr, (ep.episode_id, cam, k, psnr(got, want))
             i += 1
+    # An action chunk as a policy trains on it: 3 ticks from the last-but-one frame, padded past the end.
+    if episodes and "action" in episodes[0].numeric:
+        fps = episodes[0].fps
+        chunked = LeRobotDataset("local/test", root=root, video_backend="pyav",
+                                 delta_timestamps={"action": [0.0, 1 / fps, 2 / fps]})
+        start = 0
+        for ep in episodes:
+            k = max(ep.length - 2, 0)
+            item = chunked[start + k]
+            want = np.asarray(ep.numeric["action"])[k:k + 3].astype(np.float32)
+            np.testing.assert_array_equal(item["action"][: len(want)].numpy().reshape(want.shape), want)
+            assert item["action_is_pad"].tolist() == [False] * len(want) + [True] * (3 - len(want))
+            start += ep.length
     return ds
