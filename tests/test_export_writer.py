@@ -268,6 +268,12 @@ def test_lerobot_writer_gives_the_same_dataset(tmp_path: Path) -> None:
     # task_index differs only by numbering: lerobot numbers an episode's new tasks in set() order
     assert a.drop_columns("task_index").cast(b.drop_columns("task_index").schema).equals(b.drop_columns("task_index"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lr", "nb"]
+    # statistics: bit for bit what lerobot computed (from its PNG frames: the same pixels)
+    ours_stats, their_stats = (json.loads((tmp_path / d / "meta/stats.json").read_text()) for d in ("nb", "lr"))
+    assert set(ours_stats) == set(their_stats)
+    for feature in set(ours_stats) - {"task_index"}:
+        for name, value in their_stats[feature].items():
+            np.testing.assert_array_equal(ours_stats[feature][name], value, err_msg=f"{feature}/{name}")
     with pytest.raises(LerobotNbError, match="native writer only"):
         _export(tmp_path / "lr", episodes, writer="lerobot", resume=True)
 

@@ -301,6 +301,8 @@ class _Builder:
         columns["task_index"] = task_index
         for key in DEFAULT_FEATURES:
             stats[key] = numeric_stats(columns[key])
+        # lerobot takes timestamp stats from the float64 k / fps it buffers, before the float32 cast
+        stats["timestamp"] = numeric_stats(np.arange(n, dtype=np.float64) / episode.fps)
         table = pa.Table.from_arrays([_arrow_column(columns[f.name], f.type) for f in self.data.schema],
                                      schema=self.data.schema)
         chunk, file = self.data.write(table)
