@@ -6,6 +6,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import nbformat
@@ -257,3 +258,55 @@ def test_papermill_kernel_is_this_venv(tmp_path: Path) -> None:
     papermill.execute_notebook(str(src), str(tmp_path / "out.ipynb"), kernel_name="python3", progress_bar=False)
     assert read_results(tmp_path / "out.ipynb") == {"prefix": sys.prefix}
     assert shutil.which("python3") is not None
+
+
+# -- the inline viewer (no browser: the widget queues what it would send) ------------------------
+@pytest.fixture(scope="module")
+def sample_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from lerobot_nb.notebooks import start_server
+    from lerobot_nb.sources.sample import sample_recordings
+
+    server = start_server(sample_recordings(tmp_path_factory.mktemp("s"), episodes=1))
+    yield server
+    server.close()
+
+
+def _queued_bytes(viewer: Any) -> int:
+    # rerun_notebook keeps messages until the browser says "ready": what the page will receive
+    return sum(len(buf) for _, bufs in viewer._viewer._event_queue if bufs for buf in bufs)
+
+
+def test_show_episode_streams_the_recording(sample_server: Any) -> None:
+    import os
+
+    from lerobot_nb.notebooks import show_episode
+
+    viewer, rec = show_episode(sample_server, "pusht_000", display=False)
+    rec.flush()
+    rrd = sample_server.recordings["pusht_000"].rrd
+    assert _queued_bytes(viewer) >= 0.5 * rrd.stat().st_size  # the whole episode, re-encoded
+    assert rec.get_recording_id() == "pusht_000"
+    assert os.environ["RERUN_NOTEBOOK_ASSET"] == "serve-local"  # offline: no app.rerun.io
+    with pytest.raises(LerobotNbError, match="episode nope: no such episode; the dataset has pusht_000"):
+        show_episode(sample_server, "nope", display=False)
+
+
+def test_show_episode_with_hands_adds_overlays(sample_server: Any) -> None:
+    from lerobot_nb.align import align_episode
+    from lerobot_nb.enrich.hands.enrich import hand_feature_names
+    from lerobot_nb.notebooks import show_episode, show_episode_with_hands
+
+    config = AlignConfig(fps=10, image=("wrist:/camera/wrist:compressed",))
+    ep = align_episode(sample_server.dataset, "pusht_000", config)
+    n = ep.length
+    hands = {k: np.ones((n, len(names)), np.float32) for k, names in hand_feature_names(
+        "observation.hands", mano=False).items()}
+    enriched = AlignedEpisode(ep.episode_id, ep.fps, ep.index, ep.ticks, {**ep.numeric, **hands},
+                              images=ep.images, tasks=ep.tasks, report=ep.report, source=ep.source)
+    plain, rec0 = show_episode(sample_server, "pusht_000", display=False)
+    viewer, rec = show_episode_with_hands(sample_server, enriched, config)
+    rec0.flush()
+    rec.flush()
+    assert _queued_bytes(viewer) > _queued_bytes(plain)  # keypoints and skeletons on top of the file
+    with pytest.raises(LerobotNbError, match="no camera 'top' in the alignment spec"):
+        show_episode_with_hands(sample_server, enriched, config, camera="top")

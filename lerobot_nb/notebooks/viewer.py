@@ -7,6 +7,8 @@ never blocks a kernel without a frontend (papermill); notebooks still create it 
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lerobot_nb.errors import LerobotNbError
@@ -18,10 +20,28 @@ if TYPE_CHECKING:
     from lerobot_nb.align import AlignConfig, AlignedEpisode
     from lerobot_nb.server import RecordingServer
 
-__all__ = ["show_episode", "show_episode_with_hands"]
+__all__ = ["show_episode", "show_episode_with_hands", "use_local_viewer_assets"]
 
 #: Height of the inline viewer in pixels (the width follows the notebook cell).
 VIEWER_HEIGHT = 480
+
+
+def use_local_viewer_assets() -> None:
+    """Serve the viewer's JS/Wasm from the installed rerun-notebook package, not from app.rerun.io.
+
+    rerun-notebook's default makes the browser fetch the viewer from the internet, which fails
+    offline. `serve-local` has the kernel serve its own copy on localhost (fine when the browser
+    runs on the same machine). A `RERUN_NOTEBOOK_ASSET` set by the user wins (e.g. `inline` for a
+    remote JupyterHub). Must run before `rerun_notebook` is first imported.
+    """
+    os.environ.setdefault("RERUN_NOTEBOOK_ASSET", "serve-local")
+
+
+def _application_id(rrd: Path) -> str:
+    import rerun.chunk as rrc
+
+    stores = rrc.RrdReader(rrd).recordings()
+    return stores[0].application_id if stores else "lerobot_nb"
 
 
 def show_episode(
@@ -33,18 +53,22 @@ def show_episode(
     more can be logged to the returned recording (e.g. hand overlays) and shows up in the same
     viewer. For an attached remote server the viewer opens the episode's URL on that server.
     """
+    use_local_viewer_assets()
     import rerun as rr
     import rerun.notebook
 
     if episode not in server.episodes:
         raise LerobotNbError(f"no such episode; the dataset has {', '.join(server.episodes)}",
                              file=server.url, episode=episode)
-    rec = rr.RecordingStream("lerobot_nb", recording_id=episode)
     local = server.recordings.get(episode)
     if local is not None:
+        # Log into the file's own store (same application and recording id): overlays logged to
+        # `rec` later land in the same recording as the images they belong to.
+        rec = rr.RecordingStream(_application_id(local.rrd), recording_id=episode)
         viewer = rerun.notebook.Viewer(width="auto", height=height, recording=rec)
         rec.log_file_from_path(local.rrd)
     else:
+        rec = rr.RecordingStream("lerobot_nb", recording_id=episode)
         viewer = rerun.notebook.Viewer(width="auto", height=height, url=server.dataset.segment_url(episode))
         viewer.add_recording(rec)
     if display:

@@ -1,0 +1,174 @@
+"""A real browser: JupyterLab on 127.0.0.1, `01_inspect.ipynb` run with `interactive=True` in headless Chromium.
+
+Asserts that the Rerun viewer widget and matplotlib figures render in the page and saves a screenshot
+to `test-artifacts/`. Chromium is Debian's (`/usr/bin/chromium`), driven by the playwright package.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lerobot_nb.notebooks import notebook_dir
+from lerobot_nb.sources.sample import sample_recordings
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("notebooks"),
+    pytest.mark.skipif(not CHROMIUM.is_file(), reason="Debian chromium is not installed (/usr/bin/chromium)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def interactive_copy(src: Path, dst: Path, **params: object) -> Path:
+    """`src` with its parameters cell overridden (like papermill's injection) and nothing else changed."""
+    nb = nbformat.read(src, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    cell.source += "\n\n# injected by the browser test\n" + "\n".join(f"{k} = {v!r}" for k, v in params.items())
+    nbformat.write(nb, dst)
+    return dst
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """JupyterLab from this venv on a free loopback port with a token; yields (base URL with token, root)."""
+    root = tmp_path_factory.mktemp("lab")
+    home = tmp_path_factory.mktemp("labhome")
+    token = secrets.token_hex(16)
+    port = _free_port()
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+           "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "ws"),
+           "IPYTHONDIR": str(home / "ipython")}
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+           "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly"]
+    if os.geteuid() == 0:  # CI containers run as root; the server refuses that without the flag
+        cmd.append("--allow-root")
+    news = home / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True)
+    news.write_text('{"fetchNews": "false", "checkForUpdates": false}')
+    log = (home / "lab.log").open("w")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not start:\n{(home / 'lab.log').read_text()[-2000:]}")
+                time.sleep(0.5)
+        yield f"{base}/lab/tree/{{path}}?token={token}", root
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+# JupyterLab's own model (exposed with --LabApp.expose_app_in_browser): cells scrolled out of view are
+# not in the DOM, so completion and errors are read from the notebook model, not from prompts.
+KERNEL_READY = """
+() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const ctx = w && w.sessionContext;
+  return !!(ctx && ctx.session && ctx.session.kernel && ctx.session.kernel.connectionStatus === 'connected'
+            && ctx.kernelDisplayStatus === 'idle');
+}
+"""
+RUN_ALL = "() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }"
+CELL_STATE = """
+() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const model = w.content.model;
+  const out = {pending: 0, errors: []};
+  for (let i = 0; i < model.cells.length; i++) {
+    const c = model.cells.get(i);
+    if (c.type !== 'code') continue;
+    if (c.executionCount === null) out.pending++;
+    for (const o of c.outputs.toJSON()) if (o.output_type === 'error') out.errors.push(o.ename + ': ' + o.evalue);
+  }
+  out.busy = w.sessionContext.kernelDisplayStatus !== 'idle';
+  return out;
+}
+"""
+
+
+def test_inspect_notebook_in_chromium(jupyterlab: tuple[str, Path], tmp_path: Path) -> None:
+    playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    url, root = jupyterlab
+    recordings = sample_recordings(tmp_path / "sample", episodes=2)
+    interactive_copy(notebook_dir() / "01_inspect.ipynb", root / "01_inspect.ipynb",
+                     recordings=str(recordings), interactive=True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "01_inspect_viewer.png"
+    for old in ARTIFACTS.glob("01_inspect_*.png"):
+        old.unlink()
+
+    with playwright.sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True,
+            args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 1000},
+        )
+        try:
+            page = ctx.pages[0] if ctx.pages else ctx.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url.format(path="01_inspect.ipynb"), wait_until="domcontentloaded")
+            page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell", timeout=60_000)
+            # the kernel must be connected before "run all", or the request goes nowhere
+            page.wait_for_function(KERNEL_READY, timeout=90_000, polling=500)
+            page.evaluate(RUN_ALL)
+            page.wait_for_function(f"() => {{ const s = ({CELL_STATE})(); return s.errors.length > 0 || "
+                                   "(s.pending === 0 && !s.busy); }", timeout=240_000, polling=1000)
+            state = page.evaluate(CELL_STATE)
+            assert state["errors"] == [] and state["pending"] == 0, state
+
+            # matplotlib: the inline PNGs (stream rates, coverage timeline) are in the page
+            figures = page.locator(".jp-RenderedImage img[src^='data:image/png']")
+            figures.first.scroll_into_view_if_needed()
+            box = figures.first.bounding_box()
+            assert box is not None and box["width"] > 200 and box["height"] > 100
+            figures.first.screenshot(path=str(ARTIFACTS / "01_inspect_figure.png"))
+
+            # the rerun-notebook widget: its view mounts the wasm viewer's canvas and draws
+            viewer = page.locator(".jp-OutputArea-output canvas")
+            viewer.first.wait_for(state="attached", timeout=90_000)
+            viewer.first.scroll_into_view_if_needed()
+            page.wait_for_timeout(5000)  # a few frames for the screenshot
+            vbox = viewer.first.bounding_box()
+            assert vbox is not None and vbox["width"] > 300 and vbox["height"] > 200
+            page.screenshot(path=str(shot))
+            assert not [e for e in errors if "widget" in e.lower()], errors
+        finally:
+            ctx.close()
+    assert shot.stat().st_size > 10_000

@@ -1,0 +1,134 @@
+"""The five notebooks executed by papermill on the sample recordings, checked by their recorded results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lerobot_nb.align import AlignConfig, AlignedEpisode, iter_aligned
+from lerobot_nb.cli.main import main
+from lerobot_nb.notebooks import NOTEBOOKS, RunResult, notebook_dir, read_results, run_notebooks
+from lerobot_nb.server import open_recordings
+from lerobot_nb.sources.sample import sample_recordings
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("notebooks")]
+
+SAMPLE_YAML = notebook_dir() / "params" / "sample.yaml"
+CAMERAS = ("top:/camera/top:video", "wrist:/camera/wrist:compressed")
+EPISODES = ["pusht_000", "pusht_001"]
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two sample episodes (fewer than the default four: the notebooks run in seconds)."""
+    return sample_recordings(tmp_path_factory.mktemp("sample"), episodes=2)
+
+
+def expected_ticks(recordings: Path, **config: Any) -> dict[str, int]:
+    """Tick counts from the align API in this process: what every notebook must agree with."""
+    with open_recordings(recordings) as server:
+        return {ep.episode_id: ep.length for ep in iter_aligned(server, AlignConfig(**config))
+                if isinstance(ep, AlignedEpisode)}
+
+
+def outputs(ipynb: Path) -> list[dict[str, Any]]:
+    nb = json.loads(ipynb.read_text())
+    return [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+
+
+@pytest.fixture(scope="module")
+def full_run(recordings: Path, tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    """`lerobot-nb notebooks run` with the README's parameters file, on two sample episodes."""
+    return run_notebooks(SAMPLE_YAML, tmp_path_factory.mktemp("run"), overrides={"recordings": str(recordings)})
+
+
+def test_all_five_run_in_order(full_run: RunResult) -> None:
+    assert full_run.ok, full_run.summary()
+    assert [r.name for r in full_run.runs] == list(NOTEBOOKS) and full_run.exit_code == 0
+    for r in full_run.runs:
+        assert r.executed.is_file() and r.html is not None and r.html.stat().st_size > 10_000
+        assert r.results == read_results(r.executed)
+        outs = outputs(r.executed)
+        # headless: figures are rendered, no viewer or widget waits for a browser
+        assert any("image/png" in o.get("data", {}) for o in outs), r.name
+        assert not any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outs), r.name
+
+
+def test_recorded_results_match_the_data(full_run: RunResult, recordings: Path) -> None:
+    res = full_run.results
+    ticks = expected_ticks(recordings, fps=10, image=CAMERAS)
+    assert sorted(ticks) == EPISODES
+
+    assert res["01_inspect"]["episode_count"] == 2 and res["01_inspect"]["episodes"] == EPISODES
+    suggestion = res["01_inspect"]["suggestion"]
+    assert (suggestion["index"], suggestion["action_path"], suggestion["state_path"]) == (
+        "real_time", "/action", "/observation/state")
+    assert sorted(suggestion["image"]) == sorted(CAMERAS)
+
+    assert res["02_align"]["episode_count"] == 2
+    assert res["02_align"]["ticks"] == ticks
+    assert set(res["02_align"]["dropped_ticks"]) == set(EPISODES) and res["02_align"]["skipped"] == {}
+    assert res["03_hand_pose"]["frames"] == ticks  # one hand row per aligned frame, none dropped
+    assert res["03_hand_pose"]["detection_rate"] == {"pusht_000": 0.0, "pusht_001": 0.0}  # PushT has no hands
+    assert res["04_export"]["episode_count"] == 2 and res["04_export"]["frames"] == ticks
+    assert res["04_export"]["total_frames"] == sum(ticks.values())
+
+    dataset = Path(res["04_export"]["output"])
+    assert dataset == full_run.output_dir / "dataset"  # 04 writes where 05 reads by default
+    info = json.loads((dataset / "meta" / "info.json").read_text())
+    assert (info["fps"], info["total_episodes"], info["total_frames"]) == (10, 2, sum(ticks.values()))
+
+    assert res["05_validate"]["frames_loaded"] == sum(ticks.values())
+    assert res["05_validate"]["episodes_loaded"] == 2
+    assert res["05_validate"]["failed"] == []
+    assert res["05_validate"]["verdict"] == "pass"
+
+
+def test_overridden_parameters(recordings: Path, tmp_path: Path) -> None:
+    """Another fps and another camera, through the CLI: the notebooks honour both."""
+    out = tmp_path / "run5"
+    rc = main(["notebooks", "run", "--params", str(SAMPLE_YAML), "--output-dir", str(out),
+               "--only", "02_align", "--only", "04_export", "--no-html",
+               "-p", f"recordings={recordings}", "-p", "fps=5", "-p", "image=[wrist:/camera/wrist:compressed]"])
+    assert rc == 0
+    ticks = expected_ticks(recordings, fps=5, image=("wrist:/camera/wrist:compressed",))
+    assert read_results(out / "02_align.ipynb")["ticks"] == ticks
+    assert read_results(out / "04_export.ipynb")["frames"] == ticks
+    assert not (out / "01_inspect.ipynb").exists() and not (out / "02_align.html").exists()
+    info = json.loads((out / "dataset" / "meta" / "info.json").read_text())
+    assert info["fps"] == 5 and info["total_frames"] == sum(ticks.values())
+    cameras = sorted(k for k, f in info["features"].items() if f["dtype"] == "video")
+    assert cameras == ["observation.images.wrist"]
+    # about half the ticks of the 10 fps grid over the same span
+    assert all(abs(2 * n - m) <= 2 for n, m in zip(ticks.values(), expected_ticks(
+        recordings, fps=10, image=("wrist:/camera/wrist:compressed",)).values(), strict=True))
+
+
+def test_stops_at_first_failure_naming_the_cell(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A deliberately bad parameter: 01 fails, 02..05 never run, the exit code says so."""
+    out = tmp_path / "bad"
+    missing = tmp_path / "no_such_recordings"
+    rc = main(["notebooks", "run", "--params", str(SAMPLE_YAML), "--output-dir", str(out),
+               "-p", f"recordings={missing}"])
+    assert rc == 1
+    err = capsys.readouterr().err
+    line = next(ln for ln in err.splitlines() if ln.startswith("error: "))
+    assert line.startswith("error: 01_inspect.ipynb, cell ")
+    assert "`server = start_server(recordings, server_url=server_url, dataset_name=dataset_name)`" in line
+    assert "LerobotNbError" in line and str(missing) in line
+    assert (out / "01_inspect.ipynb").is_file() and (out / "01_inspect.html").is_file()
+    assert not any((out / f"{n}.ipynb").exists() for n in NOTEBOOKS[1:])
+    # the executed copy keeps the traceback for the user
+    assert any(o.get("output_type") == "error" for o in outputs(out / "01_inspect.ipynb"))
+
+
+def test_bad_parameters_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    params = tmp_path / "p.yaml"
+    params.write_text("fsp: 10\n")
+    assert main(["notebooks", "run", "--params", str(params), "--output-dir", str(tmp_path / "o")]) == 2
+    assert "p.yaml: unknown parameter(s) fsp" in capsys.readouterr().err
+    assert main(["notebooks", "run", "--params", str(tmp_path / "none.yaml"), "--output-dir", str(tmp_path)]) == 2
+    assert "none.yaml: parameters file not found" in capsys.readouterr().err
