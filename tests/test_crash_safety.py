@@ -29,7 +29,7 @@ CHILD = textwrap.dedent("""
     from export_support import synthetic_episode
     from lerobot_nb.export import ExportConfig, export_dataset
     import lerobot_nb.export.writer as writer, lerobot_nb.export.video as video
-    import lerobot_nb.export.publish as publish, lerobot_nb.export.layout as layout
+    import lerobot_nb.export.publish as publish, lerobot_nb.export.parquet as parquet
 
     point, marker, out, mode, ids = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5].split(",")
 
@@ -50,7 +50,7 @@ CHILD = textwrap.dedent("""
         setattr(obj, name, wrapped)
 
     if point == "mid-data":          # between two episodes' parquet row groups
-        after_calls(writer._RollingParquet, "write", 3)
+        after_calls(parquet.RollingParquet, "write", 3)
     elif point == "mid-video":       # inside an encoder, half way through an episode's frames
         push = video.SegmentEncoder.push
         def pushing(self, array):

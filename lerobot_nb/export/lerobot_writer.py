@@ -22,7 +22,8 @@ from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.export.config import ExportConfig
 from lerobot_nb.export.layout import SOURCES_PATH, write_json_atomic
 from lerobot_nb.export.publish import check_output, new_build_dir, publish, remove_stale_builds
-from lerobot_nb.export.summary import ExportSummary, dir_size
+from lerobot_nb.export.schema import IMAGE_PREFIX, BadEpisode, FeatureSchema
+from lerobot_nb.export.summary import ExportSummary, Progress, dir_size
 from lerobot_nb.export.tasks import with_episode_task
 
 __all__ = ["export_with_lerobot"]
@@ -30,7 +31,6 @@ __all__ = ["export_with_lerobot"]
 
 def _frames(episode: AlignedEpisode, names: list[str], shapes: dict[str, list[int]]) -> Iterable[dict[str, Any]]:
     """lerobot frames (dicts) of one episode, cameras iterated in lockstep (lazy)."""
-    from lerobot_nb.export.writer import IMAGE_PREFIX
 
     cams = {IMAGE_PREFIX + k: iter(src) for k, src in episode.images.items()}
     for k in range(episode.length):
@@ -55,7 +55,6 @@ def export_with_lerobot(
     from lerobot.configs.video import RGBEncoderConfig
     from lerobot.datasets import LeRobotDataset
 
-    from lerobot_nb.export.writer import BadEpisode, _Builder, _Progress
 
     if config.resume:
         raise LerobotNbError("--resume is supported by the native writer only (--writer native)")
@@ -66,8 +65,9 @@ def export_with_lerobot(
     summary = ExportSummary(output, writer="lerobot")
     build = new_build_dir(output)
     root = build / "dataset"
-    checker = _Builder(root, config)  # feature definition and per-episode checks only
-    progress = _Progress(config.progress, total)
+    schema = FeatureSchema(names=config.names_mapping())
+    sources: dict[str, int] = {}
+    progress = Progress(config.progress, total)
     dataset: Any = None
     task_map = config.task_mapping()
     try:
@@ -80,24 +80,24 @@ def export_with_lerobot(
                 continue
             episode = with_episode_task(episode, task_map)
             try:
-                if checker.fps is None:
-                    checker.define(episode)
-                checker.check(episode)
+                if not schema.defined:
+                    schema.define(episode)
+                schema.check(episode)
             except BadEpisode as exc:
                 if not config.skip_bad_episodes:
                     raise
                 summary.add(episode.episode_id, "skipped", reason=exc.what, source=episode.source)
                 progress.episode()
                 continue
-            numeric = [k for k, f in checker.features.items() if f["dtype"] != "video"]
-            shapes = {k: checker.features[k]["shape"] for k in numeric}
+            numeric = [k for k, f in schema.features.items() if f["dtype"] != "video"]
+            shapes = {k: schema.features[k]["shape"] for k in numeric}
             if dataset is None:
                 encoder = RGBEncoderConfig(vcodec=config.codec, pix_fmt=config.pix_fmt, g=config.g,
                                            crf=config.crf, preset=config.effective_preset,
                                            fast_decode=config.fast_decode)
                 dataset = LeRobotDataset.create(
                     repo_id="local/" + output.name, fps=episode.fps, root=root, robot_type=config.robot_type,
-                    features={k: {**f, "shape": tuple(f["shape"])} for k, f in checker.features.items()},
+                    features={k: {**f, "shape": tuple(f["shape"])} for k, f in schema.features.items()},
                     use_videos=True, image_writer_threads=4, rgb_encoder=encoder,
                     data_files_size_in_mb=int(config.data_files_size_in_mb) or 1,
                     video_files_size_in_mb=int(config.video_files_size_in_mb) or 1,
@@ -106,16 +106,15 @@ def export_with_lerobot(
                 dataset.add_frame(frame)
                 progress.frame(1)
             dataset.save_episode()
-            checker.sources[episode.episode_id] = checker.total_episodes
-            checker.total_episodes += 1
-            summary.add(episode.episode_id, "written", index=checker.sources[episode.episode_id],
+            sources[episode.episode_id] = len(sources)
+            summary.add(episode.episode_id, "written", index=sources[episode.episode_id],
                         frames=episode.length, source=episode.source)
             progress.episode()
         if dataset is None:
             raise LerobotNbError("no episode was written (every episode was skipped or none was given)",
                                  file=output)
         dataset.finalize()
-        write_json_atomic(root / SOURCES_PATH, {"episodes": checker.sources})
+        write_json_atomic(root / SOURCES_PATH, {"episodes": sources})
         publish(root, output)
         os.rmdir(build)
     except BaseException:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
-__all__ = ["ExportSummary", "dir_size"]
+__all__ = ["ExportSummary", "Progress", "dir_size"]
 
 
 def dir_size(path: Path) -> int:
@@ -81,3 +83,31 @@ class ExportSummary:
 
     def __str__(self) -> str:
         return self.render()
+
+
+class Progress:
+    """Two tqdm bars (episodes, frames) on stderr; silent when disabled."""
+
+    def __init__(self, enabled: bool, total: int | None) -> None:
+        self.lock = threading.Lock()
+        self.episodes: Any = None
+        self.frames: Any = None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.episodes = tqdm(total=total, desc="episodes", unit="ep", position=0)
+            self.frames = tqdm(desc="video frames", unit="fr", position=1)
+
+    def frame(self, n: int) -> None:
+        if self.frames is not None:
+            with self.lock:
+                self.frames.update(n)
+
+    def episode(self) -> None:
+        if self.episodes is not None:
+            self.episodes.update(1)
+
+    def close(self) -> None:
+        for bar in (self.episodes, self.frames):
+            if bar is not None:
+                bar.close()

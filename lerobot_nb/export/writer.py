@@ -14,7 +14,6 @@ import contextlib
 import errno
 import json
 import shutil
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -25,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from lerobot_nb.align.episode import AlignedEpisode, EpisodeSkipped, FrameSource
 from lerobot_nb.errors import LerobotNbError
@@ -38,18 +36,18 @@ from lerobot_nb.export.layout import (
     SOURCES_PATH,
     STATS_PATH,
     TASKS_PATH,
-    camera_feature,
     data_schema,
     episodes_schema,
     info_json,
     next_file,
-    numeric_feature,
     read_json,
     video_info,
     write_json_atomic,
 )
+from lerobot_nb.export.parquet import RollingParquet, arrow_column
 from lerobot_nb.export.publish import check_output, link_tree, new_build_dir, publish, remove_stale_builds
-from lerobot_nb.export.summary import ExportSummary, dir_size
+from lerobot_nb.export.schema import IMAGE_PREFIX, BadEpisode, FeatureSchema
+from lerobot_nb.export.summary import ExportSummary, Progress, dir_size
 from lerobot_nb.export.tasks import TaskTable, with_episode_task
 from lerobot_nb.export.video import (
     EncoderSettings,
@@ -70,14 +68,9 @@ from lerobot_nb.stats import (
 
 __all__ = ["ALREADY_PRESENT", "export_dataset", "read_sources"]
 
-IMAGE_PREFIX = "observation.images."
 #: The reason given for a recording that --resume finds already in the dataset.
 ALREADY_PRESENT = "already in the dataset"
 _META_BATCH = 10  # episode metadata rows per parquet row group, as lerobot buffers them
-
-
-class BadEpisode(LerobotNbError):
-    """An episode that does not fit the dataset (skippable with `skip_bad_episodes`)."""
 
 
 @dataclass
@@ -90,51 +83,6 @@ class _Pending:
     episode_id: str
     source: str
     summary_row: dict[str, object]
-
-
-@dataclass
-class _RollingParquet:
-    """A parquet file per (chunk, file), rolled like lerobot: before an episode would pass the limit."""
-
-    root: Path
-    template: str
-    schema: pa.Schema
-    max_bytes: float
-    chunks_size: int
-    chunk: int = 0
-    file: int = 0
-    _writer: pq.ParquetWriter | None = None
-    _rows_in_file: int = 0
-
-    def path(self) -> Path:
-        return self.root / self.template.format(chunk_index=self.chunk, file_index=self.file)
-
-    def target(self, num_rows: int) -> tuple[int, int]:
-        """The (chunk, file) the next `num_rows` rows go to; rolls to a new file if needed."""
-        if self._writer is not None:
-            size = self.path().stat().st_size
-            per_row = size / self._rows_in_file if self._rows_in_file else 0.0
-            if size + per_row * num_rows >= self.max_bytes:
-                self.close()
-                self.chunk, self.file = next_file(self.chunk, self.file, self.chunks_size)
-        if self._writer is None:
-            self.path().parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(self.path(), self.schema, compression="snappy", use_dictionary=True)
-            self._rows_in_file = 0
-        return self.chunk, self.file
-
-    def write(self, table: pa.Table) -> tuple[int, int]:
-        """Write `table` as one row group into the file `target` picks."""
-        where = self.target(table.num_rows)
-        assert self._writer is not None
-        self._writer.write_table(table)
-        self._rows_in_file += table.num_rows
-        return where
-
-    def close(self) -> None:
-        writer, self._writer = self._writer, None
-        if writer is not None:
-            writer.close()
 
 
 @dataclass
@@ -170,16 +118,14 @@ class _Builder:
 
     root: Path
     config: ExportConfig
-    fps: int | None = None
-    features: dict[str, dict[str, Any]] = field(default_factory=dict)
-    cameras: dict[str, tuple[int, int]] = field(default_factory=dict)  # feature key -> (h, w)
+    schema: FeatureSchema
     tasks: TaskTable = field(default_factory=TaskTable)
     stats: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     sources: dict[str, int] = field(default_factory=dict)
     total_episodes: int = 0
     total_frames: int = 0
-    data: _RollingParquet | None = None
-    meta: _RollingParquet | None = None
+    data: RollingParquet | None = None
+    meta: RollingParquet | None = None
     tracks: dict[str, VideoTrack] = field(default_factory=dict)
     starts: dict[str, tuple[int, int]] = field(default_factory=dict)
     meta_rows: list[dict[str, Any]] = field(default_factory=list)
@@ -188,11 +134,8 @@ class _Builder:
     # -- schema --------------------------------------------------------------------------------
     def resume_from(self, existing: _Existing) -> None:
         info = existing.info
-        self.fps = int(info["fps"])
-        self.features = {k: v for k, v in info["features"].items() if k not in DEFAULT_FEATURES}
-        self.cameras = {k: (int(v["shape"][0]), int(v["shape"][1]))
-                        for k, v in self.features.items() if v["dtype"] == "video"}
-        self.video_infos = {k: v["info"] for k, v in self.features.items() if "info" in v}
+        self.schema = FeatureSchema.from_info(info)
+        self.video_infos = {k: v["info"] for k, v in self.schema.features.items() if "info" in v}
         self.tasks, self.stats, self.sources = existing.tasks, existing.stats, dict(existing.sources)
         self.total_episodes, self.total_frames = int(info["total_episodes"]), int(info["total_frames"])
         last = existing.last
@@ -202,81 +145,21 @@ class _Builder:
                                             self.config.chunks_size)
             self.starts["meta"] = next_file(int(last["meta/episodes/chunk_index"]),
                                             int(last["meta/episodes/file_index"]), self.config.chunks_size)
-            for key in self.cameras:
+            for key in self.schema.cameras:
                 self.starts[key] = next_file(int(last[f"videos/{key}/chunk_index"]),
                                              int(last[f"videos/{key}/file_index"]), self.config.chunks_size)
 
-    def define(self, episode: AlignedEpisode) -> None:
-        """Features from the first episode (key order: numeric as given, then cameras)."""
-        self.fps = episode.fps
-        given = self.config.names_mapping()
-        unknown = sorted(set(given) - set(episode.numeric))
-        if unknown:
-            raise LerobotNbError(f"feature_names names unknown feature(s) {', '.join(unknown)}; numeric "
-                                 f"features: {', '.join(episode.numeric)}")
-        for key, values in episode.numeric.items():
-            array = np.asarray(values)
-            names = given.get(key, episode.names.get(key))
-            dim = 1 if array.ndim == 1 else int(array.shape[1])
-            if names is not None and len(names) != dim:
-                if key in given:
-                    raise LerobotNbError(f"feature_names gives {len(names)} names for {dim} dimensions",
-                                         stream=key)
-                names = None  # the recording's names do not fit (e.g. a changed joint set): leave out
-            self.features[key] = numeric_feature(array, names)
-        for key, src in episode.images.items():
-            self.features[IMAGE_PREFIX + key] = camera_feature(src.height, src.width)
-            self.cameras[IMAGE_PREFIX + key] = (src.height, src.width)
-
-    def all_features(self) -> dict[str, dict[str, Any]]:
-        return {**self.features, **DEFAULT_FEATURES}
-
     def open_writers(self) -> None:
         cfg = self.config
-        feats = self.all_features()
+        feats = self.schema.all_features()
         mb = 1024 * 1024
-        self.data = _RollingParquet(self.root, DATA_PATH, data_schema(feats), cfg.data_files_size_in_mb * mb,
+        self.data = RollingParquet(self.root, DATA_PATH, data_schema(feats), cfg.data_files_size_in_mb * mb,
                                     cfg.chunks_size, *self.starts.get("data", (0, 0)))
-        self.meta = _RollingParquet(self.root, EPISODES_PATH, episodes_schema(feats),
+        self.meta = RollingParquet(self.root, EPISODES_PATH, episodes_schema(feats),
                                     cfg.data_files_size_in_mb * mb, cfg.chunks_size, *self.starts.get("meta", (0, 0)))
-        for key in self.cameras:
-            self.tracks[key] = VideoTrack(self.root, key, fps=self.fps or 1, chunks_size=cfg.chunks_size,
+        for key in self.schema.cameras:
+            self.tracks[key] = VideoTrack(self.root, key, fps=self.schema.fps or 1, chunks_size=cfg.chunks_size,
                                           max_mb=cfg.video_files_size_in_mb, start=self.starts.get(key, (0, 0)))
-
-    def check(self, episode: AlignedEpisode) -> None:
-        """Raise BadEpisode when the episode does not fit the dataset's features."""
-        where = {"file": episode.source or None, "episode": episode.episode_id}
-        if episode.length < 1:
-            raise BadEpisode("the episode is shorter than one frame at this fps", **where)
-        if episode.fps != self.fps:
-            raise BadEpisode(f"fps {episode.fps} differs from the dataset's {self.fps}", **where)
-        if not episode.tasks:
-            raise BadEpisode("the episode has no task (no task stream in it and no constant task given)",
-                             **where)
-        numeric_keys = [k for k, f in self.features.items() if f["dtype"] != "video"]
-        if sorted(episode.numeric) != sorted(numeric_keys):
-            missing = sorted(set(numeric_keys) - set(episode.numeric))
-            extra = sorted(set(episode.numeric) - set(numeric_keys))
-            raise BadEpisode(f"numeric features differ from the dataset's: missing {missing}, extra {extra}",
-                             **where)
-        for key in numeric_keys:
-            got = numeric_feature(np.asarray(episode.numeric[key]), None)
-            want = self.features[key]
-            if np.asarray(episode.numeric[key]).ndim > 2:
-                raise BadEpisode(f"shape {np.asarray(episode.numeric[key]).shape}: only (T,) and (T, D) "
-                                 "features are supported", **where, stream=key)
-            if got["shape"] != want["shape"] or got["dtype"] != want["dtype"]:
-                raise BadEpisode(f"shape {got['dtype']}{got['shape']} differs from the dataset's "
-                                 f"{want['dtype']}{want['shape']} (feature shape changed between episodes)",
-                                 **where, stream=key)
-        cams = {IMAGE_PREFIX + k: s for k, s in episode.images.items()}
-        if sorted(cams) != sorted(self.cameras):
-            raise BadEpisode(f"cameras {sorted(cams)} differ from the dataset's {sorted(self.cameras)}", **where)
-        for key, src in cams.items():
-            if (src.height, src.width) != self.cameras[key]:
-                h, w = self.cameras[key]
-                raise BadEpisode(f"image size {src.height}x{src.width} differs from the dataset's {h}x{w} "
-                                 "(image size changed between episodes)", **where, stream=key)
 
     # -- one episode ---------------------------------------------------------------------------
     def write_data(self, episode: AlignedEpisode) -> tuple[dict[str, Any], dict[str, dict[str, np.ndarray]]]:
@@ -288,7 +171,7 @@ class _Builder:
         task_index = self.tasks.indices(episode.tasks)
         columns: dict[str, np.ndarray] = {}
         stats: dict[str, dict[str, np.ndarray]] = {}
-        for key, feature in self.features.items():
+        for key, feature in self.schema.features.items():
             if feature["dtype"] == "video":
                 continue
             values = np.asarray(episode.numeric[key])
@@ -303,7 +186,7 @@ class _Builder:
             stats[key] = numeric_stats(columns[key])
         # lerobot takes timestamp stats from the float64 k / fps it buffers, before the float32 cast
         stats["timestamp"] = numeric_stats(np.arange(n, dtype=np.float64) / episode.fps)
-        table = pa.Table.from_arrays([_arrow_column(columns[f.name], f.type) for f in self.data.schema],
+        table = pa.Table.from_arrays([arrow_column(columns[f.name], f.type) for f in self.data.schema],
                                      schema=self.data.schema)
         chunk, file = self.data.write(table)
         row = {
@@ -324,7 +207,7 @@ class _Builder:
         assert self.meta is not None
         row, stats = pending.row, pending.stats
         remuxed = 0
-        for key in self.cameras:
+        for key in self.schema.cameras:
             try:
                 segment, img_stats = pending.jobs[key].result()
             except LerobotNbError as exc:
@@ -336,7 +219,7 @@ class _Builder:
             row[f"videos/{key}/from_timestamp"] = t0
             row[f"videos/{key}/to_timestamp"] = t1
             stats[key] = img_stats
-        ordered = {k: stats[k] for k in self.all_features()}
+        ordered = {k: stats[k] for k in self.schema.all_features()}
         for key, feature_stats in ordered.items():
             for name in STAT_NAMES:
                 row[f"stats/{key}/{name}"] = np.asarray(feature_stats[name]).tolist()
@@ -377,16 +260,16 @@ class _Builder:
     def write_meta(self, settings: EncoderSettings) -> None:
         """info.json, stats.json, tasks.parquet and the sources sidecar (all new files)."""
         features = {}
-        for key, feature in self.features.items():
+        for key, feature in self.schema.features.items():
             feature = dict(feature)
             if feature["dtype"] == "video":
-                h, w = self.cameras[key]
+                h, w = self.schema.cameras[key]
                 feature["info"] = self.video_infos.get(key) or video_info(
                     height=h, width=w, codec=DECODER_NAME[settings.codec], pix_fmt=settings.pix_fmt,
-                    fps=self.fps or 0, g=settings.g, crf=settings.crf, preset=settings.preset,
+                    fps=self.schema.fps or 0, g=settings.g, crf=settings.crf, preset=settings.preset,
                     fast_decode=settings.fast_decode, extra_options=settings.extra_options)
             features[key] = feature
-        info = info_json(fps=self.fps or 0, features={**features, **DEFAULT_FEATURES},
+        info = info_json(fps=self.schema.fps or 0, features={**features, **DEFAULT_FEATURES},
                          total_episodes=self.total_episodes, total_frames=self.total_frames,
                          total_tasks=len(self.tasks), chunks_size=self.config.chunks_size,
                          data_files_size_in_mb=self.config.data_files_size_in_mb,
@@ -396,13 +279,6 @@ class _Builder:
         write_json_atomic(self.root / STATS_PATH, stats_to_json(self.stats))
         write_json_atomic(self.root / SOURCES_PATH, {"episodes": self.sources})
         write_json_atomic(self.root / INFO_PATH, info)
-
-
-def _arrow_column(values: np.ndarray, type_: pa.DataType) -> pa.Array:
-    if pa.types.is_fixed_size_list(type_):
-        flat = pa.array(np.ascontiguousarray(values).reshape(-1), type=type_.value_type)
-        return pa.FixedSizeListArray.from_arrays(flat, type=type_)
-    return pa.array(np.asarray(values).reshape(-1), type=type_)
 
 
 def _camera_job(src: FrameSource, path: Path, *, fps: int, settings: EncoderSettings, remux: bool,
@@ -434,34 +310,6 @@ def _counting(src: Iterable[np.ndarray], on_frames: Any) -> Iterator[np.ndarray]
         yield frame
 
 
-class _Progress:
-    """Two tqdm bars (episodes, frames) on stderr; silent when disabled."""
-
-    def __init__(self, enabled: bool, total: int | None) -> None:
-        self.lock = threading.Lock()
-        self.episodes: Any = None
-        self.frames: Any = None
-        if enabled:
-            from tqdm.auto import tqdm
-
-            self.episodes = tqdm(total=total, desc="episodes", unit="ep", position=0)
-            self.frames = tqdm(desc="video frames", unit="fr", position=1)
-
-    def frame(self, n: int) -> None:
-        if self.frames is not None:
-            with self.lock:
-                self.frames.update(n)
-
-    def episode(self) -> None:
-        if self.episodes is not None:
-            self.episodes.update(1)
-
-    def close(self) -> None:
-        for bar in (self.episodes, self.frames):
-            if bar is not None:
-                bar.close()
-
-
 def export_dataset(
     episodes: Iterable[AlignedEpisode | EpisodeSkipped],
     config: ExportConfig,
@@ -489,8 +337,8 @@ def export_dataset(
     summary = ExportSummary(output)
     existing = _read_existing(output) if config.resume and (output / INFO_PATH).is_file() else None
     build = new_build_dir(output)
-    progress = _Progress(config.progress, total)
-    builder = _Builder(build, config)
+    progress = Progress(config.progress, total)
+    builder = _Builder(build, config, FeatureSchema(names=config.names_mapping()))
     try:
         if existing is not None:
             link_tree(output, build, skip=(INFO_PATH, STATS_PATH, TASKS_PATH, SOURCES_PATH))
@@ -539,7 +387,7 @@ def _write_error(exc: OSError, build: Path, output: Path) -> LerobotNbError:
 
 
 def _run(episodes: Iterable[AlignedEpisode | EpisodeSkipped], builder: _Builder, config: ExportConfig,
-         summary: ExportSummary, progress: _Progress) -> None:
+         summary: ExportSummary, progress: Progress) -> None:
     settings = EncoderSettings.from_config(config)
     pending: deque[_Pending] = deque()
     seg_dir = builder.root / ".segments"
@@ -577,10 +425,10 @@ def _run(episodes: Iterable[AlignedEpisode | EpisodeSkipped], builder: _Builder,
             if embedder is not None:
                 episode = embedder(episode)
             try:
-                if builder.fps is None:
-                    builder.define(episode)
+                if not builder.schema.defined:
+                    builder.schema.define(episode)
                     builder.open_writers()
-                builder.check(episode)
+                builder.schema.check(episode)
             except BadEpisode as exc:
                 if not config.skip_bad_episodes:
                     raise

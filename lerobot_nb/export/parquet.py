@@ -1,0 +1,67 @@
+"""Parquet files of a dataset: one row group per write, files rolled by size like lerobot's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lerobot_nb.export.layout import next_file
+
+__all__ = ["RollingParquet", "arrow_column"]
+
+
+@dataclass
+class RollingParquet:
+    """A parquet file per (chunk, file), rolled like lerobot: before an episode would pass the limit."""
+
+    root: Path
+    template: str
+    schema: pa.Schema
+    max_bytes: float
+    chunks_size: int
+    chunk: int = 0
+    file: int = 0
+    _writer: pq.ParquetWriter | None = None
+    _rows_in_file: int = 0
+
+    def path(self) -> Path:
+        return self.root / self.template.format(chunk_index=self.chunk, file_index=self.file)
+
+    def target(self, num_rows: int) -> tuple[int, int]:
+        """The (chunk, file) the next `num_rows` rows go to; rolls to a new file if needed."""
+        if self._writer is not None:
+            size = self.path().stat().st_size
+            per_row = size / self._rows_in_file if self._rows_in_file else 0.0
+            if size + per_row * num_rows >= self.max_bytes:
+                self.close()
+                self.chunk, self.file = next_file(self.chunk, self.file, self.chunks_size)
+        if self._writer is None:
+            self.path().parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(self.path(), self.schema, compression="snappy", use_dictionary=True)
+            self._rows_in_file = 0
+        return self.chunk, self.file
+
+    def write(self, table: pa.Table) -> tuple[int, int]:
+        """Write `table` as one row group into the file `target` picks."""
+        where = self.target(table.num_rows)
+        assert self._writer is not None
+        self._writer.write_table(table)
+        self._rows_in_file += table.num_rows
+        return where
+
+    def close(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
+
+
+def arrow_column(values: np.ndarray, type_: pa.DataType) -> pa.Array:
+    """A (T,) or (T, D) array as an arrow column of `type_` (fixed-size lists for vectors)."""
+    if pa.types.is_fixed_size_list(type_):
+        flat = pa.array(np.ascontiguousarray(values).reshape(-1), type=type_.value_type)
+        return pa.FixedSizeListArray.from_arrays(flat, type=type_)
+    return pa.array(np.asarray(values).reshape(-1), type=type_)
