@@ -183,6 +183,10 @@ def test_resume_appends_new_recordings_and_keeps_existing_files(tmp_path: Path) 
     assert read_sources(tmp_path / "ds") == {"r0": 0, "r1": 1, "r2": 2}
     stats = json.loads((tmp_path / "ds/meta/stats.json").read_text())
     assert stats["index"]["count"] == [28]
+    with pytest.raises(LerobotNbError, match=r"stream observation.images.front: the dataset's videos were "
+                       r"encoded with codec 'av1' \(now 'h264'\), crf 30 \(now 23\)"):
+        _export(tmp_path / "ds", [synthetic_episode("r9", 5, 9)], resume=True, codec="h264", crf=23, preset=None)
+    assert read_sources(tmp_path / "ds") == {"r0": 0, "r1": 1, "r2": 2}
 
 
 def test_existing_output_needs_overwrite(tmp_path: Path) -> None:

@@ -132,10 +132,11 @@ class _Builder:
     video_infos: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # -- schema --------------------------------------------------------------------------------
-    def resume_from(self, existing: _Existing) -> None:
+    def resume_from(self, existing: _Existing, output: Path) -> None:
         info = existing.info
         self.schema = FeatureSchema.from_info(info)
         self.video_infos = {k: v["info"] for k, v in self.schema.features.items() if "info" in v}
+        _check_same_encoding(self.video_infos, EncoderSettings.from_config(self.config), output)
         self.tasks, self.stats, self.sources = existing.tasks, existing.stats, dict(existing.sources)
         self.total_episodes, self.total_frames = int(info["total_episodes"]), int(info["total_frames"])
         last = existing.last
@@ -342,7 +343,7 @@ def export_dataset(
     try:
         if existing is not None:
             link_tree(output, build, skip=(INFO_PATH, STATS_PATH, TASKS_PATH, SOURCES_PATH))
-            builder.resume_from(existing)
+            builder.resume_from(existing, output)
             builder.open_writers()
         _run(episodes, builder, config, summary, progress)
         if existing is not None and summary.episodes_written == 0:
@@ -370,6 +371,18 @@ def export_dataset(
     summary.seconds = time.perf_counter() - started
     summary.bytes = dir_size(output)
     return summary
+
+
+def _check_same_encoding(infos: Mapping[str, Mapping[str, Any]], settings: EncoderSettings, where: Path) -> None:
+    """--resume must encode new episodes like the existing ones (info.json has one video block)."""
+    want = {"video.codec": DECODER_NAME[settings.codec], "video.pix_fmt": settings.pix_fmt, "video.g": settings.g,
+            "video.crf": settings.crf, "video.preset": settings.preset}
+    for key, info in infos.items():
+        differ = {k: (info.get(k), v) for k, v in want.items() if info.get(k) != v}
+        if differ:
+            text = ", ".join(f"{k.removeprefix('video.')} {old!r} (now {new!r})" for k, (old, new) in differ.items())
+            raise LerobotNbError(f"the dataset's videos were encoded with {text}; pass the same codec options "
+                                 "with --resume", file=where, stream=key)
 
 
 def _write_error(exc: OSError, build: Path, output: Path) -> LerobotNbError:
