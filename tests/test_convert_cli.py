@@ -152,3 +152,27 @@ def test_real_h264_video_stream_is_remuxed_on_its_own_grid(tmp_path: Path, fixtu
     expected = _aligned(fixture_server, config)
     check_loads_in_lerobot(out, expected, min_psnr=45)  # the source's own pictures, not re-encoded
     assert_valid(out)
+
+
+def test_every_reference_flag_is_accepted(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    parser = oss_server_lerobot.build_parser()
+    flags = {s for a in parser._actions for s in a.option_strings}
+    reference = {"--rrd-dir", "--output", "--dataset-name", "--fps", "--index", "--action-path", "--state-path",
+                 "--task-path", "--image", "--action-column", "--state-column", "--task-column", "--video-format"}
+    assert reference <= flags
+    assert {"--codec", "--episodes", "--workers", "--resume", "--overwrite", "--writer", "--skip-bad-episodes",
+            "--g", "--crf", "--preset", "--pix-fmt"} <= flags
+    # full column names and the video format give the same dataset as the entity paths
+    rrd = str(RRD_FIXTURES[0].parent)
+    common = ["--rrd-dir", rrd, "--fps", "10", "--image", "video:/camera/video:video", "--no-progress"]
+    assert oss_server_lerobot.main([*common, "--output", str(tmp_path / "a"), "--action-path", "/action",
+                                    "--state-path", "/observation/joint_positions"]) == 0
+    assert oss_server_lerobot.main([*common, "--output", str(tmp_path / "b"),
+                                    "--action-column", "/action:Scalars:scalars",
+                                    "--state-column", "/observation/joint_positions:Scalars:scalars",
+                                    "--task-column", "/language_instruction:TextDocument:text",
+                                    "--video-format", "h264"]) == 0
+    a, b = (pq.read_table(tmp_path / d / "data/chunk-000/file-000.parquet") for d in "ab")
+    assert a.equals(b) and a.num_rows == 80
