@@ -310,3 +310,23 @@ def test_show_episode_with_hands_adds_overlays(sample_server: Any) -> None:
     assert _queued_bytes(viewer) > _queued_bytes(plain)  # keypoints and skeletons on top of the file
     with pytest.raises(LerobotNbError, match="no camera 'top' in the alignment spec"):
         show_episode_with_hands(sample_server, enriched, config, camera="top")
+
+
+def test_alignment_picker_realigns_on_change(sample_server: Any) -> None:
+    """Changing the fps or the streams re-aligns the chosen episode and redraws the preview."""
+    from lerobot_nb.align import align_episode
+    from lerobot_nb.notebooks import alignment_picker, render_preview
+
+    config = AlignConfig(fps=10, image=("wrist:/camera/wrist:compressed",))
+    seen: list[tuple[str, AlignConfig]] = []
+    box = alignment_picker(sample_server, config, on_change=lambda ep, cfg: seen.append((ep, cfg)))
+    (episode, fps), streams, out = box.children[0].children, box.children[1], box.children[2]
+    assert episode.options == ("pusht_000",) and fps.value == 10 and seen[-1][1] == config
+    fps.value = 5
+    assert seen[-1][1].fps == 5 and len(seen) == 2
+    streams.value = ("action", "wrist")
+    assert seen[-1][1].state_path is None and seen[-1][1].image == config.image
+    assert len(out.outputs) == 1 and "image/png" in out.outputs[0]["data"]  # one figure, replaced each time
+    fig = render_preview(sample_server, "pusht_000", seen[-1][1])
+    n = align_episode(sample_server.dataset, "pusht_000", seen[-1][1]).length
+    assert fig.axes and n > 0

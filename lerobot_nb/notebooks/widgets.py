@@ -6,7 +6,9 @@ reaches it without a browser; `alignment_picker` only wires widgets to them.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import io
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +64,14 @@ def render_preview(server: RecordingServer, episode: str, config: AlignConfig) -
     return plot_coverage(aligned)
 
 
+def _figure_output(fig: Figure) -> dict[str, Any]:
+    """A figure as one notebook `display_data` output (PNG), as an `Output` widget stores it."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    png = base64.b64encode(buf.getvalue()).decode("ascii")
+    return {"output_type": "display_data", "data": {"image/png": png, "text/plain": repr(fig)}, "metadata": {}}
+
+
 def alignment_picker(
     server: RecordingServer,
     config: AlignConfig,
@@ -75,7 +85,6 @@ def alignment_picker(
     """
     import ipywidgets as w
     import matplotlib.pyplot as plt
-    from IPython.display import display
 
     from lerobot_nb.errors import LerobotNbError
 
@@ -88,15 +97,15 @@ def alignment_picker(
 
     def update(_: Any = None) -> None:
         cfg = preview_config(config, fps=fps.value, streams=streams.value)
-        with out:
-            out.clear_output(wait=True)
-            try:
-                fig = render_preview(server, episode.value, cfg)
-            except LerobotNbError as exc:
-                print(f"error: {exc}")
-                return
-            display(fig)
-            plt.close(fig)
+        try:
+            fig = render_preview(server, episode.value, cfg)
+        except LerobotNbError as exc:
+            out.outputs = ({"output_type": "stream", "name": "stderr", "text": f"error: {exc}\n"},)
+            return
+        # Set the outputs directly (not `with out:` capture): the preview then also updates when
+        # the callback runs outside a kernel's display hook, and never stacks old figures.
+        out.outputs = (_figure_output(fig),)
+        plt.close(fig)
         if on_change is not None:
             on_change(episode.value, cfg)
 
