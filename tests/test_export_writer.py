@@ -303,3 +303,20 @@ def test_user_given_feature_names(tmp_path: Path) -> None:
     assert info["features"]["action"]["names"] == [f"a{i}" for i in range(6)]  # from the recording
     with pytest.raises(LerobotNbError, match="2 names for 6 dimensions"):
         _export(tmp_path / "ds2", [synthetic_episode("a", 3, 0, cameras=())], feature_names=("action=x,y",))
+
+
+def test_scalar_and_integer_features_round_trip(tmp_path: Path) -> None:
+    import dataclasses
+
+    episodes = []
+    for i, n in enumerate([6, 4]):
+        ep = synthetic_episode(f"s{i}", n, i, cameras=("front",))
+        extra = {"observation.gripper": np.linspace(0, 1, n, dtype=np.float32),
+                 "observation.contact": np.arange(n, dtype=np.int64).reshape(n, 1) % 2}
+        episodes.append(dataclasses.replace(ep, numeric={**ep.numeric, **extra}))
+    _export(tmp_path / "ds", episodes)
+    info = json.loads((tmp_path / "ds/meta/info.json").read_text())["features"]
+    assert info["observation.gripper"] == {"dtype": "float32", "shape": [1], "names": None}
+    assert info["observation.contact"] == {"dtype": "int64", "shape": [1], "names": None}
+    check_loads_in_lerobot(tmp_path / "ds", episodes)
+    assert_valid(tmp_path / "ds")
