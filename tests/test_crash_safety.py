@@ -221,3 +221,18 @@ def test_full_tmpfs_is_a_clear_error(tmp_path: Path) -> None:
         assert list(disk.iterdir()) == []
     finally:
         subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_previous_dataset_moved_aside_by_a_dead_run_is_restored(tmp_path: Path) -> None:
+    """Without renameat2 the publish moves the old dataset aside first; if the run dies right
+    then, the next run puts it back instead of deleting it."""
+    from lerobot_nb.export.publish import remove_stale_builds
+
+    out = tmp_path / "ds"
+    export_dataset(_episodes(OLD), ExportConfig(output=str(out), progress=False))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    aside = tmp_path / f".ds.building-{dead.stdout.strip()}-old"
+    os.rename(out, aside)
+    (tmp_path / f".ds.building-{dead.stdout.strip()}-abcd").mkdir()  # its half-built new dataset
+    remove_stale_builds(out)
+    assert _state(out) == OLD and [p.name for p in tmp_path.iterdir()] == ["ds"]

@@ -81,9 +81,12 @@ def remove_stale_builds(output: Path) -> list[Path]:
     parent = output.parent
     if not parent.is_dir():
         return removed
-    for path in parent.glob(_prefix(output) + "*"):
+    for path in sorted(parent.glob(_prefix(output) + "*")):
         pid_text = path.name[len(_prefix(output)):].split("-")[0]
         if pid_text.isdigit() and not _alive(int(pid_text)):
+            if path.name.endswith("-old") and not output.exists() and is_dataset(path):
+                os.rename(path, output)  # a run died between the two renames of the fallback publish
+                continue
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
