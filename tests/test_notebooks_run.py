@@ -88,16 +88,19 @@ def test_recorded_results_match_the_data(full_run: RunResult, recordings: Path) 
 
 
 def test_overridden_parameters(recordings: Path, tmp_path: Path) -> None:
-    """Another fps and another camera, through the CLI: the notebooks honour both."""
+    """Another fps and another camera, through the CLI: the notebooks honour both. `interactive=true`
+    under papermill: the viewer and pickers are created but nothing waits for a browser."""
     out = tmp_path / "run5"
     rc = main(["notebooks", "run", "--params", str(SAMPLE_YAML), "--output-dir", str(out),
                "--only", "02_align", "--only", "04_export", "--no-html",
-               "-p", f"recordings={recordings}", "-p", "fps=5", "-p", "image=[wrist:/camera/wrist:compressed]"])
+               "-p", f"recordings={recordings}", "-p", "fps=5", "-p", "image=[wrist:/camera/wrist:compressed]", "-p", "interactive=true"])
     assert rc == 0
     ticks = expected_ticks(recordings, fps=5, image=("wrist:/camera/wrist:compressed",))
     assert read_results(out / "02_align.ipynb")["ticks"] == ticks
     assert read_results(out / "04_export.ipynb")["frames"] == ticks
     assert not (out / "01_inspect.ipynb").exists() and not (out / "02_align.html").exists()
+    widgets = [o for o in outputs(out / "02_align.ipynb") if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(widgets) >= 2  # the Rerun viewer and the episode/streams/fps picker
     info = json.loads((out / "dataset" / "meta" / "info.json").read_text())
     assert info["fps"] == 5 and info["total_frames"] == sum(ticks.values())
     cameras = sorted(k for k, f in info["features"].items() if f["dtype"] == "video")
@@ -116,8 +119,8 @@ def test_stops_at_first_failure_naming_the_cell(tmp_path: Path, capsys: pytest.C
     assert rc == 1
     err = capsys.readouterr().err
     line = next(ln for ln in err.splitlines() if ln.startswith("error: "))
-    assert line.startswith("error: 01_inspect.ipynb, cell ")
-    assert "`server = start_server(recordings, server_url=server_url, dataset_name=dataset_name)`" in line
+    assert line.startswith("error: 01_inspect.ipynb, cell 5 (In [4]) line 1 `server = start_server(recordings, ")
+    assert line.endswith(f": LerobotNbError: {missing}: no such file or folder")
     assert "LerobotNbError" in line and str(missing) in line
     assert (out / "01_inspect.ipynb").is_file() and (out / "01_inspect.html").is_file()
     assert not any((out / f"{n}.ipynb").exists() for n in NOTEBOOKS[1:])

@@ -187,6 +187,8 @@ def test_failure_names_cell_and_line() -> None:
                         "name 'boom' is\nnot defined", line=3)
     assert str(f) == "02_align.ipynb, cell 4 (In [3]) line 3 `boom()`: NameError: name 'boom' is not defined"
     assert NotebookFailure("x", 1, None, "# c\n%time\ny = 2", "E", "v").failing_line == "y = 2"
+    long = NotebookFailure("x", 1, None, "z = " + "1 + " * 40 + "1", "E", "v", line=1)
+    assert str(long) == f"x.ipynb, cell 1 line 1 `{('z = ' + '1 + ' * 40)[:97]}...`: E: v"
 
 
 # -- pickers ----------------------------------------------------------------------------------------

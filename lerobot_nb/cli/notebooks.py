@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         html=not args.no_html,
         log_output=args.log_output,
     )
-    print(result.summary())
+    print(result.summary(with_failure=False))
     if result.failure is not None:
         print(f"error: {result.failure}", file=sys.stderr)
         print(f"the executed notebook with the traceback: {result.failure.executed}", file=sys.stderr)

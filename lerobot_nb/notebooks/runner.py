@@ -73,7 +73,8 @@ class NotebookFailure:
     def __str__(self) -> str:
         count = f" (In [{self.execution_count}])" if self.execution_count is not None else ""
         at = f" line {self.line}" if self.line is not None else ""
-        where = f"{self.notebook}.ipynb, cell {self.cell_index}{count}{at} `{self.failing_line[:80]}`"
+        line = self.failing_line if len(self.failing_line) <= 100 else self.failing_line[:97] + "..."
+        where = f"{self.notebook}.ipynb, cell {self.cell_index}{count}{at} `{line}`"
         return f"{where}: {self.ename}: {' '.join(self.evalue.split())}"
 
 
@@ -119,13 +120,14 @@ class RunResult:
         """`{notebook: {key: value}}` for every notebook that ran."""
         return {r.name: r.results for r in self.runs}
 
-    def summary(self) -> str:
+    def summary(self, *, with_failure: bool = True) -> str:
+        """One line per notebook (status, seconds, executed copy), then where the run stopped."""
         lines = []
         for r in self.runs:
             status = "ok" if r.ok else "FAILED"
             lines.append(f"{r.name:<14} {status:<7} {r.seconds:6.1f} s  {r.executed}")
         lines += [f"{name:<14} not run" for name in self.not_run]
-        if self.failure is not None:
+        if self.failure is not None and with_failure:
             lines.append(f"stopped at {self.failure}")
         return "\n".join(lines)
 
