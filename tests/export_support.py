@@ -26,10 +26,11 @@ class NumpyFrames:
     """A FrameSource over frames made on the fly (never holds the episode in memory)."""
 
     def __init__(self, length: int, seed: int, h: int = H, w: int = W, encoded: EncodedVideo | None = None,
-                 bad_at: int | None = None) -> None:
+                 bad_at: int | None = None, short_by: int = 0) -> None:
         self.length, self.seed, self._h, self._w = length, seed, h, w
         self._encoded = encoded
         self.bad_at = bad_at
+        self.short_by = short_by  # a broken source that yields fewer frames than it claims
 
     @property
     def height(self) -> int:
@@ -43,7 +44,7 @@ class NumpyFrames:
         return self.length
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        for t in range(self.length):
+        for t in range(self.length - self.short_by):
             if t == self.bad_at:
                 yield frame(t, self.seed, self._h + 2, self._w)
             else:

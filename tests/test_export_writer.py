@@ -236,6 +236,14 @@ def test_frame_size_change_inside_an_episode_stops_cleanly(tmp_path: Path) -> No
     assert not list(tmp_path.iterdir())
 
 
+def test_camera_with_fewer_frames_than_ticks_stops_cleanly(tmp_path: Path) -> None:
+    bad = synthetic_episode("short", 6, 3, cameras=("front",), short_by=2)
+    with pytest.raises(LerobotNbError, match=r"episode short, stream observation.images.front: the camera gave "
+                       r"fewer frames than its 6 ticks"):
+        _export(tmp_path / "ds", [bad])
+    assert not list(tmp_path.iterdir())
+
+
 def test_output_inside_the_input_folder_is_refused(tmp_path: Path) -> None:
     (tmp_path / "recs").mkdir()
     with pytest.raises(LerobotNbError, match="inside the input folder"):

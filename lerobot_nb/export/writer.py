@@ -292,17 +292,20 @@ def _camera_job(src: FrameSource, path: Path, *, fps: int, settings: EncoderSett
     height, width, length = src.height, src.width, len(src)
     codec = DECODER_NAME[settings.codec]
     encoded = src.encoded(codec) if remux else None
-    if encoded is not None and can_remux(encoded, codec=codec, height=height, width=width, length=length):
-        segment = remux_segment(encoded, path, fps=fps)
-        return segment, image_stats(_counting(src, on_frames), length=length)
-    with SegmentEncoder(path, fps=fps, height=height, width=width, settings=settings) as encoder:
-        frames = encoder.passthrough(_counting(src, on_frames))
-        stats = image_stats(frames, length=length)
-        for _ in frames:  # statistics may stop at the last sampled frame: encode the rest too
-            pass
-        if encoder.count != length:
-            raise LerobotNbError(f"the camera gave {encoder.count} frames for {length} ticks")
-        return encoder.finish(), stats
+    try:
+        if encoded is not None and can_remux(encoded, codec=codec, height=height, width=width, length=length):
+            segment = remux_segment(encoded, path, fps=fps)
+            return segment, image_stats(_counting(src, on_frames), length=length)
+        with SegmentEncoder(path, fps=fps, height=height, width=width, settings=settings) as encoder:
+            frames = encoder.passthrough(_counting(src, on_frames))
+            stats = image_stats(frames, length=length)
+            for _ in frames:  # statistics may stop at the last sampled frame: encode the rest too
+                pass
+            if encoder.count != length:
+                raise LerobotNbError(f"the camera gave {encoder.count} frames for {length} ticks")
+            return encoder.finish(), stats
+    except ValueError as exc:  # image_stats: the source ran out of frames before `length`
+        raise LerobotNbError(f"the camera gave fewer frames than its {length} ticks ({exc})") from None
 
 
 def _counting(src: Iterable[np.ndarray], on_frames: Any) -> Iterator[np.ndarray]:
