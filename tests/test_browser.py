@@ -15,6 +15,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -123,52 +124,67 @@ CELL_STATE = """
 """
 
 
-def test_inspect_notebook_in_chromium(jupyterlab: tuple[str, Path], tmp_path: Path) -> None:
-    playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    url, root = jupyterlab
-    recordings = sample_recordings(tmp_path / "sample", episodes=2)
-    interactive_copy(notebook_dir() / "01_inspect.ipynb", root / "01_inspect.ipynb",
-                     recordings=str(recordings), interactive=True)
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "01_inspect_viewer.png"
-    for old in ARTIFACTS.glob("01_inspect_*.png"):
-        old.unlink()
+def open_and_run_all(page: Any, url: str) -> None:
+    """Open a notebook in JupyterLab, wait for its kernel, run all cells and wait until all ran cleanly."""
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell", timeout=60_000)
+    # the kernel must be connected before "run all", or the request goes nowhere
+    page.wait_for_function(KERNEL_READY, timeout=90_000, polling=500)
+    page.evaluate(RUN_ALL)
+    page.wait_for_function(f"() => {{ const s = ({CELL_STATE})(); return s.errors.length > 0 || "
+                           "(s.pending === 0 && !s.busy); }", timeout=240_000, polling=1000)
+    state = page.evaluate(CELL_STATE)
+    assert state["errors"] == [] and state["pending"] == 0, state
 
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return sample_recordings(tmp_path_factory.mktemp("sample"), episodes=2)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    """A page in headless Debian Chromium (a fresh profile per test)."""
+    playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     with playwright.sync_playwright() as p:
         ctx = p.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True,
             args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 1000},
         )
         try:
-            page = ctx.pages[0] if ctx.pages else ctx.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(url.format(path="01_inspect.ipynb"), wait_until="domcontentloaded")
-            page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell", timeout=60_000)
-            # the kernel must be connected before "run all", or the request goes nowhere
-            page.wait_for_function(KERNEL_READY, timeout=90_000, polling=500)
-            page.evaluate(RUN_ALL)
-            page.wait_for_function(f"() => {{ const s = ({CELL_STATE})(); return s.errors.length > 0 || "
-                                   "(s.pending === 0 && !s.busy); }", timeout=240_000, polling=1000)
-            state = page.evaluate(CELL_STATE)
-            assert state["errors"] == [] and state["pending"] == 0, state
-
-            # matplotlib: the inline PNGs (stream rates, coverage timeline) are in the page
-            figures = page.locator(".jp-RenderedImage img[src^='data:image/png']")
-            figures.first.scroll_into_view_if_needed()
-            box = figures.first.bounding_box()
-            assert box is not None and box["width"] > 200 and box["height"] > 100
-            figures.first.screenshot(path=str(ARTIFACTS / "01_inspect_figure.png"))
-
-            # the rerun-notebook widget: its view mounts the wasm viewer's canvas and draws
-            viewer = page.locator(".jp-OutputArea-output canvas")
-            viewer.first.wait_for(state="attached", timeout=90_000)
-            viewer.first.scroll_into_view_if_needed()
-            page.wait_for_timeout(5000)  # a few frames for the screenshot
-            vbox = viewer.first.bounding_box()
-            assert vbox is not None and vbox["width"] > 300 and vbox["height"] > 200
-            page.screenshot(path=str(shot))
-            assert not [e for e in errors if "widget" in e.lower()], errors
+            yield ctx.pages[0] if ctx.pages else ctx.new_page()
         finally:
             ctx.close()
+
+
+def test_inspect_notebook_in_chromium(jupyterlab: tuple[str, Path], recordings: Path, browser: Any) -> None:
+    url, root = jupyterlab
+    interactive_copy(notebook_dir() / "01_inspect.ipynb", root / "01_inspect.ipynb",
+                     recordings=str(recordings), interactive=True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "01_inspect_viewer.png"
+    for old in ARTIFACTS.glob("01_inspect_*.png"):
+        old.unlink()
+    page = browser
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    open_and_run_all(page, url.format(path="01_inspect.ipynb"))
+
+    # matplotlib: the inline PNGs (stream rates, coverage timeline) are in the page
+    figures = page.locator(".jp-RenderedImage img[src^='data:image/png']")
+    figures.first.scroll_into_view_if_needed()
+    box = figures.first.bounding_box()
+    assert box is not None and box["width"] > 200 and box["height"] > 100
+    figures.first.screenshot(path=str(ARTIFACTS / "01_inspect_figure.png"))
+
+    # the rerun-notebook widget: its view mounts the wasm viewer's canvas and draws
+    viewer = page.locator(".jp-OutputArea-output canvas")
+    viewer.first.wait_for(state="attached", timeout=90_000)
+    viewer.first.scroll_into_view_if_needed()
+    page.wait_for_timeout(5000)  # a few frames for the screenshot
+    vbox = viewer.first.bounding_box()
+    assert vbox is not None and vbox["width"] > 300 and vbox["height"] > 200
+    page.screenshot(path=str(shot))
+    assert not [e for e in errors if "widget" in e.lower()], errors
     assert shot.stat().st_size > 10_000
+

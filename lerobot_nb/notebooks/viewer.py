@@ -7,6 +7,8 @@ never blocks a kernel without a frontend (papermill); notebooks still create it 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,7 +57,9 @@ def show_episode(
     """
     use_local_viewer_assets()
     import rerun as rr
-    import rerun.notebook
+
+    with contextlib.redirect_stdout(io.StringIO()):  # the asset server's start-up chatter
+        import rerun.notebook
 
     if episode not in server.episodes:
         raise LerobotNbError(f"no such episode; the dataset has {', '.join(server.episodes)}",
