@@ -188,3 +188,25 @@ def test_inspect_notebook_in_chromium(jupyterlab: tuple[str, Path], recordings: 
     assert not [e for e in errors if "widget" in e.lower()], errors
     assert shot.stat().st_size > 10_000
 
+
+
+def test_align_picker_updates_the_preview(jupyterlab: tuple[str, Path], recordings: Path, browser: Any) -> None:
+    """02 after Run All: choosing another fps in the picker re-aligns and redraws the preview."""
+    url, root = jupyterlab
+    interactive_copy(notebook_dir() / "02_align.ipynb", root / "02_align.ipynb",
+                     recordings=str(recordings), interactive=True)
+    page = browser
+    open_and_run_all(page, url.format(path="02_align.ipynb"))
+    preview = ".widget-vbox .widget-output .jp-OutputArea-output"
+    page.locator(preview).last.scroll_into_view_if_needed()
+    before = page.locator(f"{preview} img").last.get_attribute("src")
+    assert before and before.startswith("data:image/png")
+    fps = page.locator(".widget-dropdown", has_text="fps").locator("select")
+    assert fps.input_value() == "10"
+    fps.select_option(label="5")
+    page.wait_for_function(f"(before) => {{ const imgs = document.querySelectorAll('{preview} img'); "
+                           "return imgs.length > 0 && imgs[imgs.length - 1].src !== before; }",
+                           arg=before, timeout=60_000)
+    assert not page.locator(f"{preview}[data-mime-type='application/vnd.jupyter.stderr']").count()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".widget-vbox").last.screenshot(path=str(ARTIFACTS / "02_align_picker.png"))

@@ -91,7 +91,8 @@ def alignment_picker(
     choices = stream_choices(config)
     episode = w.Dropdown(options=server.episodes, description="episode")
     streams = w.SelectMultiple(options=list(choices.items()), value=tuple(choices.values()),
-                               description="streams", rows=min(6, max(2, len(choices))))
+                               description="streams", rows=min(6, max(2, len(choices))),
+                               layout=w.Layout(width="560px"))
     fps = w.Dropdown(options=sorted({*FPS_CHOICES, config.fps}), value=config.fps, description="fps")
     out = w.Output()
 
@@ -101,6 +102,10 @@ def alignment_picker(
             fig = render_preview(server, episode.value, cfg)
         except LerobotNbError as exc:
             out.outputs = ({"output_type": "stream", "name": "stderr", "text": f"error: {exc}\n"},)
+            return
+        except Exception as exc:  # a widget callback has nowhere else to report: show it in place
+            out.outputs = ({"output_type": "stream", "name": "stderr",
+                            "text": f"error: {type(exc).__name__}: {exc}\n"},)
             return
         # Set the outputs directly (not `with out:` capture): the preview then also updates when
         # the callback runs outside a kernel's display hook, and never stacks old figures.
