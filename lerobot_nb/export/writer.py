@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import os
 import shutil
 import time
 from collections import deque
@@ -404,7 +405,10 @@ def _write_error(exc: OSError, build: Path, output: Path) -> LerobotNbError:
 
 def _run(episodes: Iterable[AlignedEpisode | EpisodeSkipped], builder: _Builder, config: ExportConfig,
          summary: ExportSummary, progress: Progress) -> None:
-    settings = EncoderSettings.from_config(config)
+    # SVT-AV1 starts a thread per core in every encoder: with `workers` encoders side by side
+    # that oversubscribes the cores (measured ~10% slower on 2 cores), so split them instead.
+    threads = max(1, (os.cpu_count() or 1) // config.workers) if config.codec == "libsvtav1" and config.workers > 1 else None
+    settings = EncoderSettings.from_config(config, threads=threads)
     pending: deque[_Pending] = deque()
     seg_dir = builder.root / ".segments"
     seg_dir.mkdir()
