@@ -59,6 +59,7 @@ def test_all_five_run_in_order(full_run: RunResult) -> None:
 
 def test_recorded_results_match_the_data(full_run: RunResult, recordings: Path) -> None:
     res = full_run.results
+    assert set(res) == set(NOTEBOOKS), full_run.summary()
     ticks = expected_ticks(recordings, fps=10, image=CAMERAS)
     assert sorted(ticks) == EPISODES
 
@@ -81,10 +82,10 @@ def test_recorded_results_match_the_data(full_run: RunResult, recordings: Path) 
     info = json.loads((dataset / "meta" / "info.json").read_text())
     assert (info["fps"], info["total_episodes"], info["total_frames"]) == (10, 2, sum(ticks.values()))
 
+    assert res["05_validate"].get("failed") == [], full_run.summary()
+    assert res["05_validate"]["verdict"] == "pass"
     assert res["05_validate"]["frames_loaded"] == sum(ticks.values())
     assert res["05_validate"]["episodes_loaded"] == 2
-    assert res["05_validate"]["failed"] == []
-    assert res["05_validate"]["verdict"] == "pass"
 
 
 def test_overridden_parameters(recordings: Path, tmp_path: Path) -> None:
