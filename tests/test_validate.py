@@ -190,6 +190,16 @@ def corrupt_image_stats(root: Path) -> None:
     path.write_text(json.dumps(stats, indent=4))
 
 
+def unordered_image_quantiles(root: Path) -> None:
+    """Episode 2's q90 of one video channel above its max: impossible whatever the codec did."""
+    table = pq.read_table(root / EPISODES)
+    column = "stats/observation.images.front/q90"
+    rows = table.column(column).to_pylist()
+    rows[2][0] = [[1.5]]
+    i = table.column_names.index(column)
+    pq.write_table(table.set_column(i, column, pa.array(rows, table.schema.field(column).type)), root / EPISODES)
+
+
 def nan_action(root: Path) -> None:
     table = pq.read_table(root / DATA)
     action = np.stack(table.column("action").to_numpy(zero_copy_only=False)).astype(np.float32)
@@ -211,6 +221,7 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], str, tuple[str | None, int | 
     "remove a task": (remove_task, "structure.tasks", ("meta/tasks.parquet", None, None)),
     "stray data file": (stray_file, "structure.files", ("data/chunk-000/file-001.parquet", None, None)),
     "corrupt an image stat": (corrupt_image_stats, "stats.images", ("meta/stats.json", None, None)),
+    "unordered image quantiles": (unordered_image_quantiles, "stats.images", (EPISODES, 2, None)),
 }
 
 

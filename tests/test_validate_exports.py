@@ -132,11 +132,6 @@ def test_plots(planted: tuple[Path, ValidationReport]) -> None:
     assert [t.get_text() for t in state_axis.get_xticklabels()] == [f"j{k}" for k in range(6)]
 
 
-@pytest.mark.xfail(
-    reason="exporter (issue 4) writes to_timestamp of the first episode in a rolled video file as if the file "
-    "started at 0 s while its frames continue the previous file's pts; validate flags it in video.frames",
-    strict=False,
-)
 def test_rolled_export_passes(tmp_path: Path) -> None:
     from export_support import synthetic_episode
 
