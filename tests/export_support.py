@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from lerobot_nb.align.episode import AlignedEpisode, EncodedVideo
+from lerobot_nb.sources.frames import DecodedFrames
 
 H, W = 48, 64
 
@@ -22,26 +23,16 @@ def frame(t: int, seed: int, h: int = H, w: int = W) -> np.ndarray:
     return np.stack([r, g, b], axis=-1)
 
 
-class NumpyFrames:
+class NumpyFrames(DecodedFrames):
     """A FrameSource over frames made on the fly (never holds the episode in memory)."""
 
     def __init__(self, length: int, seed: int, h: int = H, w: int = W, encoded: EncodedVideo | None = None,
                  bad_at: int | None = None, short_by: int = 0) -> None:
-        self.length, self.seed, self._h, self._w = length, seed, h, w
+        super().__init__(length, h, w)
+        self.length, self.seed = length, seed
         self._encoded = encoded
         self.bad_at = bad_at
         self.short_by = short_by  # a broken source that yields fewer frames than it claims
-
-    @property
-    def height(self) -> int:
-        return self._h
-
-    @property
-    def width(self) -> int:
-        return self._w
-
-    def __len__(self) -> int:
-        return self.length
 
     def __iter__(self) -> Iterator[np.ndarray]:
         for t in range(self.length - self.short_by):

@@ -106,11 +106,10 @@ def decode(ctx: DatasetContext) -> list[Finding]:
                     frame=frame,
                 )
             )
-        expected = max(scan.header_frames, scan.packets)
-        if not scan.errors and scan.decoded < expected:
+        if not scan.errors and scan.decoded < total:
             out.append(
                 _fail(
-                    f"only {scan.decoded} of {expected} frames decode; the file is truncated or corrupt",
+                    f"only {scan.decoded} of {total} frames decode; the file is truncated or corrupt",
                     file=rel,
                     frame=scan.decoded,
                 )
