@@ -47,14 +47,19 @@ fi
 STAMP="$VENV/.lerobot_nb-installed"
 WANT=$(sha256sum pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
-    log "pip install -e .[test,hands,language] (first time: a few minutes, torch is large)"
-    "$VENV/bin/python" -m pip install -q -e ".[test,hands,language]"
+    PIP_LOG="$VENV/setup-pip.log"
+    log "pip install -e .[test,hands,language] (first time: a few minutes, torch is large; log: $PIP_LOG)"
+    if ! "$VENV/bin/python" -m pip install -e ".[test,hands,language]" > "$PIP_LOG" 2>&1; then
+        tail -n 30 "$PIP_LOG" >&2
+        echo "setup: pip install failed (full log: $PIP_LOG)" >&2
+        exit 1
+    fi
     # lerobot wants opencv-python-headless, gym-pusht opencv-python, mediapipe opencv-contrib-python:
     # all three install the same `cv2` package over each other. Keep exactly one that serves all
     # three (contrib modules, no GUI), so `import cv2` never depends on install order.
     "$VENV/bin/python" -m pip uninstall -q -y opencv-python opencv-python-headless opencv-contrib-python \
         opencv-contrib-python-headless >/dev/null 2>&1 || true
-    "$VENV/bin/python" -m pip install -q --no-deps "opencv-contrib-python-headless>=4.10,<5"
+    "$VENV/bin/python" -m pip install -q --no-deps "opencv-contrib-python-headless>=4.10,<5" >> "$PIP_LOG" 2>&1
     echo "$WANT" > "$STAMP"
 fi
 log "ready: $VENV"

@@ -86,7 +86,7 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
                 if proc.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"JupyterLab did not start:\n{(home / 'lab.log').read_text()[-2000:]}")
                 time.sleep(0.5)
-        yield f"{base}/lab/tree/{{path}}?token={token}", root
+        yield f"{base}/lab/tree/{{path}}?reset&token={token}", root
     finally:
         proc.terminate()
         try:
@@ -98,12 +98,14 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
 
 # JupyterLab's own model (exposed with --LabApp.expose_app_in_browser): cells scrolled out of view are
 # not in the DOM, so completion and errors are read from the notebook model, not from prompts.
+# JupyterLab restores the previous test's tabs from its workspace, so the current widget must be
+# the notebook this test opened before "run all" (which acts on the current widget) is sent.
 KERNEL_READY = """
-() => {
+(path) => {
   const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
   const ctx = w && w.sessionContext;
-  return !!(ctx && ctx.session && ctx.session.kernel && ctx.session.kernel.connectionStatus === 'connected'
-            && ctx.kernelDisplayStatus === 'idle');
+  return !!(w && w.context && w.context.path === path && ctx && ctx.session && ctx.session.kernel
+            && ctx.session.kernel.connectionStatus === 'connected' && ctx.kernelDisplayStatus === 'idle');
 }
 """
 RUN_ALL = "() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }"
@@ -124,12 +126,12 @@ CELL_STATE = """
 """
 
 
-def open_and_run_all(page: Any, url: str) -> None:
-    """Open a notebook in JupyterLab, wait for its kernel, run all cells and wait until all ran cleanly."""
-    page.goto(url, wait_until="domcontentloaded")
+def open_and_run_all(page: Any, url: str, path: str) -> None:
+    """Open notebook `path` in JupyterLab, wait for its kernel, run all cells and wait until all ran cleanly."""
+    page.goto(url.format(path=path), wait_until="domcontentloaded")
     page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell", timeout=60_000)
     # the kernel must be connected before "run all", or the request goes nowhere
-    page.wait_for_function(KERNEL_READY, timeout=90_000, polling=500)
+    page.wait_for_function(KERNEL_READY, arg=path, timeout=90_000, polling=500)
     page.evaluate(RUN_ALL)
     page.wait_for_function(f"() => {{ const s = ({CELL_STATE})(); return s.errors.length > 0 || "
                            "(s.pending === 0 && !s.busy); }", timeout=240_000, polling=1000)
@@ -168,7 +170,7 @@ def test_inspect_notebook_in_chromium(jupyterlab: tuple[str, Path], recordings: 
     page = browser
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    open_and_run_all(page, url.format(path="01_inspect.ipynb"))
+    open_and_run_all(page, url, "01_inspect.ipynb")
 
     # matplotlib: the inline PNGs (stream rates, coverage timeline) are in the page
     figures = page.locator(".jp-RenderedImage img[src^='data:image/png']")
@@ -196,7 +198,7 @@ def test_align_picker_updates_the_preview(jupyterlab: tuple[str, Path], recordin
     interactive_copy(notebook_dir() / "02_align.ipynb", root / "02_align.ipynb",
                      recordings=str(recordings), interactive=True)
     page = browser
-    open_and_run_all(page, url.format(path="02_align.ipynb"))
+    open_and_run_all(page, url, "02_align.ipynb")
     preview = ".widget-vbox .widget-output .jp-OutputArea-output"
     page.locator(preview).last.scroll_into_view_if_needed()
     before = page.locator(f"{preview} img").last.get_attribute("src")
