@@ -75,17 +75,57 @@ def _vector_stats(batch: np.ndarray, count: int) -> FeatureStats:
     mean = np.mean(batch, axis=0)
     mean_sq = np.mean(batch**2, axis=0)
     std = np.sqrt(np.maximum(0, mean_sq - mean**2))
-    quantiles: list[list[Any]] = [[] for _ in QUANTILES]
-    for d in range(batch.shape[1]):
-        edges = np.linspace(lo[d] - _EDGE_PAD, hi[d] + _EDGE_PAD, _NUM_BINS + 1)
-        hist, _ = np.histogram(batch[:, d], bins=edges)
-        cumsum = np.cumsum(hist.astype(np.float64))
-        for qi, q in enumerate(QUANTILES):
-            quantiles[qi].append(_histogram_quantile(cumsum, edges, q * n))
-    out = {"min": lo, "max": hi, "mean": mean, "std": std, "count": np.array([count])}
-    for name, values in zip(QUANTILE_NAMES, quantiles, strict=True):
-        out[name] = np.array(values)
+    per_dim = [
+        _histogram_quantiles(batch[:, d], None, lo[d], hi[d], n) for d in range(batch.shape[1])
+    ]
+    return _assemble(lo, hi, mean, std, count, per_dim)
+
+
+def _histogram_quantiles(
+    values: np.ndarray, weights: np.ndarray | None, lo: Any, hi: Any, n: int
+) -> list[Any]:
+    """lerobot's quantiles of one dimension: a 5000-bin histogram over [lo, hi], interpolated.
+
+    With `weights`, `values` are distinct levels and `weights` their counts: the same bins get the
+    same counts as the full data would (numpy assigns bins by the same edge search).
+    """
+    edges = np.linspace(lo - _EDGE_PAD, hi + _EDGE_PAD, _NUM_BINS + 1)
+    hist, _ = np.histogram(values, bins=edges, weights=weights)
+    cumsum = np.cumsum(hist.astype(np.float64))
+    return [_histogram_quantile(cumsum, edges, q * n) for q in QUANTILES]
+
+
+def _assemble(
+    lo: np.ndarray, hi: np.ndarray, mean: np.ndarray, std: np.ndarray, count: int, per_dim: list[list[Any]]
+) -> FeatureStats:
+    out: FeatureStats = {"min": lo, "max": hi, "mean": mean, "std": std, "count": np.array([count])}
+    for qi, name in enumerate(QUANTILE_NAMES):
+        out[name] = np.array([quantiles[qi] for quantiles in per_dim])
     return _ordered(out)
+
+
+def _uint8_stats(pixels: np.ndarray, count: int) -> FeatureStats:
+    """`_vector_stats` of (N, C) uint8 pixels from per-channel level counts (256 levels).
+
+    min, max, count and the quantiles are bit for bit `_vector_stats`'s (same histogram bins, same
+    counts). mean and std are exact (integer sums, float64) where lerobot accumulates float32;
+    the two agree to ~1e-7 relative. About 5x faster, which matters: image statistics were most
+    of the exporter's time beyond encoding.
+    """
+    n, channels = pixels.shape
+    offsets = (np.arange(channels, dtype=np.uint16) * 256)[None, :]
+    counts = np.bincount((pixels.astype(np.uint16) + offsets).ravel(), minlength=256 * channels)
+    counts = counts.reshape(channels, 256)
+    levels = np.arange(256, dtype=np.float32)  # the pixel values as float32, as lerobot sees them
+    present = [np.flatnonzero(c) for c in counts]
+    lo = np.array([levels[p[0]] for p in present], np.float32)
+    hi = np.array([levels[p[-1]] for p in present], np.float32)
+    total = counts.astype(np.float64)
+    mean = total @ levels.astype(np.float64) / n
+    mean_sq = total @ levels.astype(np.float64) ** 2 / n
+    std = np.sqrt(np.maximum(0, mean_sq - mean**2))
+    per_dim = [_histogram_quantiles(levels, total[c], lo[c], hi[c], n) for c in range(channels)]
+    return _assemble(lo, hi, mean, std, count, per_dim)
 
 
 def _histogram_quantile(cumsum: np.ndarray, edges: np.ndarray, target: float) -> Any:
@@ -178,7 +218,11 @@ def image_stats(
     # duplicates in `wanted` (never for lerobot's spacing, but cheap to honour) count twice
     batch = np.stack([picked[i] for i in wanted])  # (S, H, W, C), contiguous
     channels = batch.shape[-1]
-    stats = _vector_stats(batch.reshape(-1, channels), batch.shape[0])
+    pixels = batch.reshape(-1, channels)
+    many = pixels.shape[0] >= 2  # lerobot's rule for fewer rows is in _vector_stats
+    stats = _uint8_stats(pixels, batch.shape[0]) if many and pixels.dtype == np.uint8 else _vector_stats(
+        pixels, batch.shape[0]
+    )
     return {
         name: value if name == "count" else (value / 255.0).reshape(channels, 1, 1)
         for name, value in stats.items()

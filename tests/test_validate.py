@@ -12,7 +12,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import LEROBOT_FIXTURES
+from conftest import LEROBOT_FIXTURES, assert_stat_equal
 
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.stats import STAT_NAMES, stats_from_json
@@ -106,7 +106,7 @@ def test_recompute_repairs_lerobot044_in_place(fixture: Path, tmp_path: Path) ->
     for key in ("observation.images.front", "observation.images.wrist"):
         if fixture == IMAGE044:  # lossless PNG: exactly what lerobot 0.6.1 computed from the same frames
             for name in STAT_NAMES:
-                np.testing.assert_array_equal(stats[key][name], reference[key][name], err_msg=f"{key} {name}")
+                assert_stat_equal(key, name, stats[key][name], reference[key][name])
         else:  # decoded AV1: close to what lerobot 0.6.1 computed before encoding
             np.testing.assert_allclose(stats[key]["std"], reference[key]["std"], atol=0.01)
             assert float(stats[key]["std"].min()) > 0.1  # the overflow wrote 0.03..0.06
