@@ -94,8 +94,8 @@ def test_ctrl_c_in_a_child_process_leaves_nothing_behind(tmp_path: Path) -> None
         import sys, time
         from lerobot_nb.server import open_recordings
         with open_recordings({[str(p) for p in RRD_FIXTURES]!r}) as server:
-            print(server.url, flush=True)
-            try:
+            try:  # the URL is printed inside the try: SIGINT may arrive right after it
+                print(server.url, flush=True)
                 time.sleep(60)
             finally:
                 print("closing", flush=True)
