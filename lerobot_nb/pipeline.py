@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from lerobot_nb.align import AlignConfig, AlignedEpisode, EpisodeSkipped, iter_aligned
+from lerobot_nb.export.admission import ALREADY_PRESENT
 from lerobot_nb.export.config import ExportConfig
 from lerobot_nb.export.publish import check_output
 from lerobot_nb.export.summary import ExportSummary
-from lerobot_nb.export.writer import ALREADY_PRESENT, export_dataset, read_sources
+from lerobot_nb.export.writer import export_dataset, read_sources
 from lerobot_nb.server import RecordingServer, ServerConfig
 
 __all__ = ["convert"]

@@ -19,12 +19,12 @@ import numpy as np
 
 from lerobot_nb.align.episode import AlignedEpisode, EpisodeSkipped
 from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.export.admission import admitted_episodes
 from lerobot_nb.export.config import ExportConfig
 from lerobot_nb.export.layout import SOURCES_PATH, write_json_atomic
 from lerobot_nb.export.publish import check_output, new_build_dir, publish, remove_stale_builds
-from lerobot_nb.export.schema import IMAGE_PREFIX, BadEpisode, FeatureSchema
+from lerobot_nb.export.schema import IMAGE_PREFIX, FeatureSchema
 from lerobot_nb.export.summary import ExportSummary, Progress, dir_size
-from lerobot_nb.export.tasks import with_episode_task
 
 __all__ = ["export_with_lerobot"]
 
@@ -69,26 +69,8 @@ def export_with_lerobot(
     sources: dict[str, int] = {}
     progress = Progress(config.progress, total)
     dataset: Any = None
-    task_map = config.task_mapping()
     try:
-        for episode in episodes:
-            if isinstance(episode, EpisodeSkipped):
-                summary.add(episode.episode_id, "skipped", reason=episode.reason, source=episode.source)
-                progress.episode()
-                continue
-            if config.episodes and episode.episode_id not in config.episodes:
-                continue
-            episode = with_episode_task(episode, task_map)
-            try:
-                if not schema.defined:
-                    schema.define(episode)
-                schema.check(episode)
-            except BadEpisode as exc:
-                if not config.skip_bad_episodes:
-                    raise
-                summary.add(episode.episode_id, "skipped", reason=exc.what, source=episode.source)
-                progress.episode()
-                continue
+        for episode in admitted_episodes(episodes, config, schema, summary, progress):
             numeric = [k for k, f in schema.features.items() if f["dtype"] != "video"]
             shapes = {k: schema.features[k]["shape"] for k in numeric}
             if dataset is None:

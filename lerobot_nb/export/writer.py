@@ -17,7 +17,7 @@ import os
 import shutil
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from lerobot_nb.align.episode import AlignedEpisode, EpisodeSkipped, FrameSource
 from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.export.admission import ALREADY_PRESENT, admitted_episodes
 from lerobot_nb.export.config import DECODER_NAME, ExportConfig
 from lerobot_nb.export.layout import (
     DATA_PATH,
@@ -47,9 +48,9 @@ from lerobot_nb.export.layout import (
 )
 from lerobot_nb.export.parquet import RollingParquet, arrow_column
 from lerobot_nb.export.publish import check_output, link_tree, new_build_dir, publish, remove_stale_builds
-from lerobot_nb.export.schema import IMAGE_PREFIX, BadEpisode, FeatureSchema
+from lerobot_nb.export.schema import IMAGE_PREFIX, FeatureSchema
 from lerobot_nb.export.summary import ExportSummary, Progress, dir_size
-from lerobot_nb.export.tasks import TaskTable, with_episode_task
+from lerobot_nb.export.tasks import TaskTable
 from lerobot_nb.export.video import (
     EncoderSettings,
     Segment,
@@ -70,7 +71,6 @@ from lerobot_nb.stats import (
 __all__ = ["ALREADY_PRESENT", "export_dataset", "read_sources"]
 
 #: The reason given for a recording that --resume finds already in the dataset.
-ALREADY_PRESENT = "already in the dataset"
 _META_BATCH = 10  # episode metadata rows per parquet row group, as lerobot buffers them
 
 
@@ -412,12 +412,6 @@ def _run(episodes: Iterable[AlignedEpisode | EpisodeSkipped], builder: _Builder,
     pending: deque[_Pending] = deque()
     seg_dir = builder.root / ".segments"
     seg_dir.mkdir()
-    embedder: Callable[[AlignedEpisode], AlignedEpisode] | None = None
-    if config.language_embedding:
-        from lerobot_nb.enrich.language import add_language_embedding
-
-        embedder = add_language_embedding
-    task_map = config.task_mapping()
     pool = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="encode")
 
     def finish_one() -> None:
@@ -427,34 +421,8 @@ def _run(episodes: Iterable[AlignedEpisode | EpisodeSkipped], builder: _Builder,
         progress.episode()
 
     try:
-        for episode in episodes:
-            if isinstance(episode, EpisodeSkipped):
-                status = "existing" if episode.reason == ALREADY_PRESENT else "skipped"
-                summary.add(episode.episode_id, status, reason=episode.reason, source=episode.source,
-                            index=builder.sources.get(episode.episode_id))
-                progress.episode()
-                continue
-            if episode.episode_id in builder.sources:
-                summary.add(episode.episode_id, "existing", reason=ALREADY_PRESENT,
-                            index=builder.sources[episode.episode_id], source=episode.source)
-                progress.episode()
-                continue
-            if config.episodes and episode.episode_id not in config.episodes:
-                continue
-            episode = with_episode_task(episode, task_map)
-            if embedder is not None:
-                episode = embedder(episode)
-            try:
-                if not builder.schema.defined:
-                    builder.schema.define(episode)
-                    builder.open_writers()
-                builder.schema.check(episode)
-            except BadEpisode as exc:
-                if not config.skip_bad_episodes:
-                    raise
-                summary.add(episode.episode_id, "skipped", reason=exc.what, source=episode.source)
-                progress.episode()
-                continue
+        for episode in admitted_episodes(episodes, config, builder.schema, summary, progress,
+                                         existing=builder.sources, on_define=builder.open_writers):
             row, stats = builder.write_data(episode)
             jobs = {
                 IMAGE_PREFIX + key: pool.submit(
