@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from lerobot_nb.align.resample import median_period
+
 __all__ = ["REPORT_SCHEMA", "StreamReport", "report_frame"]
 
 #: Column -> dtype of every report (also of an empty one), one row per episode piece and stream.
@@ -51,12 +53,12 @@ class StreamReport:
 
     def row(self) -> dict[str, object]:
         t = self.sample_s
-        period = np.diff(t)
-        period = period[period > 0]
+        intervals = np.diff(t)
+        period = median_period(t)
         duration = float(t[-1] - t[0]) if len(t) > 1 else 0.0
         st = self.kept_staleness_s * 1e3
         # A gap is a sample interval longer than the tolerance: ticks inside it would be stale.
-        gap_mask = np.diff(t) > self.tolerance_s if np.isfinite(self.tolerance_s) else np.zeros(0, bool)
+        gap_mask = intervals > self.tolerance_s if np.isfinite(self.tolerance_s) else np.zeros(0, bool)
         return {
             "episode": self.episode,
             "stream": self.stream,
@@ -65,7 +67,7 @@ class StreamReport:
             "policy": self.policy,
             "samples": len(t),
             "source_rate_hz": (len(t) - 1) / duration if duration > 0 else None,
-            "median_period_ms": float(np.median(period)) * 1e3 if len(period) else None,
+            "median_period_ms": period * 1e3 if np.isfinite(period) else None,
             "tolerance_ms": self.tolerance_s * 1e3 if np.isfinite(self.tolerance_s) else None,
             "grid_ticks": self.grid_ticks,
             "kept": len(st),
@@ -75,7 +77,7 @@ class StreamReport:
             "staleness_p99_ms": float(np.percentile(st, 99)) if len(st) else None,
             "staleness_max_ms": float(st.max()) if len(st) else None,
             "gaps": int(gap_mask.sum()),
-            "max_gap_ms": float(np.diff(t).max()) * 1e3 if len(t) > 1 else None,
+            "max_gap_ms": float(intervals.max()) * 1e3 if len(intervals) else None,
         }
 
 
