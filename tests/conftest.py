@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,3 +62,10 @@ def assert_stat_equal(feature: str, name: str, ours: object, want: object) -> No
         np.testing.assert_allclose(np.asarray(ours), np.asarray(want), rtol=rtol, err_msg=f"{feature} {name}")
     else:
         np.testing.assert_array_equal(np.asarray(ours), np.asarray(want), err_msg=f"{feature} {name}")
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now (bound, read, released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

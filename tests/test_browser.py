@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from typing import Any
 
 import nbformat
 import pytest
+from conftest import free_port
 
 from lerobot_nb.notebooks import notebook_dir
 from lerobot_nb.sources.sample import sample_recordings
@@ -39,12 +39,6 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def interactive_copy(src: Path, dst: Path, **params: object) -> Path:
     """`src` with its parameters cell overridden (like papermill's injection) and nothing else changed."""
     nb = nbformat.read(src, as_version=4)
@@ -60,7 +54,7 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     root = tmp_path_factory.mktemp("lab")
     home = tmp_path_factory.mktemp("labhome")
     token = secrets.token_hex(16)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
            "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "ws"),
            "IPYTHONDIR": str(home / "ipython")}

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from conftest import RRD_FIXTURES
+from conftest import RRD_FIXTURES, free_port
 from hamer_test_server import HamerTestServer, image_key
 from hands_fixtures import fake_hamer_answers, rhd_samples
 
@@ -73,11 +73,7 @@ def test_recordings_without_hands_keep_every_frame(capsys: pytest.CaptureFixture
 
 
 def test_server_down_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     code = main(["hands", "--dir", str(_npz_dir(tmp_path)), "--backend", "hamer", "--hamer-port", str(port),
                  "--hamer-retries", "0"])
     err = capsys.readouterr().err.strip().splitlines()

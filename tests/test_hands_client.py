@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from conftest import free_port
 from hamer_test_server import HamerTestServer, image_key
 from hands_fixtures import fake_hamer_answers, rhd_samples
 
@@ -107,14 +107,8 @@ def test_world_pose_applied_after_crop_translation(server: HamerTestServer) -> N
     np.testing.assert_allclose(world, s.joint_cam @ pose[:3, :3].T + pose[:3, 3], atol=1e-5)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_server_down_is_one_clear_error() -> None:
-    port = _free_port()
+    port = free_port()
     cfg = _config(port, hamer_retries=1)
     with pytest.raises(LerobotNbError) as err:
         run_hands(_episode([rhd_samples()[0].image]), dataclass_replace(cfg, hamer_retries=1))

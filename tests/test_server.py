@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import MCAP_DIR, ROOT, RRD_FIXTURES
+from conftest import MCAP_DIR, ROOT, RRD_FIXTURES, free_port
 
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.server import RecordingServer, ServerConfig, open_recordings
@@ -132,18 +132,14 @@ def test_port_in_use_is_one_clear_error() -> None:
 
 
 def test_fixed_free_port_is_used() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     with RecordingServer(ServerConfig(recordings=tuple(map(str, RRD_FIXTURES)), port=port)) as server:
         assert _port(server.url) == port
     assert _wait_closed(port)
 
 
 def test_dead_server_url_fails_fast_with_the_address() -> None:
-    with socket.socket() as probe:  # a port that nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # a port that nobody listens on
     url = f"rerun+http://127.0.0.1:{port}"
     start = time.monotonic()
     with pytest.raises(LerobotNbError) as err, RecordingServer(ServerConfig(server_url=url)):
