@@ -53,12 +53,19 @@ def main() -> None:
     rows = len(state_t) + len(action_t)
     start, end = max(state_t[0], action_t[0]), min(state_t[-1], action_t[-1])
     ticks = grid_ticks(int(start), int(end), args.fps, units_per_second("real_time", "timestamp", None))
-    print(f"{args.minutes:g} min: state {len(state_t):,} rows (7-d, 200 Hz), action {len(action_t):,} rows "
-          f"(6-d, 100 Hz) -> {len(ticks):,} ticks at {args.fps} fps\n")
+    print(
+        f"{args.minutes:g} min: state {len(state_t):,} rows (7-d, 200 Hz), action {len(action_t):,} rows "
+        f"(6-d, 100 Hz) -> {len(ticks):,} ticks at {args.fps} fps\n"
+    )
     results: list[tuple[str, float]] = []
     for policy in ("latest", "nearest", "linear"):
-        secs = best_of(lambda p=policy: (resample(state_t, state_v, ticks, p),  # type: ignore[misc]
-                                         resample(action_t, action_v, ticks, p)), args.repeat)
+        secs = best_of(
+            lambda p=policy: (
+                resample(state_t, state_v, ticks, p),  # type: ignore[misc]
+                resample(action_t, action_v, ticks, p),
+            ),
+            args.repeat,
+        )
         results.append((f"numpy core, {policy}", secs))
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -68,8 +75,11 @@ def main() -> None:
         rec = rr.RecordingStream("lerobot_nb_bench", recording_id="bench")
         rec.save(path)
         for entity, t, v in (("/observation/state", state_t, state_v), ("/action", action_t, action_v)):
-            rec.send_columns(entity, indexes=[rr.TimeColumn("real_time", timestamp=t.astype("datetime64[ns]"))],
-                             columns=rr.Scalars.columns(scalars=v))
+            rec.send_columns(
+                entity,
+                indexes=[rr.TimeColumn("real_time", timestamp=t.astype("datetime64[ns]"))],
+                columns=rr.Scalars.columns(scalars=v),
+            )
         rec.flush()
         rec.disconnect()
         with RecordingServer(ServerConfig(recordings=(str(path),))) as server:

@@ -41,7 +41,9 @@ def prepare(cache: Path, episodes: int, fps: int) -> Path:
     from lerobot_nb.server import open_recordings
     from lerobot_nb.sources.sample import SampleConfig, sample_recordings
 
-    sample = SampleConfig(episodes=episodes, top_size=480, wrist_size=128, top_hz=fps, wrist_hz=fps, mcap=False)
+    sample = SampleConfig(
+        episodes=episodes, top_size=480, wrist_size=128, top_hz=fps, wrist_hz=fps, mcap=False
+    )
     rrd = sample_recordings(config=sample)
     marker = cache / "done.json"
     if marker.exists() and json.loads(marker.read_text()) == {"rrd": str(rrd), "fps": fps}:
@@ -107,8 +109,15 @@ def episodes(cache: Path, count: int, fps: int) -> Iterator[Any]:
             images = {key: NpyFrames(path.with_suffix(f".{key}.npy")) for key in CAMERAS}
             tasks = tuple(str(t) for t in z["tasks"])
         n = len(tasks)
-        yield AlignedEpisode(episode_id=f"ep{i:04d}", fps=fps, index="real_time",
-                             ticks=np.arange(n, dtype=np.int64), numeric=numeric, images=images, tasks=tasks)
+        yield AlignedEpisode(
+            episode_id=f"ep{i:04d}",
+            fps=fps,
+            index="real_time",
+            ticks=np.arange(n, dtype=np.int64),
+            numeric=numeric,
+            images=images,
+            tasks=tasks,
+        )
 
 
 # -- contenders (each runs in a child process) ---------------------------------------------------
@@ -118,8 +127,14 @@ def run_writer(args: argparse.Namespace, writer: str, workers: int) -> dict[str,
     if writer == "lerobot":  # lerobot pulls in torch: import before the clock starts, to be fair
         import lerobot.datasets  # noqa: F401
     out = Path(args.out)
-    config = ExportConfig(output=str(out), writer=writer, codec=args.codec, workers=workers,  # type: ignore[arg-type]
-                          progress=False, overwrite=True)
+    config = ExportConfig(
+        output=str(out),
+        writer=writer,
+        codec=args.codec,
+        workers=workers,  # type: ignore[arg-type]
+        progress=False,
+        overwrite=True,
+    )
     started = time.perf_counter()
     summary = export_dataset(episodes(Path(args.cache), args.count, args.fps), config)
     return {"seconds": time.perf_counter() - started, "frames": summary.frames, "bytes": summary.bytes}
@@ -267,8 +282,22 @@ def _tree(pid: int) -> list[int]:
 
 def run_child(variant: str, cache: Path, count: int, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, __file__, "--run", variant, "--cache", str(cache), "--count", str(count),
-           "--out", str(out), "--fps", str(args.fps), "--codec", args.codec]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--run",
+        variant,
+        "--cache",
+        str(cache),
+        "--count",
+        str(count),
+        "--out",
+        str(out),
+        "--fps",
+        str(args.fps),
+        "--codec",
+        args.codec,
+    ]
     result, wall, rss = measure(cmd)
     result.update(wall=wall, rss_mb=rss, name=variant, episodes=count)
     shutil.rmtree(out, ignore_errors=True)
@@ -284,48 +313,87 @@ def run_rerun_lerobot(python: str, rrd: Path, out: Path, args: argparse.Namespac
     exe = Path(python).parent / "rerun-lerobot"
     base = [str(exe)] if exe.exists() else [python, "-m", "rerun_lerobot"]
     codec = {"libsvtav1": "av1", "h264": "h264", "hevc": "hevc"}[args.codec]
-    cmd = [*base, "--rrd-dir", str(rrd), "--output", str(out), "--fps", str(args.fps), "--index", "real_time",
-           "--action", "/action:Scalars:scalars", "--state", "/observation/state:Scalars:scalars",
-           "--task", "/language_instruction:TextDocument:text", "--output-format", codec,
-           *[a for k, v in CAMERAS.items() for a in ("--video", f"{k}:{v.split(':')[0]}")]]
+    cmd = [
+        *base,
+        "--rrd-dir",
+        str(rrd),
+        "--output",
+        str(out),
+        "--fps",
+        str(args.fps),
+        "--index",
+        "real_time",
+        "--action",
+        "/action:Scalars:scalars",
+        "--state",
+        "/observation/state:Scalars:scalars",
+        "--task",
+        "/language_instruction:TextDocument:text",
+        "--output-format",
+        codec,
+        *[a for k, v in CAMERAS.items() for a in ("--video", f"{k}:{v.split(':')[0]}")],
+    ]
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - started
     info_path = out / "meta/info.json"
     info = json.loads(info_path.read_text()) if info_path.exists() else {}
     if proc.returncode != 0 or not info.get("total_frames"):
-        errors = sorted({ln.strip() for ln in (proc.stdout + proc.stderr).splitlines()
-                         if "Error" in ln or "error" in ln.lower()[:20]})
+        errors = sorted(
+            {
+                ln.strip()
+                for ln in (proc.stdout + proc.stderr).splitlines()
+                if "Error" in ln or "error" in ln.lower()[:20]
+            }
+        )
         shutil.rmtree(out, ignore_errors=True)
-        raise RuntimeError(f"exit {proc.returncode}, {info.get('total_episodes', 0)} episodes written in "
-                           f"{wall:.1f} s; {'; '.join(e[:160] for e in errors[:2])}")
+        raise RuntimeError(
+            f"exit {proc.returncode}, {info.get('total_episodes', 0)} episodes written in "
+            f"{wall:.1f} s; {'; '.join(e[:160] for e in errors[:2])}"
+        )
     _, wall, rss = measure(cmd)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     shutil.rmtree(out, ignore_errors=True)
-    return {"name": "rerun-lerobot 0.3", "seconds": wall, "wall": wall, "rss_mb": rss,
-            "frames": info["total_frames"], "bytes": size, "episodes": info["total_episodes"]}
+    return {
+        "name": "rerun-lerobot 0.3",
+        "seconds": wall,
+        "wall": wall,
+        "rss_mb": rss,
+        "frames": info["total_frames"],
+        "bytes": size,
+        "episodes": info["total_episodes"],
+    }
 
 
 def table(rows: list[dict[str, Any]], native: dict[str, Any]) -> str:
-    head = (f"{'contender':<24} {'episodes':>8} {'frames':>7} {'write s':>8} {'frames/s':>9} {'wall s':>7} "
-            f"{'peak RSS MB':>11} {'MB out':>7} {'native speed-up':>15}")
+    head = (
+        f"{'contender':<24} {'episodes':>8} {'frames':>7} {'write s':>8} {'frames/s':>9} {'wall s':>7} "
+        f"{'peak RSS MB':>11} {'MB out':>7} {'native speed-up':>15}"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         fps = r["frames"] / r["seconds"] if r["seconds"] else 0.0
         ratio = r["seconds"] / native["seconds"] if native["seconds"] else 0.0
-        lines.append(f"{r['name']:<24} {r['episodes']:>8} {r['frames']:>7} {r['seconds']:>8.2f} {fps:>9.0f} "
-                     f"{r['wall']:>7.2f} {r['rss_mb']:>11.0f} {r['bytes'] / 1e6:>7.2f} {ratio:>14.2f}x")
+        lines.append(
+            f"{r['name']:<24} {r['episodes']:>8} {r['frames']:>7} {r['seconds']:>8.2f} {fps:>9.0f} "
+            f"{r['wall']:>7.2f} {r['rss_mb']:>11.0f} {r['bytes'] / 1e6:>7.2f} {ratio:>14.2f}x"
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--episodes", type=int, default=10, help="sample recordings to convert")
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--codec", default="libsvtav1", choices=["libsvtav1", "h264", "hevc"])
     parser.add_argument("--rss-episodes", type=int, nargs=2, default=(10, 100), metavar=("SMALL", "LARGE"))
-    parser.add_argument("--rerun-lerobot", default="/tmp/rrlr/bin/python",
-                        help="python of a virtualenv with rerun-lerobot 0.3 ('' to skip)")
+    parser.add_argument(
+        "--rerun-lerobot",
+        default="/tmp/rrlr/bin/python",
+        help="python of a virtualenv with rerun-lerobot 0.3 ('' to skip)",
+    )
     parser.add_argument("--work", default=None, help="scratch folder (default: a temporary one)")
     # child mode
     parser.add_argument("--run", help=argparse.SUPPRESS)
@@ -347,9 +415,14 @@ def main() -> None:
     for variant in ("native", "native-1", "native-nostats", "lerobot", "pyav", "pyav-2"):
         print(f"running {variant} ...", flush=True)
         rows.append(run_child(variant, cache, args.episodes, args, work / variant))
-    names = {"native": "native (2 workers)", "native-1": "native (1 worker)",
-             "native-nostats": "native, no image stats*", "lerobot": "--writer lerobot",
-             "pyav": "bare PyAV (1 thread)", "pyav-2": "bare PyAV (2 threads)"}
+    names = {
+        "native": "native (2 workers)",
+        "native-1": "native (1 worker)",
+        "native-nostats": "native, no image stats*",
+        "lerobot": "--writer lerobot",
+        "pyav": "bare PyAV (1 thread)",
+        "pyav-2": "bare PyAV (2 threads)",
+    }
     for r in rows:
         r["name"] = names[r["name"]]
     rerun_note = ""
@@ -363,26 +436,38 @@ def main() -> None:
         rerun_note = f"rerun-lerobot 0.3 not run: no interpreter at {args.rerun_lerobot!r}"
     native = rows[0]
     print()
-    print(f"codec {args.codec}, {args.fps} fps, cameras top 480x480 + wrist 128x128, same aligned frames for all "
-          "but rerun-lerobot (which aligns itself)")
+    print(
+        f"codec {args.codec}, {args.fps} fps, cameras top 480x480 + wrist 128x128, same aligned frames for all "
+        "but rerun-lerobot (which aligns itself)"
+    )
     print(table(rows, native))
-    print("* diagnostic: image statistics replaced by a no-op (not a valid dataset); the difference to "
-          "native is the cost of lerobot's image statistics")
+    print(
+        "* diagnostic: image statistics replaced by a no-op (not a valid dataset); the difference to "
+        "native is the cost of lerobot's image statistics"
+    )
     if rerun_note:
         print(rerun_note)
     by = {r["name"]: r for r in rows}
     speed = {k: r["frames"] / r["seconds"] for k, r in by.items()}
     print()
     print("ratios (target):")
-    print(f"  native / --writer lerobot frames/s     = {speed['native (2 workers)'] / speed['--writer lerobot']:.2f}x (>= 3)")
-    print(f"  native time / bare PyAV (1 thread)     = {native['seconds'] / by['bare PyAV (1 thread)']['seconds']:.2f} (<= 1.5)")
-    print(f"  native time / bare PyAV (2 threads)    = {native['seconds'] / by['bare PyAV (2 threads)']['seconds']:.2f} (<= 1.5)")
+    print(
+        f"  native / --writer lerobot frames/s     = {speed['native (2 workers)'] / speed['--writer lerobot']:.2f}x (>= 3)"
+    )
+    print(
+        f"  native time / bare PyAV (1 thread)     = {native['seconds'] / by['bare PyAV (1 thread)']['seconds']:.2f} (<= 1.5)"
+    )
+    print(
+        f"  native time / bare PyAV (2 threads)    = {native['seconds'] / by['bare PyAV (2 threads)']['seconds']:.2f} (<= 1.5)"
+    )
     small, large = args.rss_episodes
     print(f"\nmemory: native writer, {small} vs {large} episodes (cycling the cached ones) ...", flush=True)
     a = run_child("native", cache, small, args, work / "rss_small")
     b = run_child("native", cache, large, args, work / "rss_large")
-    print(f"  peak RSS {small} episodes = {a['rss_mb']:.0f} MB ({a['frames']} frames), {large} episodes = "
-          f"{b['rss_mb']:.0f} MB ({b['frames']} frames): ratio {b['rss_mb'] / a['rss_mb']:.2f} (<= 1.2)")
+    print(
+        f"  peak RSS {small} episodes = {a['rss_mb']:.0f} MB ({a['frames']} frames), {large} episodes = "
+        f"{b['rss_mb']:.0f} MB ({b['frames']} frames): ratio {b['rss_mb'] / a['rss_mb']:.2f} (<= 1.2)"
+    )
     shutil.rmtree(work, ignore_errors=True)
 
 

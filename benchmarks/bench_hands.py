@@ -64,13 +64,17 @@ def main() -> None:
             fps = time_it(lambda mp=mp: mp.detect(frames, cams), n)
         rows.append((label, fps, f"hands found in {found}/{n} frames"))
     # The replayed answer is RHD's; the 640x480 frames are keyed to it so each gets a real answer.
-    answer = {k: v for k, v in fake_hamer_answers()[rhd_samples()[0].file_name].items() if k != "gt_keypoints_2d"}
+    answer = {
+        k: v for k, v in fake_hamer_answers()[rhd_samples()[0].file_name].items() if k != "gt_keypoints_2d"
+    }
     with HamerTestServer({image_key(f): answer for f in frames}) as srv:
         for batch in (1, 8):
             with HamerClient(port=srv.port, batch_size=batch) as client:
                 client.detect(frames[:4], cams[:4])
                 fps = time_it(lambda client=client: client.detect(frames, cams), n)
-            rows.append((f"hamer client, loopback, batch {batch}", fps, f"{1000 / fps:.2f} ms/frame overhead"))
+            rows.append(
+                (f"hamer client, loopback, batch {batch}", fps, f"{1000 / fps:.2f} ms/frame overhead")
+            )
     base = rows[0][1]
     print(f"{'what (640x480 RGB)':40s} {'frames/s':>10s} {'vs mediapipe':>13s}  note")
     for label, fps, note in rows:

@@ -70,7 +70,9 @@ def main() -> None:
     print(f"{'input':<22} {'start best':>10} {'median':>8} {'x budget':>9} {'shutdown':>9}")
     for name, starts, stops in rows:
         best, med = min(starts), statistics.median(starts)
-        print(f"{name:<22} {best:>9.3f}s {med:>7.3f}s {med / BUDGET_S:>8.2f}x {statistics.median(stops):>8.3f}s")
+        print(
+            f"{name:<22} {best:>9.3f}s {med:>7.3f}s {med / BUDGET_S:>8.2f}x {statistics.median(stops):>8.3f}s"
+        )
     print(f"\nbudget: {BUDGET_S:.1f} s to start with {args.episodes} episodes (x budget < 1 is within it)")
     print(f"first MCAP run (converting {args.episodes} files): {convert_s:.2f} s")
 

@@ -61,9 +61,7 @@ class ColumnSpec:
             return cls(entity, DEFAULT_COMPONENT[role])
         if len(parts) == 3 and all(parts[1:]):
             return cls(entity, f"{parts[1]}:{parts[2]}")
-        raise LerobotNbError(
-            f"column {text!r} is neither `/entity` nor `/entity:Archetype:field`"
-        )
+        raise LerobotNbError(f"column {text!r} is neither `/entity` nor `/entity:Archetype:field`")
 
 
 def closest_columns(name: str, available: Iterable[str], n: int = 3) -> list[str]:

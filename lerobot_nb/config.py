@@ -20,7 +20,6 @@ from lerobot_nb.errors import LerobotNbError
 __all__ = ["add_config_arguments", "config_from_args", "config_from_mapping", "help_field"]
 
 
-
 def help_field(default: Any, help: str, **kwargs: Any) -> Any:
     """A dataclass field with a default and a help text (tuples and other mutables are fine)."""
     return dataclasses.field(default=default, metadata={"help": help, **kwargs})

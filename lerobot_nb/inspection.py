@@ -70,8 +70,19 @@ _BOOKKEEPING_TIMELINES = ("log_time", "log_tick", "message_log_time", "message_p
 #: Preferred index timelines, best first.
 _PREFERRED_INDEX = ("real_time", "ros2_timestamp", "timestamp", "time", "capture_time")
 #: Path words that make a generic camera entity name (skipped when naming an image key).
-_GENERIC_IMAGE_WORDS = {"image", "images", "compressed", "image_raw", "image_color", "image_rect",
-                        "image_rect_color", "color", "rgb", "camera", "cameras"}
+_GENERIC_IMAGE_WORDS = {
+    "image",
+    "images",
+    "compressed",
+    "image_raw",
+    "image_color",
+    "image_rect",
+    "image_rect_color",
+    "color",
+    "rgb",
+    "camera",
+    "cameras",
+}
 
 ServerLike = Any  # RecordingServer | DatasetEntry (kept loose: rerun types are optional at runtime)
 
@@ -111,7 +122,9 @@ def _collect(server: ServerLike, build: Callable[[Any], Any]) -> pa.Table:
         try:
             build(dataset.filter_segments([episode])).to_arrow_table()
         except Exception as exc:
-            raise server_error(exc, file=str(sources.get(episode) or _where(server)), episode=episode) from None
+            raise server_error(
+                exc, file=str(sources.get(episode) or _where(server)), episode=episode
+            ) from None
     raise server_error(first, file=_where(server)) from None
 
 
@@ -203,6 +216,7 @@ def _first_values(server: ServerLike, columns: Sequence[str], n: int = 1) -> dic
         names = set(dataset.filter_contents(entities).reader(index=index).schema().names)
         for c in todo:
             if c in names:
+
                 def first_rows(d: Any, c: str = c, index: str | None = index) -> Any:
                     reader = d.filter_contents(entities).reader(index=index)
                     return reader.filter(col(c).is_not_null()).select(col(c)).limit(n)
@@ -261,28 +275,43 @@ def list_columns(server: ServerLike, *, shapes: bool = True) -> pl.DataFrame:
     rows = []
     for info in infos:
         dtype = arrow.get(info.name)
-        rows.append({
-            "column": info.name,
-            "entity": info.entity,
-            "archetype": info.archetype,
-            "component": info.component,
-            "kind": _kind(info),
-            "dtype": str(_leaf_type(dtype)) if dtype is not None else "",
-            "static": info.is_static,
-            "length": length.get(info.name),
-            "height": size[info.name][0] if info.name in size else None,
-            "width": size[info.name][1] if info.name in size else None,
-        })
-    schema = {"column": pl.String, "entity": pl.String, "archetype": pl.String, "component": pl.String,
-              "kind": pl.String, "dtype": pl.String, "static": pl.Boolean, "length": pl.Int64,
-              "height": pl.Int64, "width": pl.Int64}
+        rows.append(
+            {
+                "column": info.name,
+                "entity": info.entity,
+                "archetype": info.archetype,
+                "component": info.component,
+                "kind": _kind(info),
+                "dtype": str(_leaf_type(dtype)) if dtype is not None else "",
+                "static": info.is_static,
+                "length": length.get(info.name),
+                "height": size[info.name][0] if info.name in size else None,
+                "width": size[info.name][1] if info.name in size else None,
+            }
+        )
+    schema = {
+        "column": pl.String,
+        "entity": pl.String,
+        "archetype": pl.String,
+        "component": pl.String,
+        "kind": pl.String,
+        "dtype": pl.String,
+        "static": pl.Boolean,
+        "length": pl.Int64,
+        "height": pl.Int64,
+        "width": pl.Int64,
+    }
     return pl.DataFrame(rows, schema=schema)
 
 
-def _shapes(server: ServerLike, infos: Sequence[ColumnInfo]) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
+def _shapes(
+    server: ServerLike, infos: Sequence[ColumnInfo]
+) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
     """Vector length of numeric streams and (height, width) of image streams, from first rows."""
     by_name = {i.name: i for i in infos}
-    wanted = [i.name for i in infos if _kind(i) in ("numeric", "image:raw", "image:compressed", "image:video")]
+    wanted = [
+        i.name for i in infos if _kind(i) in ("numeric", "image:raw", "image:compressed", "image:video")
+    ]
     extra = []
     for name in wanted:
         info = by_name[name]
@@ -342,8 +371,14 @@ def _stream_coverage(server: ServerLike, index: str, infos: Sequence[ColumnInfo]
     present = [i.name for i in infos if i.name in names]
     if not present:
         return 0
-    counts = _collect(server, lambda d: d.filter_contents(entities).reader(index=index).aggregate(
-        [], [f.count(col(c)).alias(c) for c in present]))
+    counts = _collect(
+        server,
+        lambda d: (
+            d.filter_contents(entities)
+            .reader(index=index)
+            .aggregate([], [f.count(col(c)).alias(c) for c in present])
+        ),
+    )
     return sum(1 for c in present if counts.column(c)[0].as_py())
 
 
@@ -418,7 +453,9 @@ def stream_stats(
         infos = [i for i in infos if i.name in wanted or i.entity in wanted]
         missing = wanted - {i.name for i in infos} - {i.entity for i in infos}
         if missing:
-            raise LerobotNbError(f"no temporal stream named {', '.join(sorted(missing))}", file=_where(server))
+            raise LerobotNbError(
+                f"no temporal stream named {', '.join(sorted(missing))}", file=_where(server)
+            )
     is_stamp = kinds[index] == "timestamp"
     per_s = float(NS_PER_S) if is_stamp else 1.0
     episodes = sorted(dataset.segment_ids())
@@ -427,8 +464,14 @@ def stream_stats(
         entities = sorted({i.entity for i in infos})
         present = set(dataset.filter_contents(entities).reader(index=index).schema().names)
         projected = [col(i.name).is_not_null().alias(i.name) for i in infos if i.name in present]
-        table = _collect(server, lambda d: d.filter_contents(entities).reader(index=index).select(
-            col("rerun_segment_id"), col(index).cast(pa.int64()).alias("__t"), *projected))
+        table = _collect(
+            server,
+            lambda d: (
+                d.filter_contents(entities)
+                .reader(index=index)
+                .select(col("rerun_segment_id"), col(index).cast(pa.int64()).alias("__t"), *projected)
+            ),
+        )
         flags = _to_polars(table).filter(pl.col("__t").is_not_null())
     rows = []
     for episode in episodes:
@@ -439,22 +482,48 @@ def stream_stats(
             else:
                 times = np.sort(ep_rows.filter(pl.col(info.name))["__t"].to_numpy())
             t = _timing(times, per_s)
-            row: dict[str, Any] = {"episode": episode, "stream": info.name, "entity": info.entity,
-                                   "kind": _kind(info), "count": t["count"],
-                                   "first": int(times[0]) if len(times) else None,
-                                   "last": int(times[-1]) if len(times) else None}
+            row: dict[str, Any] = {
+                "episode": episode,
+                "stream": info.name,
+                "entity": info.entity,
+                "kind": _kind(info),
+                "count": t["count"],
+                "first": int(times[0]) if len(times) else None,
+                "last": int(times[-1]) if len(times) else None,
+            }
             if is_stamp:
-                row.update(span_s=t["span"], rate_hz=t["rate"], nominal_hz=t["nominal_rate"],
-                           largest_gap_s=t["largest_gap"],
-                           jitter_ms=t["jitter"] * 1e3 if t["jitter"] is not None else None, gaps=t["gaps"])
+                row.update(
+                    span_s=t["span"],
+                    rate_hz=t["rate"],
+                    nominal_hz=t["nominal_rate"],
+                    largest_gap_s=t["largest_gap"],
+                    jitter_ms=t["jitter"] * 1e3 if t["jitter"] is not None else None,
+                    gaps=t["gaps"],
+                )
             else:
-                row.update(span_steps=t["span"], rate_per_step=t["rate"], nominal_per_step=t["nominal_rate"],
-                           largest_gap_steps=t["largest_gap"], jitter_steps=t["jitter"], gaps=t["gaps"])
+                row.update(
+                    span_steps=t["span"],
+                    rate_per_step=t["rate"],
+                    nominal_per_step=t["nominal_rate"],
+                    largest_gap_steps=t["largest_gap"],
+                    jitter_steps=t["jitter"],
+                    gaps=t["gaps"],
+                )
             rows.append(row)
-    schema: dict[str, Any] = {"episode": pl.String, "stream": pl.String, "entity": pl.String, "kind": pl.String,
-                              "count": pl.Int64, "first": pl.Int64, "last": pl.Int64}
-    unit = ("span_s", "rate_hz", "nominal_hz", "largest_gap_s", "jitter_ms") if is_stamp else (
-        "span_steps", "rate_per_step", "nominal_per_step", "largest_gap_steps", "jitter_steps")
+    schema: dict[str, Any] = {
+        "episode": pl.String,
+        "stream": pl.String,
+        "entity": pl.String,
+        "kind": pl.String,
+        "count": pl.Int64,
+        "first": pl.Int64,
+        "last": pl.Int64,
+    }
+    unit = (
+        ("span_s", "rate_hz", "nominal_hz", "largest_gap_s", "jitter_ms")
+        if is_stamp
+        else ("span_steps", "rate_per_step", "nominal_per_step", "largest_gap_steps", "jitter_steps")
+    )
     schema.update({name: pl.Float64 for name in unit})
     schema["gaps"] = pl.Int64
     out = pl.DataFrame(rows, schema=schema)
@@ -472,8 +541,11 @@ def stream_summary(stats: pl.DataFrame) -> pl.DataFrame:
     names instead.
     """
     stamp = "nominal_hz" in stats.columns
-    rate, gap, jitter = ("nominal_hz", "largest_gap_s", "jitter_ms") if stamp else (
-        "nominal_per_step", "largest_gap_steps", "jitter_steps")
+    rate, gap, jitter = (
+        ("nominal_hz", "largest_gap_s", "jitter_ms")
+        if stamp
+        else ("nominal_per_step", "largest_gap_steps", "jitter_steps")
+    )
     return (
         stats.group_by("stream", "kind", maintain_order=True)
         .agg(
@@ -554,7 +626,9 @@ def _image_keys(entities: Sequence[str]) -> list[str]:
         segments = [s for s in entity.strip("/").split("/") if s]
         meaningful = [s for s in segments if s.lower() not in _GENERIC_IMAGE_WORDS]
         short.append(clean(meaningful[-1] if meaningful else (segments[0] if segments else "camera")))
-    return [clean(e.replace("/", "_")) if short.count(k) > 1 else k for k, e in zip(short, entities, strict=True)]
+    return [
+        clean(e.replace("/", "_")) if short.count(k) > 1 else k for k, e in zip(short, entities, strict=True)
+    ]
 
 
 def _short_path(column: str, role: str) -> str:
@@ -586,8 +660,9 @@ def suggest(server: ServerLike, *, index: str | None = None, stats: pl.DataFrame
         key=lambda r: (_score(r["entity"], _ACTION_WORDS), -len(r["entity"])),
         default=None,
     )
-    state_pool = [r for r in numeric if r is not action
-                  and not any(w in r["entity"].lower() for w in _NOT_STATE)]
+    state_pool = [
+        r for r in numeric if r is not action and not any(w in r["entity"].lower() for w in _NOT_STATE)
+    ]
     state = max(
         (r for r in state_pool if _score(r["entity"], _STATE_WORDS)),
         key=lambda r: (_score(r["entity"], _STATE_WORDS), -len(r["entity"])),
@@ -600,7 +675,9 @@ def suggest(server: ServerLike, *, index: str | None = None, stats: pl.DataFrame
 
     cameras = [r for r in per_stream.iter_rows(named=True) if r["kind"].startswith("image:")]
     keys = _image_keys([r["entity"] for r in cameras])
-    images = [f"{key}:{r['entity']}:{r['kind'].split(':', 1)[1]}" for key, r in zip(keys, cameras, strict=True)]
+    images = [
+        f"{key}:{r['entity']}:{r['kind'].split(':', 1)[1]}" for key, r in zip(keys, cameras, strict=True)
+    ]
     camera_rates = [float(r["rate"]) for r in cameras if r["rate"]]
     rates = camera_rates + ([float(action["rate"])] if action and action["rate"] else [])
     if not rates and state and state["rate"]:
@@ -627,7 +704,9 @@ def plot_stream_rates(stats: pl.DataFrame) -> Figure:
     per = (
         stats.filter(pl.col("count") > 1)
         .group_by("stream")
-        .agg(pl.col(rate).median().alias("mid"), pl.col(rate).min().alias("lo"), pl.col(rate).max().alias("hi"))
+        .agg(
+            pl.col(rate).median().alias("mid"), pl.col(rate).min().alias("lo"), pl.col(rate).max().alias("hi")
+        )
         .sort("stream")
     )
     fig = Figure(figsize=(8, 0.45 * max(len(per), 2) + 1), layout="constrained")
@@ -660,10 +739,19 @@ def plot_stream_timeline(server: ServerLike, episode: str, index: str | None = N
     present = set(dataset.filter_contents(entities).reader(index=index).schema().names)
     infos = [i for i in infos if i.name in present]
     file = str(_source_files(server).get(episode) or _where(server))
-    table = _to_polars(fetch_table(
-        dataset.filter_segments([episode]).filter_contents(entities).reader(index=index).select(
-            col(index).cast(pa.int64()).alias("__t"), *[col(i.name).is_not_null().alias(i.name) for i in infos]),
-        file=file, episode=episode))
+    table = _to_polars(
+        fetch_table(
+            dataset.filter_segments([episode])
+            .filter_contents(entities)
+            .reader(index=index)
+            .select(
+                col(index).cast(pa.int64()).alias("__t"),
+                *[col(i.name).is_not_null().alias(i.name) for i in infos],
+            ),
+            file=file,
+            episode=episode,
+        )
+    )
     table = table.filter(pl.col("__t").is_not_null())
     t0 = table["__t"].min() if len(table) else 0
     scale = float(NS_PER_S) if kinds.get(index) == "timestamp" else 1.0

@@ -17,7 +17,9 @@ from lerobot_nb.server import RecordingServer, ServerConfig
 __all__ = ["convert"]
 
 
-def convert(server_config: ServerConfig, align_config: AlignConfig, export_config: ExportConfig) -> ExportSummary:
+def convert(
+    server_config: ServerConfig, align_config: AlignConfig, export_config: ExportConfig
+) -> ExportSummary:
     """Serve the recordings, align each episode, write the dataset; one episode in memory at a time.
 
     With `export_config.resume`, recordings already in the dataset are not aligned again. With

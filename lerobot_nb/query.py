@@ -92,7 +92,9 @@ def index_timelines(dataset: DatasetEntry) -> dict[str, TimelineKind]:
     return kinds
 
 
-def server_error(exc: BaseException, *, file: str | None = None, episode: str | None = None) -> LerobotNbError:
+def server_error(
+    exc: BaseException, *, file: str | None = None, episode: str | None = None
+) -> LerobotNbError:
     """A one-line error for a failed server query (the server's message is a long chain).
 
     Chunks are read lazily, so a corrupt or truncated `.rrd` (or one changed after it was
@@ -209,10 +211,19 @@ def read_times(
     t = pc.filter(times, keep).cast(pa.int64()).to_numpy(zero_copy_only=False)
     o = None
     if order_index and order_index in table.column_names:
-        o = pc.filter(table.column(order_index), keep).cast(pa.int64()).fill_null(-1).to_numpy(zero_copy_only=False)
+        o = (
+            pc.filter(table.column(order_index), keep)
+            .cast(pa.int64())
+            .fill_null(-1)
+            .to_numpy(zero_copy_only=False)
+        )
     order = np.argsort(t, kind="stable")
-    return StreamRows(column, np.ascontiguousarray(t[order], dtype=np.int64), pa.nulls(len(t)),
-                      o[order] if o is not None else None)
+    return StreamRows(
+        column,
+        np.ascontiguousarray(t[order], dtype=np.int64),
+        pa.nulls(len(t)),
+        o[order] if o is not None else None,
+    )
 
 
 def read_latest_at(
@@ -228,17 +239,23 @@ def read_latest_at(
     reader = dataset.filter_segments([episode]).filter_contents(entities).reader(index=index)
     timestamp = pa.types.is_timestamp(reader.schema().field(index).type)
     grid = at.astype("datetime64[ns]") if timestamp else at.astype(np.int64)
-    df = dataset.filter_segments([episode]).filter_contents(entities).reader(
-        index=index, using_index_values={episode: grid}, fill_latest_at=True
+    df = (
+        dataset.filter_segments([episode])
+        .filter_contents(entities)
+        .reader(index=index, using_index_values={episode: grid}, fill_latest_at=True)
     )
     table = fetch_table(_projected(df, index, columns), episode=episode)
     got = table.column(index).cast(pa.int64()).to_numpy(zero_copy_only=False)
     order = np.argsort(got, kind="stable")
     if not np.array_equal(got[order], at):
-        raise LerobotNbError(f"the server answered {len(got)} rows for {len(at)} index values", episode=episode)
+        raise LerobotNbError(
+            f"the server answered {len(got)} rows for {len(at)} index values", episode=episode
+        )
     take = pa.array(order)
-    return {c: table.column(c).combine_chunks().take(take) if c in table.column_names else pa.nulls(len(at))
-            for c in columns}
+    return {
+        c: table.column(c).combine_chunks().take(take) if c in table.column_names else pa.nulls(len(at))
+        for c in columns
+    }
 
 
 def read_stream(dataset: DatasetEntry, episode: str, column: str, index: str) -> StreamRows:

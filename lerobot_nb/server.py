@@ -46,8 +46,9 @@ def _check_port_free(host: str, port: int) -> None:
         try:
             sock.bind((host, port))
         except OSError:
-            raise LerobotNbError(f"port {port} is already in use (pass port=0 for a free one)",
-                                 file=f"{host}:{port}") from None
+            raise LerobotNbError(
+                f"port {port} is already in use (pass port=0 for a free one)", file=f"{host}:{port}"
+            ) from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -121,8 +122,9 @@ class RecordingServer:
             # take a port chosen in advance).
             self._server = rr.server.Server(host=cfg.host, port=cfg.port)
         except Exception as exc:
-            raise LerobotNbError(f"cannot start the Rerun server ({_first_line(exc)})",
-                                 file=f"{cfg.host}:{cfg.port}") from None
+            raise LerobotNbError(
+                f"cannot start the Rerun server ({_first_line(exc)})", file=f"{cfg.host}:{cfg.port}"
+            ) from None
         self.url = self._server.url()
         self._client = self._server.client()
         self._register(recordings)

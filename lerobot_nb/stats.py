@@ -78,9 +78,7 @@ def _vector_stats(batch: np.ndarray, count: int) -> FeatureStats:
     mean = np.mean(batch, axis=0)
     mean_sq = np.mean(batch**2, axis=0)
     std = np.sqrt(np.maximum(0, mean_sq - mean**2))
-    per_dim = [
-        _histogram_quantiles(batch[:, d], None, lo[d], hi[d], n) for d in range(batch.shape[1])
-    ]
+    per_dim = [_histogram_quantiles(batch[:, d], None, lo[d], hi[d], n) for d in range(batch.shape[1])]
     return _assemble(lo, hi, mean, std, count, per_dim)
 
 
@@ -222,8 +220,10 @@ def image_stats(
     channels = batch.shape[-1]
     pixels = batch.reshape(-1, channels)
     many = pixels.shape[0] >= 2  # lerobot's rule for fewer rows is in _vector_stats
-    stats = _uint8_stats(pixels, batch.shape[0]) if many and pixels.dtype == np.uint8 else _vector_stats(
-        pixels, batch.shape[0]
+    stats = (
+        _uint8_stats(pixels, batch.shape[0])
+        if many and pixels.dtype == np.uint8
+        else _vector_stats(pixels, batch.shape[0])
     )
     return {
         name: value if name == "count" else (value / 255.0).reshape(channels, 1, 1)

@@ -5,5 +5,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 ruff check lerobot_nb tests benchmarks
+ruff format --check lerobot_nb tests benchmarks
 mypy
 exec python -m pytest -n 2 --dist loadgroup "$@"

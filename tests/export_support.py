@@ -26,8 +26,16 @@ def frame(t: int, seed: int, h: int = H, w: int = W) -> np.ndarray:
 class NumpyFrames(DecodedFrames):
     """A FrameSource over frames made on the fly (never holds the episode in memory)."""
 
-    def __init__(self, length: int, seed: int, h: int = H, w: int = W, encoded: EncodedVideo | None = None,
-                 bad_at: int | None = None, short_by: int = 0) -> None:
+    def __init__(
+        self,
+        length: int,
+        seed: int,
+        h: int = H,
+        w: int = W,
+        encoded: EncodedVideo | None = None,
+        bad_at: int | None = None,
+        short_by: int = 0,
+    ) -> None:
         super().__init__(length, h, w)
         self.length, self.seed = length, seed
         self._encoded = encoded
@@ -46,8 +54,17 @@ class NumpyFrames(DecodedFrames):
 
 
 def synthetic_episode(
-    episode_id: str, length: int, seed: int, *, fps: int = 10, cameras: Sequence[str] = ("front", "wrist"),
-    tasks: Sequence[str] | None = None, state_dim: int = 7, h: int = H, w: int = W, **frames_kw: Any,
+    episode_id: str,
+    length: int,
+    seed: int,
+    *,
+    fps: int = 10,
+    cameras: Sequence[str] = ("front", "wrist"),
+    tasks: Sequence[str] | None = None,
+    state_dim: int = 7,
+    h: int = H,
+    w: int = W,
+    **frames_kw: Any,
 ) -> AlignedEpisode:
     rng = np.random.default_rng(seed)
     action = rng.standard_normal((length, 6)).astype(np.float32)
@@ -55,11 +72,14 @@ def synthetic_episode(
     if tasks is None:
         tasks = ["pick the cube"] * (length // 2) + ["place the cube"] * (length - length // 2)
     return AlignedEpisode(
-        episode_id=episode_id, fps=fps, index="real_time",
+        episode_id=episode_id,
+        fps=fps,
+        index="real_time",
         ticks=np.arange(length, dtype=np.int64) * (1_000_000_000 // fps),
         numeric={"action": action, "observation.state": state},
         images={c: NumpyFrames(length, seed + i, h, w, **frames_kw) for i, c in enumerate(cameras)},
-        tasks=tuple(tasks), names={"action": tuple(f"a{i}" for i in range(6)), "observation.state": None},
+        tasks=tuple(tasks),
+        names={"action": tuple(f"a{i}" for i in range(6)), "observation.state": None},
         source=f"/recordings/{episode_id}.rrd",
     )
 
@@ -96,8 +116,11 @@ def check_loads_in_lerobot(root: Path, episodes: Sequence[AlignedEpisode], *, mi
     for ep in episodes:
         for key, values in ep.numeric.items():
             column = data[key].slice(start, ep.length)
-            stored = np.stack(column.to_numpy(zero_copy_only=False)) if pa.types.is_fixed_size_list(
-                column.type) else column.to_numpy()
+            stored = (
+                np.stack(column.to_numpy(zero_copy_only=False))
+                if pa.types.is_fixed_size_list(column.type)
+                else column.to_numpy()
+            )
             np.testing.assert_array_equal(stored.reshape(np.asarray(values).shape), values)
             assert stored.dtype == np.asarray(values).dtype
         start += ep.length
@@ -116,20 +139,28 @@ def check_loads_in_lerobot(root: Path, episodes: Sequence[AlignedEpisode], *, mi
                 np.testing.assert_array_equal(item[key].numpy().reshape(want_k.shape), want_k)
             assert item["task"] == ep.tasks[k]
             for cam, frames in truth.items():
-                got = (item[f"observation.images.{cam}"].numpy().transpose(1, 2, 0) * 255).round().astype(np.uint8)
+                got = (
+                    (item[f"observation.images.{cam}"].numpy().transpose(1, 2, 0) * 255)
+                    .round()
+                    .astype(np.uint8)
+                )
                 want = next(frames)
                 assert psnr(got, want) >= min_psnr, (ep.episode_id, cam, k, psnr(got, want))
             i += 1
     # An action chunk as a policy trains on it: 3 ticks from the last-but-one frame, padded past the end.
     if episodes and "action" in episodes[0].numeric:
         fps = episodes[0].fps
-        chunked = LeRobotDataset("local/test", root=root, video_backend="pyav",
-                                 delta_timestamps={"action": [0.0, 1 / fps, 2 / fps]})
+        chunked = LeRobotDataset(
+            "local/test",
+            root=root,
+            video_backend="pyav",
+            delta_timestamps={"action": [0.0, 1 / fps, 2 / fps]},
+        )
         start = 0
         for ep in episodes:
             k = max(ep.length - 2, 0)
             item = chunked[start + k]
-            want = np.asarray(ep.numeric["action"])[k:k + 3].astype(np.float32)
+            want = np.asarray(ep.numeric["action"])[k : k + 3].astype(np.float32)
             np.testing.assert_array_equal(item["action"][: len(want)].numpy().reshape(want.shape), want)
             assert item["action_is_pad"].tolist() == [False] * len(want) + [True] * (3 - len(want))
             start += ep.length

@@ -39,10 +39,13 @@ def rhd_samples() -> list[RhdSample]:
         f, p = im["cam_param"]["focal"], im["cam_param"]["princpt"]
         out.append(
             RhdSample(
-                im["file_name"], load_rgb(RHD / im["file_name"]), a["hand_type"] == "right",
+                im["file_name"],
+                load_rgb(RHD / im["file_name"]),
+                a["hand_type"] == "right",
                 np.array([[f[0], 0, p[0]], [0, f[1], p[1]], [0, 0, 1.0]]),
                 np.asarray(a["joint_cam"], np.float64) / 1000.0,
-                np.asarray(a["keypoints"], np.float64).reshape(-1, 3)[:, :2], tuple(a["bbox"]),
+                np.asarray(a["keypoints"], np.float64).reshape(-1, 3)[:, :2],
+                tuple(a["bbox"]),
             )
         )
     return out
@@ -67,13 +70,23 @@ def interhand_samples() -> list[dict[str, Any]]:
         c, cid = str(im["capture"]), im["camera"]
         world = np.asarray(joints[c][str(im["frame_idx"])]["world_coord"], np.float64) / 1000.0
         valid = np.asarray(a["joint_valid"]).reshape(-1) > 0
-        out.append(dict(
-            file_name=im["file_name"], hand_type=a["hand_type"], bbox=a["bbox"],
-            camrot=np.asarray(cams[c]["camrot"][cid]), campos=np.asarray(cams[c]["campos"][cid]) / 1000.0,
-            focal=cams[c]["focal"][cid], princpt=cams[c]["princpt"][cid],
-            right_world=world[:21][INTERHAND_TO_OPENPOSE], left_world=world[21:][INTERHAND_TO_OPENPOSE],
-            right_valid=valid[:21].all(), left_valid=valid[21:].all(), width=im["width"], height=im["height"],
-        ))
+        out.append(
+            dict(
+                file_name=im["file_name"],
+                hand_type=a["hand_type"],
+                bbox=a["bbox"],
+                camrot=np.asarray(cams[c]["camrot"][cid]),
+                campos=np.asarray(cams[c]["campos"][cid]) / 1000.0,
+                focal=cams[c]["focal"][cid],
+                princpt=cams[c]["princpt"][cid],
+                right_world=world[:21][INTERHAND_TO_OPENPOSE],
+                left_world=world[21:][INTERHAND_TO_OPENPOSE],
+                right_valid=valid[:21].all(),
+                left_valid=valid[21:].all(),
+                width=im["width"],
+                height=im["height"],
+            )
+        )
     return out
 
 
@@ -81,7 +94,11 @@ def freihand_samples() -> list[tuple[str, np.ndarray, np.ndarray, list[float]]]:
     d = json.loads((FREIHAND / "test_freihand.json").read_text())
     anns = {a["image_id"]: a for a in d["annotations"]}
     return [
-        (im["file_name"], load_rgb(FREIHAND / im["file_name"]),
-         np.asarray(anns[im["id"]]["keypoints"], np.float64).reshape(-1, 3)[:, :2], anns[im["id"]]["bbox"])
+        (
+            im["file_name"],
+            load_rgb(FREIHAND / im["file_name"]),
+            np.asarray(anns[im["id"]]["keypoints"], np.float64).reshape(-1, 3)[:, :2],
+            anns[im["id"]]["bbox"],
+        )
         for im in d["images"]
     ]

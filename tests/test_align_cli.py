@@ -21,13 +21,32 @@ FOLDER = str(RRD_FIXTURES[0].parent)
 
 def test_cli_prints_the_report_and_writes_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     csv = tmp_path / "report" / "align.csv"
-    code = main(["align", FOLDER, "--fps", "10", "--state-path", "/observation/joint_positions",
-                 "--image", "front:/camera/video:video", "--stream-policy", "action=nearest",
-                 "--report-csv", str(csv), "--plots", str(tmp_path / "plots")])
+    code = main(
+        [
+            "align",
+            FOLDER,
+            "--fps",
+            "10",
+            "--state-path",
+            "/observation/joint_positions",
+            "--image",
+            "front:/camera/video:video",
+            "--stream-policy",
+            "action=nearest",
+            "--report-csv",
+            str(csv),
+            "--plots",
+            str(tmp_path / "plots"),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
-        "episode_0_coverage.png", "episode_0_staleness.png", "episode_1_coverage.png", "episode_1_staleness.png"]
+        "episode_0_coverage.png",
+        "episode_0_staleness.png",
+        "episode_1_coverage.png",
+        "episode_1_staleness.png",
+    ]
     assert "episode_0: 40 ticks at 10 fps (4.0 s) on real_time; front 64x48; task 'pick up cube 0'" in out
     assert "2 episode(s) aligned" in out
     table = pl.read_csv(csv)
@@ -46,7 +65,9 @@ def test_cli_bad_column_is_one_error_line(capsys: pytest.CaptureFixture[str]) ->
 
 def test_cli_skip_lists_the_reason(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     csv = tmp_path / "r.csv"
-    code = main(["align", FOLDER, "--on-error", "skip", "--report-csv", str(csv)])  # default state path absent
+    code = main(
+        ["align", FOLDER, "--on-error", "skip", "--report-csv", str(csv)]
+    )  # default state path absent
     out = capsys.readouterr().out
     assert code == 1  # nothing aligned
     assert "episode_0: SKIPPED: " in out and "unknown column /observation/state:Scalars:scalars" in out
@@ -54,8 +75,13 @@ def test_cli_skip_lists_the_reason(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_plots_from_an_episode_and_from_a_report(fixture_server: RecordingServer, tmp_path: Path) -> None:
-    cfg = AlignConfig(fps=10, state_path="/observation/joint_positions", image=("front:/camera/video:video",),
-                      max_staleness_s=0.025, on_stale="flag")
+    cfg = AlignConfig(
+        fps=10,
+        state_path="/observation/joint_positions",
+        image=("front:/camera/video:video",),
+        max_staleness_s=0.025,
+        on_stale="flag",
+    )
     ep = align_episode(fixture_server.dataset, "episode_0", cfg)
     assert ep.report.filter(stream="action")["flagged"][0] > 0
     fig = plot_coverage(ep)

@@ -43,9 +43,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingServer
     write_rrd(folder / "good.rrd", "good", good, task="ok", frame_numbers=True)
     write_rrd(folder / "no_state.rrd", "no_state", {"/action": good["/action"]}, task="ok")
     nan = np.full((100, 3), np.nan)
-    write_rrd(folder / "all_nan.rrd", "all_nan", {"/action": good["/action"], "/observation/state": (_t(100), nan)})
-    write_rrd(folder / "late.rrd", "late", {"/action": (_t(10), np.ones((10, 2))),
-                                            "/observation/state": (_t(10) + 10**9, np.ones((10, 3)))})
+    write_rrd(
+        folder / "all_nan.rrd", "all_nan", {"/action": good["/action"], "/observation/state": (_t(100), nan)}
+    )
+    write_rrd(
+        folder / "late.rrd",
+        "late",
+        {"/action": (_t(10), np.ones((10, 2))), "/observation/state": (_t(10) + 10**9, np.ones((10, 3)))},
+    )
     _write_nonmonotonic(folder / "nonmonotonic.rrd")
     import rerun as rr
 
@@ -62,9 +67,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingServer
     # row at 0.2 s: the action looks non-monotonic there until checked on its own rows.
     rec = rr.RecordingStream("lerobot_nb_align_test", recording_id="interleaved")
     rec.save(folder / "interleaved.rrd")
-    for entity, s, value in [("/observation/state", 0.0, 0.0), ("/action", 0.0, 0.0), ("/action", 0.1, 1.0),
-                             ("/action", 0.2, 2.0), ("/observation/state", 0.1, 1.0), ("/observation/state", 0.3, 2.0),
-                             ("/action", 0.3, 3.0)]:
+    for entity, s, value in [
+        ("/observation/state", 0.0, 0.0),
+        ("/action", 0.0, 0.0),
+        ("/action", 0.1, 1.0),
+        ("/action", 0.2, 2.0),
+        ("/observation/state", 0.1, 1.0),
+        ("/observation/state", 0.3, 2.0),
+        ("/action", 0.3, 3.0),
+    ]:
         rec.set_time("real_time", timestamp=np.datetime64(T0 + int(s * 1e9), "ns"))
         rec.log(entity, rr.Scalars([value]))
     rec.flush()
@@ -75,8 +86,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingServer
 
 def _error(server: RecordingServer, episode: str, **cfg: object) -> str:
     with pytest.raises(LerobotNbError) as info:
-        align_episode(server.dataset, episode, AlignConfig(**cfg),  # type: ignore[arg-type]
-                      source=server.source_of(episode))
+        align_episode(
+            server.dataset,
+            episode,
+            AlignConfig(**cfg),  # type: ignore[arg-type]
+            source=server.source_of(episode),
+        )
     message = str(info.value)
     assert "\n" not in message
     assert message.startswith(server.source_of(episode))

@@ -38,8 +38,9 @@ def raw_times_from_file(rrd: Path, entities: tuple[str, ...], timeline: str) -> 
 
 
 @pytest.mark.parametrize("rrd", RRD_FIXTURES, ids=lambda p: p.stem)
-def test_shared_rrd_fixtures_at_10_fps_give_the_expected_tick_count(fixture_server: RecordingServer,
-                                                                    rrd: Path) -> None:
+def test_shared_rrd_fixtures_at_10_fps_give_the_expected_tick_count(
+    fixture_server: RecordingServer, rrd: Path
+) -> None:
     times = raw_times_from_file(rrd, RRD_ENTITIES, "real_time")
     start = max(int(t[0]) for t in times.values())
     end = min(int(t[-1]) for t in times.values())
@@ -64,6 +65,7 @@ def test_shared_rrd_fixtures_at_10_fps_give_the_expected_tick_count(fixture_serv
     bars = [int((f[24, :, :].min(axis=1) > 200).sum()) for f in frames["video"]]
     assert all(abs(b - n) <= 1 for b, n in zip(bars, picks, strict=True))
 
+
 def test_iter_aligned_over_the_shared_fixtures(fixture_server: RecordingServer) -> None:
     out = list(iter_aligned(fixture_server, RRD_CONFIG))
     assert [e.episode_id for e in out] == ["episode_0", "episode_1"]
@@ -87,9 +89,12 @@ def test_ros2_mcap_end_to_end_on_ros2_timestamp(mcap_server: RecordingServer) ->
         image=("front:/camera/image_raw:raw", "wrist:/camera/image/compressed:compressed"),
     )
     ep = align_episode(mcap_server.dataset, "ros2_robot", cfg, source="ros2_robot.mcap")
-    rows = read_streams(mcap_server.dataset, "ros2_robot",
-                        ["/joint_states/position:Scalars:scalars", "/camera/image_raw:Image:buffer"],
-                        "ros2_timestamp")
+    rows = read_streams(
+        mcap_server.dataset,
+        "ros2_robot",
+        ["/joint_states/position:Scalars:scalars", "/camera/image_raw:Image:buffer"],
+        "ros2_timestamp",
+    )
     state_t = rows["/joint_states/position:Scalars:scalars"].times
     cam_t = rows["/camera/image_raw:Image:buffer"].times
     assert (len(state_t), len(cam_t)) == (150, 45)
@@ -108,20 +113,33 @@ def test_ros2_mcap_end_to_end_on_ros2_timestamp(mcap_server: RecordingServer) ->
 def test_ros2_mcap_action_is_not_on_ros2_timestamp(mcap_server: RecordingServer) -> None:
     """Float64MultiArray has no header: on ros2_timestamp the action has no samples at all."""
     with pytest.raises(Exception, match="episode ros2_robot, stream action: no samples"):
-        align_episode(mcap_server.dataset, "ros2_robot",
-                      AlignConfig(index="ros2_timestamp", state_path="/joint_states/position", task="t"))
-    ep = align_episode(mcap_server.dataset, "ros2_robot",
-                       AlignConfig(index="message_log_time", state_path="/joint_states/position", task_path="/task"))
+        align_episode(
+            mcap_server.dataset,
+            "ros2_robot",
+            AlignConfig(index="ros2_timestamp", state_path="/joint_states/position", task="t"),
+        )
+    ep = align_episode(
+        mcap_server.dataset,
+        "ros2_robot",
+        AlignConfig(index="message_log_time", state_path="/joint_states/position", task_path="/task"),
+    )
     assert ep.numeric["action"].shape == (30, 7) and ep.length == 30
     assert ep.tasks[0] == "pick up the cube"
 
 
 def test_foxglove_mcap_video_raw_and_jpeg(mcap_server: RecordingServer) -> None:
-    cfg = AlignConfig(fps=15, index="message_log_time", action_path=None, state_path=None, task="look",
-                      image=("front:/camera/front:video", "raw:/camera/raw:raw", "jpeg:/camera/jpeg:compressed"))
+    cfg = AlignConfig(
+        fps=15,
+        index="message_log_time",
+        action_path=None,
+        state_path=None,
+        task="look",
+        image=("front:/camera/front:video", "raw:/camera/raw:raw", "jpeg:/camera/jpeg:compressed"),
+    )
     ep = align_episode(mcap_server.dataset, "foxglove_robot", cfg)
-    times = read_streams(mcap_server.dataset, "foxglove_robot", ["/camera/front:VideoStream:sample"],
-                         "message_log_time")["/camera/front:VideoStream:sample"].times
+    times = read_streams(
+        mcap_server.dataset, "foxglove_robot", ["/camera/front:VideoStream:sample"], "message_log_time"
+    )["/camera/front:VideoStream:sample"].times
     # 45 frames at 15 Hz, stamps truncated to whole ns: the last frame lands 29 ns before tick 44,
     # which therefore lies past the span (no trailing values beyond the earliest last sample).
     assert len(times) == 45 and int(times[-1]) == int(times[0]) + 2_933_333_304
@@ -138,8 +156,9 @@ def test_foxglove_mcap_video_raw_and_jpeg(mcap_server: RecordingServer) -> None:
     assert enc is not None and len(enc.packets) == 44 and enc.keyframes[0]
 
 
-def test_image_cells_are_fetched_in_small_windows(fixture_server: RecordingServer,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_image_cells_are_fetched_in_small_windows(
+    fixture_server: RecordingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With a tiny byte budget (8-row windows) the frames equal a decode of all rows in memory."""
     from lerobot_nb.align import images
     from lerobot_nb.align.images import EncodedImageFrames, ImageRows, RawImageFrames
@@ -163,10 +182,18 @@ def test_image_cells_are_fetched_in_small_windows(fixture_server: RecordingServe
     cols = ["/camera/raw:Image:buffer", "/camera/raw:Image:format", "/camera/jpeg:EncodedImage:blob"]
     full = read_streams(fixture_server.dataset, "episode_1", cols, "real_time")
     picks = np.searchsorted(full[cols[0]].times, ep.ticks, side="right") - 1
-    raw = RawImageFrames(ImageRows.of({c: full[c].values for c in cols[:2]}), picks, buffer=cols[0], format=cols[1],
-                         stream="s", episode="e", file="f")
-    jpeg = EncodedImageFrames(ImageRows.of({cols[2]: full[cols[2]].values}), picks, blob=cols[2],
-                              stream="s", episode="e", file="f")
+    raw = RawImageFrames(
+        ImageRows.of({c: full[c].values for c in cols[:2]}),
+        picks,
+        buffer=cols[0],
+        format=cols[1],
+        stream="s",
+        episode="e",
+        file="f",
+    )
+    jpeg = EncodedImageFrames(
+        ImageRows.of({cols[2]: full[cols[2]].values}), picks, blob=cols[2], stream="s", episode="e", file="f"
+    )
     assert all(np.array_equal(a, b) for a, b in zip(lazy["raw"], raw, strict=True))
     assert all(np.array_equal(a, b) for a, b in zip(lazy["jpeg"], jpeg, strict=True))
 

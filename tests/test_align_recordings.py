@@ -35,7 +35,9 @@ def write_rrd(
         indexes = [rr.TimeColumn("real_time", timestamp=np.asarray(times, dtype="datetime64[ns]"))]
         if frame_numbers:
             indexes.append(rr.TimeColumn("frame", sequence=np.arange(len(times))))
-        rec.send_columns(entity, indexes=indexes, columns=rr.Scalars.columns(scalars=np.asarray(values, np.float64)))
+        rec.send_columns(
+            entity, indexes=indexes, columns=rr.Scalars.columns(scalars=np.asarray(values, np.float64))
+        )
     for entity, labels in names.items():
         rec.log(entity, rr.SeriesLines(names=list(labels)), static=True)
     if task is not None:
@@ -45,8 +47,15 @@ def write_rrd(
     return path
 
 
-def irregular_times(rng: np.random.Generator, rate_hz: float, duration_s: float, *, start_ns: int = T0,
-                    jitter: float = 0.3, gaps: Sequence[tuple[float, float]] = ()) -> np.ndarray:
+def irregular_times(
+    rng: np.random.Generator,
+    rate_hz: float,
+    duration_s: float,
+    *,
+    start_ns: int = T0,
+    jitter: float = 0.3,
+    gaps: Sequence[tuple[float, float]] = (),
+) -> np.ndarray:
     """Sorted distinct int64 ns times at about `rate_hz` with jitter, minus the `gaps` (s from start)."""
     n = int(duration_s * rate_hz)
     base = np.arange(n) / rate_hz

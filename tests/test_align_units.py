@@ -34,7 +34,10 @@ def test_grid_is_exact_over_hours(fps: int) -> None:
 def test_grid_small_cases_match_the_reference() -> None:
     start = 10**18
     for fps, span in ((30, 10**9), (30, 10**9 - 1), (7, 5 * 10**9 + 3), (1, 0)):
-        assert grid_ticks(start, start + span, fps, NS).tolist() == expected_ticks(start, start + span, fps).tolist()
+        assert (
+            grid_ticks(start, start + span, fps, NS).tolist()
+            == expected_ticks(start, start + span, fps).tolist()
+        )
     assert len(grid_ticks(start, start - 1, 30, NS)) == 0
 
 
@@ -76,8 +79,12 @@ def test_resample_edges() -> None:
 
 
 def test_policy_and_stream_specs() -> None:
-    cfg = AlignConfig(image=("front:/cam/front:video",), extra=("observation.effort=/joint_states/effort",),
-                      stream_policy=("action=nearest:0.05", "front=nearest"), max_staleness_s=0.2)
+    cfg = AlignConfig(
+        image=("front:/cam/front:video",),
+        extra=("observation.effort=/joint_states/effort",),
+        stream_policy=("action=nearest:0.05", "front=nearest"),
+        max_staleness_s=0.2,
+    )
     assert [s.key for s in cfg.numeric_specs()] == ["action", "observation.state", "observation.effort"]
     assert cfg.numeric_specs()[2].column.name == "/joint_states/effort:Scalars:scalars"
     assert cfg.image_specs()[0].column == "/cam/front:VideoStream:sample"
@@ -91,8 +98,13 @@ def test_policy_and_stream_specs() -> None:
 
 
 def _fmt(color_model: int, datatype: int, w: int = 4, h: int = 2, pixel_format: int | None = None) -> dict:
-    return {"width": w, "height": h, "color_model": color_model, "channel_datatype": datatype,
-            "pixel_format": pixel_format}
+    return {
+        "width": w,
+        "height": h,
+        "color_model": color_model,
+        "channel_datatype": datatype,
+        "pixel_format": pixel_format,
+    }
 
 
 def test_raw_image_formats_become_rgb_uint8() -> None:
@@ -135,7 +147,9 @@ def test_hevc_and_av1_streams_decode_in_order_with_flush(encoder: str, codec: st
     assert [read_number(f) for f in frames] == picks.tolist()
     assert min(psnr(f, numbered_frame(int(n))) for f, n in zip(frames, picks, strict=True)) >= 30.0
     assert src.encoded(codec) is None  # frames skipped and repeated: no remux
-    whole = VideoFrames(samples, np.arange(12), codec=normalize_codec(codec), stream="cam", episode="e", file="f")
+    whole = VideoFrames(
+        samples, np.arange(12), codec=normalize_codec(codec), stream="cam", episode="e", file="f"
+    )
     enc = whole.encoded(codec)
     assert enc is not None and enc.keyframes[0] and list(enc.packets) == packets
 

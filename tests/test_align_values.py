@@ -32,8 +32,9 @@ def streams() -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
     rng = np.random.default_rng(7)
     out = {}
     for ep in ("irregular_a", "irregular_b"):
-        act_t = irregular_times(rng, 97.0, DUR, start_ns=T0 + int(rng.integers(0, 50_000_000)),
-                                gaps=[(1.0, 1.4), (3.3, 3.45)])
+        act_t = irregular_times(
+            rng, 97.0, DUR, start_ns=T0 + int(rng.integers(0, 50_000_000)), gaps=[(1.0, 1.4), (3.3, 3.45)]
+        )
         st_t = irregular_times(rng, 203.0, DUR, jitter=0.45, gaps=[(2.0, 2.25)])
         out[ep] = {
             "/action": (act_t, rng.normal(size=(len(act_t), 6))),
@@ -51,9 +52,13 @@ def streams() -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
 def server(tmp_path_factory: pytest.TempPathFactory, streams: dict) -> Iterator[RecordingServer]:
     folder = tmp_path_factory.mktemp("align_values")
     for ep, scalars in streams.items():
-        write_rrd(folder / f"{ep}.rrd", ep, scalars,
-                  names={"/observation/state": [f"joint_{i}" for i in range(7 if ep != "with_gap" else 3)]},
-                  task=f"task of {ep}")
+        write_rrd(
+            folder / f"{ep}.rrd",
+            ep,
+            scalars,
+            names={"/observation/state": [f"joint_{i}" for i in range(7 if ep != "with_gap" else 3)]},
+            task=f"task of {ep}",
+        )
     with RecordingServer(ServerConfig(recordings=(str(folder),))) as srv:
         yield srv
 
@@ -64,7 +69,9 @@ def _span(scalars: dict) -> tuple[int, int]:
 
 @pytest.mark.parametrize("policy", ["latest", "nearest", "linear"])
 @pytest.mark.parametrize("episode", ["irregular_a", "irregular_b"])
-def test_every_tick_matches_brute_force(server: RecordingServer, streams: dict, policy: str, episode: str) -> None:
+def test_every_tick_matches_brute_force(
+    server: RecordingServer, streams: dict, policy: str, episode: str
+) -> None:
     cfg = AlignConfig(fps=FPS, policy=policy, max_staleness_s=10.0)  # type: ignore[arg-type]  # keep every tick: compare values
     ep = align_episode(server.dataset, episode, cfg)
     start, end = _span(streams[episode])
@@ -105,7 +112,9 @@ def test_server_latest_at_equals_numpy_latest_at(server: RecordingServer, stream
         np.testing.assert_array_equal(on.numeric[key], off.numeric[key])
 
 
-def test_stale_ticks_are_dropped_exactly_where_brute_force_says(server: RecordingServer, streams: dict) -> None:
+def test_stale_ticks_are_dropped_exactly_where_brute_force_says(
+    server: RecordingServer, streams: dict
+) -> None:
     episode = "irregular_b"
     pieces = align_segments(server.dataset, episode, AlignConfig(fps=FPS))
     start, end = _span(streams[episode])
@@ -164,8 +173,9 @@ def test_gap_splits_or_ends_the_episode(server: RecordingServer, streams: dict) 
     np.testing.assert_array_equal(pieces[0].ticks, before)
     np.testing.assert_array_equal(pieces[1].ticks, after)
     assert pieces[1].timestamps[0] == 0.0
-    ended = align_segments(server.dataset, "with_gap", AlignConfig(fps=10, max_gap_s=0.5, on_gap="end",
-                                                                    max_staleness_s=10.0))
+    ended = align_segments(
+        server.dataset, "with_gap", AlignConfig(fps=10, max_gap_s=0.5, on_gap="end", max_staleness_s=10.0)
+    )
     assert len(ended) == 1 and np.array_equal(ended[0].ticks, before)
     with pytest.raises(Exception, match="splits into 2 pieces"):
         align_episode(server.dataset, "with_gap", cfg)
@@ -174,15 +184,18 @@ def test_gap_splits_or_ends_the_episode(server: RecordingServer, streams: dict) 
 def test_span_stream_takes_the_span_of_one_stream(server: RecordingServer, streams: dict) -> None:
     act = streams["irregular_a"]["/action"][0]
     st = streams["irregular_a"]["/observation/state"][0]
-    ep = align_episode(server.dataset, "irregular_a", AlignConfig(fps=FPS, span_stream="action",
-                                                                  max_staleness_s=10.0))
+    ep = align_episode(
+        server.dataset, "irregular_a", AlignConfig(fps=FPS, span_stream="action", max_staleness_s=10.0)
+    )
     ticks = expected_ticks(int(act[0]), int(act[-1]), FPS)
     # Ticks where the state has no sample yet are dropped; the rest of the action's span stays.
     np.testing.assert_array_equal(ep.ticks, ticks[ticks >= st[0]])
 
 
 def test_iter_aligned_is_lazy_and_in_episode_order(server: RecordingServer) -> None:
-    it = iter_aligned(server, AlignConfig(fps=FPS, max_staleness_s=10.0), episodes=["irregular_b", "irregular_a"])
+    it = iter_aligned(
+        server, AlignConfig(fps=FPS, max_staleness_s=10.0), episodes=["irregular_b", "irregular_a"]
+    )
     first = next(it)
     assert first.episode_id == "irregular_b"
     assert [e.episode_id for e in it] == ["irregular_a"]
@@ -199,8 +212,12 @@ def test_report_counts_every_grid_tick_of_a_piece(server: RecordingServer, strea
     assert dropped > 0
     assert sum(rep["observation.state"]["dropped"] + rep["action"]["dropped"] for rep in reps) >= dropped
     assert sum(len(p.timing["action"].dropped_s) for p in parts) == dropped
-    pieces = align_segments(server.dataset, "with_gap", AlignConfig(fps=10, max_gap_s=0.5, max_staleness_s=10.0))
+    pieces = align_segments(
+        server.dataset, "with_gap", AlignConfig(fps=10, max_gap_s=0.5, max_staleness_s=10.0)
+    )
     times = streams["with_gap"]["/action"][0]
     ticks = expected_ticks(int(times[0]), int(times[-1]), 10)
-    gap_ticks = int(((ticks > times[np.diff(times).argmax()]) & (ticks < times[np.diff(times).argmax() + 1])).sum())
+    gap_ticks = int(
+        ((ticks > times[np.diff(times).argmax()]) & (ticks < times[np.diff(times).argmax() + 1])).sum()
+    )
     assert sum(p.report["grid_ticks"][0] for p in pieces) == len(ticks) - gap_ticks

@@ -49,7 +49,9 @@ def encode_frames(count: int, encoder: str = "libx264", options: dict[str, str] 
     ctx: Any = av.CodecContext.create(encoder, "w")
     ctx.width, ctx.height, ctx.pix_fmt = W, H, "yuv420p"
     ctx.time_base = Fraction(1, 30)
-    ctx.options = options if options is not None else {"bf": "0", "g": "30", "crf": "12", "preset": "veryfast"}
+    ctx.options = (
+        options if options is not None else {"bf": "0", "g": "30", "crf": "12", "preset": "veryfast"}
+    )
     packets: list[bytes] = []
     for n in range(count):
         frame = av.VideoFrame.from_ndarray(numbered_frame(n), format="rgb24")
@@ -68,17 +70,25 @@ def write_video_rrd(path: Path, video: dict[str, tuple[np.ndarray, list[bytes]]]
     rec.save(path)
     for entity, (times, packets) in video.items():
         rec.log(entity, rr.VideoStream(codec=rr.VideoCodec.H264), static=True)
-        rec.send_columns(entity, indexes=[rr.TimeColumn("real_time", timestamp=times.astype("datetime64[ns]"))],
-                         columns=rr.VideoStream.columns(sample=packets[: len(times)]))
+        rec.send_columns(
+            entity,
+            indexes=[rr.TimeColumn("real_time", timestamp=times.astype("datetime64[ns]"))],
+            columns=rr.VideoStream.columns(sample=packets[: len(times)]),
+        )
     t = T0 + np.arange(0, duration_ns + 1, 10_000_000, dtype=np.int64)  # 100 Hz action
-    rec.send_columns("/action", indexes=[rr.TimeColumn("real_time", timestamp=t.astype("datetime64[ns]"))],
-                     columns=rr.Scalars.columns(scalars=np.arange(len(t), dtype=np.float64)))
+    rec.send_columns(
+        "/action",
+        indexes=[rr.TimeColumn("real_time", timestamp=t.astype("datetime64[ns]"))],
+        columns=rr.Scalars.columns(scalars=np.arange(len(t), dtype=np.float64)),
+    )
     rec.flush()
     rec.disconnect()
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RecordingServer, dict[str, np.ndarray]]]:
+def setup(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[RecordingServer, dict[str, np.ndarray]]]:
     rng = np.random.default_rng(3)
     n = 75
     jitter = rng.integers(-8_000_000, 8_000_000, n)
@@ -89,16 +99,29 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RecordingS
     folder = tmp_path_factory.mktemp("align_video")
     packets = encode_frames(n)
     # A recording that starts mid-GOP: keyframes every 10 frames, the first 3 packets missing.
-    gop10 = encode_frames(40, options={"bf": "0", "g": "10", "keyint_min": "10", "sc_threshold": "0", "crf": "12"})
+    gop10 = encode_frames(
+        40, options={"bf": "0", "g": "10", "keyint_min": "10", "sc_threshold": "0", "crf": "12"}
+    )
     midgop = T0 + np.arange(3, 40, dtype=np.int64) * 100_000_000
-    write_video_rrd(folder / "video.rrd", {"/camera/jittery": (cam15, packets), "/camera/ongrid": (cam10, packets),
-                                           "/camera/midgop": (midgop, gop10[3:])}, duration)
+    write_video_rrd(
+        folder / "video.rrd",
+        {
+            "/camera/jittery": (cam15, packets),
+            "/camera/ongrid": (cam10, packets),
+            "/camera/midgop": (midgop, gop10[3:]),
+        },
+        duration,
+    )
     with RecordingServer(ServerConfig(recordings=(str(folder),))) as srv:
         yield srv, {"jittery": cam15, "ongrid": cam10}
 
 
-CONFIG = AlignConfig(fps=10, state_path=None, task="watch",
-                     image=("jittery:/camera/jittery:video", "ongrid:/camera/ongrid:video"))
+CONFIG = AlignConfig(
+    fps=10,
+    state_path=None,
+    task="watch",
+    image=("jittery:/camera/jittery:video", "ongrid:/camera/ongrid:video"),
+)
 
 
 def test_picked_frame_is_the_latest_not_newer_than_each_tick(setup: tuple) -> None:

@@ -27,8 +27,13 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 pytestmark = [
@@ -43,7 +48,9 @@ def interactive_copy(src: Path, dst: Path, **params: object) -> Path:
     """`src` with its parameters cell overridden (like papermill's injection) and nothing else changed."""
     nb = nbformat.read(src, as_version=4)
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    cell.source += "\n\n# injected by the browser test\n" + "\n".join(f"{k} = {v!r}" for k, v in params.items())
+    cell.source += "\n\n# injected by the browser test\n" + "\n".join(
+        f"{k} = {v!r}" for k, v in params.items()
+    )
     nbformat.write(nb, dst)
     return dst
 
@@ -55,13 +62,29 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
     home = tmp_path_factory.mktemp("labhome")
     token = secrets.token_hex(16)
     port = free_port()
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-           "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"), "JUPYTERLAB_WORKSPACES_DIR": str(home / "ws"),
-           "IPYTHONDIR": str(home / "ipython")}
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-           "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-           "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly"]
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "ws"),
+        "IPYTHONDIR": str(home / "ipython"),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+    ]
     if os.geteuid() == 0:  # CI containers run as root; the server refuses that without the flag
         cmd.append("--allow-root")
     news = home / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
@@ -127,8 +150,12 @@ def open_and_run_all(page: Any, url: str, path: str) -> None:
     # the kernel must be connected before "run all", or the request goes nowhere
     page.wait_for_function(KERNEL_READY, arg=path, timeout=90_000, polling=500)
     page.evaluate(RUN_ALL)
-    page.wait_for_function(f"() => {{ const s = ({CELL_STATE})(); return s.errors.length > 0 || "
-                           "(s.pending === 0 && !s.busy); }", timeout=240_000, polling=1000)
+    page.wait_for_function(
+        f"() => {{ const s = ({CELL_STATE})(); return s.errors.length > 0 || "
+        "(s.pending === 0 && !s.busy); }",
+        timeout=240_000,
+        polling=1000,
+    )
     state = page.evaluate(CELL_STATE)
     assert state["errors"] == [] and state["pending"] == 0, state
 
@@ -144,8 +171,11 @@ def browser(tmp_path: Path) -> Iterator[Any]:
     playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     with playwright.sync_playwright() as p:
         ctx = p.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True,
-            args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 1000},
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 1000},
         )
         try:
             yield ctx.pages[0] if ctx.pages else ctx.new_page()
@@ -155,8 +185,12 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 
 def test_inspect_notebook_in_chromium(jupyterlab: tuple[str, Path], recordings: Path, browser: Any) -> None:
     url, root = jupyterlab
-    interactive_copy(notebook_dir() / "01_inspect.ipynb", root / "01_inspect.ipynb",
-                     recordings=str(recordings), interactive=True)
+    interactive_copy(
+        notebook_dir() / "01_inspect.ipynb",
+        root / "01_inspect.ipynb",
+        recordings=str(recordings),
+        interactive=True,
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "01_inspect_viewer.png"
     for old in ARTIFACTS.glob("01_inspect_*.png"):
@@ -185,12 +219,17 @@ def test_inspect_notebook_in_chromium(jupyterlab: tuple[str, Path], recordings: 
     assert shot.stat().st_size > 10_000
 
 
-
-def test_align_picker_updates_the_preview(jupyterlab: tuple[str, Path], recordings: Path, browser: Any) -> None:
+def test_align_picker_updates_the_preview(
+    jupyterlab: tuple[str, Path], recordings: Path, browser: Any
+) -> None:
     """02 after Run All: choosing another fps in the picker re-aligns and redraws the preview."""
     url, root = jupyterlab
-    interactive_copy(notebook_dir() / "02_align.ipynb", root / "02_align.ipynb",
-                     recordings=str(recordings), interactive=True)
+    interactive_copy(
+        notebook_dir() / "02_align.ipynb",
+        root / "02_align.ipynb",
+        recordings=str(recordings),
+        interactive=True,
+    )
     page = browser
     open_and_run_all(page, url, "02_align.ipynb")
     preview = ".widget-vbox .widget-output .jp-OutputArea-output"
@@ -200,9 +239,12 @@ def test_align_picker_updates_the_preview(jupyterlab: tuple[str, Path], recordin
     fps = page.locator(".widget-dropdown", has_text="fps").locator("select")
     assert fps.input_value() == "10"
     fps.select_option(label="5")
-    page.wait_for_function(f"(before) => {{ const imgs = document.querySelectorAll('{preview} img'); "
-                           "return imgs.length > 0 && imgs[imgs.length - 1].src !== before; }",
-                           arg=before, timeout=60_000)
+    page.wait_for_function(
+        f"(before) => {{ const imgs = document.querySelectorAll('{preview} img'); "
+        "return imgs.length > 0 && imgs[imgs.length - 1].src !== before; }",
+        arg=before,
+        timeout=60_000,
+    )
     assert not page.locator(f"{preview}[data-mime-type='application/vnd.jupyter.stderr']").count()
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator(".widget-vbox").last.screenshot(path=str(ARTIFACTS / "02_align_picker.png"))

@@ -34,7 +34,11 @@ def test_parse(text: str, role: str, name: str) -> None:
 
 def test_parts() -> None:
     spec = ColumnSpec.parse("/r/js:schemas.proto.JointState:joint_positions")
-    assert (spec.entity, spec.archetype, spec.field) == ("/r/js", "schemas.proto.JointState", "joint_positions")
+    assert (spec.entity, spec.archetype, spec.field) == (
+        "/r/js",
+        "schemas.proto.JointState",
+        "joint_positions",
+    )
 
 
 @pytest.mark.parametrize("text", ["", "/a:Scalars", "/a:Scalars:", "/a:b:c:d"])
@@ -49,7 +53,9 @@ def test_resolve_known() -> None:
 
 def test_unknown_column_lists_closest_and_how_to_list_all() -> None:
     with pytest.raises(LerobotNbError) as err:
-        resolve_column(ColumnSpec.parse("/observation/joint_position"), AVAILABLE, source="d.rrd", episode="ep0")
+        resolve_column(
+            ColumnSpec.parse("/observation/joint_position"), AVAILABLE, source="d.rrd", episode="ep0"
+        )
     msg = str(err.value)
     assert msg.startswith("d.rrd, episode ep0, stream /observation/joint_position: unknown column")
     assert "closest: /observation/joint_positions:Scalars:scalars" in msg

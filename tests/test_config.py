@@ -36,12 +36,27 @@ def test_defaults_come_from_the_dataclass() -> None:
 
 def test_flags_use_field_names_with_dashes() -> None:
     cfg = parse(
-        "--fps", "15", "--max-staleness-s", "0.25", "--image", "front:/cam:video", "--image",
-        "wrist:/w:raw", "--policy", "nearest", "--overwrite", "--output", "/tmp/x",
+        "--fps",
+        "15",
+        "--max-staleness-s",
+        "0.25",
+        "--image",
+        "front:/cam:video",
+        "--image",
+        "wrist:/w:raw",
+        "--policy",
+        "nearest",
+        "--overwrite",
+        "--output",
+        "/tmp/x",
     )
     assert cfg == DemoConfig(
-        fps=15, max_staleness_s=0.25, image=("front:/cam:video", "wrist:/w:raw"), policy="nearest",
-        overwrite=True, output=Path("/tmp/x"),
+        fps=15,
+        max_staleness_s=0.25,
+        image=("front:/cam:video", "wrist:/w:raw"),
+        policy="nearest",
+        overwrite=True,
+        output=Path("/tmp/x"),
     )
 
 

@@ -82,10 +82,15 @@ def _episodes(ids: list[str]) -> list:  # type: ignore[type-arg]
     return [synthetic_episode(i, 14 + int(i[1:]), int(i[1:])) for i in ids]
 
 
-def _start(tmp: Path, point: str, out: Path, mode: str, ids: list[str]) -> tuple[subprocess.Popen[bytes], Path]:
+def _start(
+    tmp: Path, point: str, out: Path, mode: str, ids: list[str]
+) -> tuple[subprocess.Popen[bytes], Path]:
     marker = tmp / f"marker-{point}-{mode}"
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, point, str(marker), str(out), mode, ",".join(ids)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, point, str(marker), str(out), mode, ",".join(ids)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     return proc, marker
 
 
@@ -118,7 +123,11 @@ def test_sigkill_at_every_stage_leaves_previous_or_finished_dataset(tmp_path: Pa
     previous = tmp_path / "previous"
     export_dataset(_episodes(OLD), ExportConfig(output=str(previous), progress=False))
     loaded: set[tuple[str, ...]] = set()
-    for mode, ids, finished in (("fresh", NEW, NEW), ("overwrite", NEW, NEW), ("resume", OLD + NEW, OLD + NEW)):
+    for mode, ids, finished in (
+        ("fresh", NEW, NEW),
+        ("overwrite", NEW, NEW),
+        ("resume", OLD + NEW, OLD + NEW),
+    ):
         for point in POINTS:
             if mode == "fresh" and point == "after-swap":
                 continue  # nothing to swap with: a fresh dataset is published by a plain rename
@@ -145,8 +154,12 @@ def test_sigkill_at_every_stage_leaves_previous_or_finished_dataset(tmp_path: Pa
                     os.system(f"cp -a {previous} {out}")
         # an uninterrupted run after all the kills finishes and removes the dead runs' folders
         out = tmp_path / mode / "ds"
-        result = subprocess.run([sys.executable, "-c", CHILD, "none", str(tmp_path / "m"), str(out), mode,
-                                 ",".join(ids)], capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [sys.executable, "-c", CHILD, "none", str(tmp_path / "m"), str(out), mode, ",".join(ids)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert result.returncode == 0, result.stderr
         assert _state(out) == finished
         assert [p.name for p in out.parent.iterdir()] == ["ds"]
@@ -195,8 +208,9 @@ DISK_FULL = textwrap.dedent("""
 def test_disk_full_is_a_clear_error_and_keeps_the_previous_dataset(tmp_path: Path, limit: int) -> None:
     out = tmp_path / "ds"
     export_dataset(_episodes(OLD), ExportConfig(output=str(out), progress=False))
-    result = subprocess.run([sys.executable, "-c", DISK_FULL, str(out), str(limit)], capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", DISK_FULL, str(out), str(limit)], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {out}: cannot write"), result.stderr
@@ -211,8 +225,12 @@ def test_full_tmpfs_is_a_clear_error(tmp_path: Path) -> None:
 
     disk = tmp_path / "small"
     disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)],
-                      capture_output=True).returncode != 0:
+    if (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)], capture_output=True
+        ).returncode
+        != 0
+    ):
         pytest.skip("cannot mount a small tmpfs here (needs root)")
     try:
         episodes = [synthetic_episode(f"n{i}", 40, i, h=96, w=128) for i in range(6)]
@@ -230,7 +248,9 @@ def test_previous_dataset_moved_aside_by_a_dead_run_is_restored(tmp_path: Path) 
 
     out = tmp_path / "ds"
     export_dataset(_episodes(OLD), ExportConfig(output=str(out), progress=False))
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     aside = tmp_path / f".ds.building-{dead.stdout.strip()}-old"
     os.rename(out, aside)
     (tmp_path / f".ds.building-{dead.stdout.strip()}-abcd").mkdir()  # its half-built new dataset

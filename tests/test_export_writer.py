@@ -42,8 +42,12 @@ def test_roundtrip_loads_in_lerobot_with_action_chunks(tmp_path: Path) -> None:
     from lerobot.datasets import LeRobotDataset
 
     # An action chunk of 4 ticks (0.1 s apart) as a policy trains on it, padded past the end.
-    ds = LeRobotDataset("local/test", root=tmp_path / "ds", video_backend="pyav",
-                        delta_timestamps={"action": [0.0, 0.1, 0.2, 0.3]})
+    ds = LeRobotDataset(
+        "local/test",
+        root=tmp_path / "ds",
+        video_backend="pyav",
+        delta_timestamps={"action": [0.0, 0.1, 0.2, 0.3]},
+    )
     item = ds[10]  # episode 0, frame 10 of 12: frames 10, 11 then two padded
     action = episodes[0].numeric["action"]
     np.testing.assert_array_equal(item["action"][:2].numpy(), action[10:12])
@@ -58,9 +62,17 @@ def test_layout_matches_what_lerobot_writes(tmp_path: Path) -> None:
     ours, ref = tmp_path / "ds", FIXTURE
     info, ref_info = (json.loads((p / "meta/info.json").read_text()) for p in (ours, ref))
     assert list(info) == list(ref_info)
-    assert list(info["features"]) == ["action", "observation.state", "observation.images.front",
-                                      "observation.images.wrist", "timestamp", "frame_index",
-                                      "episode_index", "index", "task_index"]
+    assert list(info["features"]) == [
+        "action",
+        "observation.state",
+        "observation.images.front",
+        "observation.images.wrist",
+        "timestamp",
+        "frame_index",
+        "episode_index",
+        "index",
+        "task_index",
+    ]
     assert set(info["features"]) == set(ref_info["features"])
     for key in ("observation.images.front", "observation.images.wrist"):
         assert info["features"][key]["info"] == ref_info["features"][key]["info"]  # same codec settings
@@ -73,8 +85,11 @@ def test_layout_matches_what_lerobot_writes(tmp_path: Path) -> None:
     def schema(root: Path, rel: str) -> dict[str, str]:
         return {f.name: str(f.type) for f in pq.read_schema(root / rel)}
 
-    for rel in ("data/chunk-000/file-000.parquet", "meta/episodes/chunk-000/file-000.parquet",
-                "meta/tasks.parquet"):
+    for rel in (
+        "data/chunk-000/file-000.parquet",
+        "meta/episodes/chunk-000/file-000.parquet",
+        "meta/tasks.parquet",
+    ):
         assert schema(ours, rel) == schema(ref, rel), rel
     # column order of the episodes table is lerobot's up to the feature order (ours: action first)
     ep_cols = pq.read_schema(ours / "meta/episodes/chunk-000/file-000.parquet").names
@@ -102,7 +117,9 @@ def test_stats_match_an_independent_computation(tmp_path: Path) -> None:
     all_r = np.concatenate([[frame(k, i)[..., 0] for k in range(e.length)] for i, e in enumerate(episodes)])
     assert front[0, 0, 0] == pytest.approx(all_r.mean() / 255, abs=0.02)  # video is lossy, stats aren't
     episodes_table = pq.read_table(tmp_path / "ds/meta/episodes/chunk-000/file-000.parquet").to_pylist()
-    assert episodes_table[1]["stats/action/max"] == pytest.approx(episodes[1].numeric["action"].max(0).tolist())
+    assert episodes_table[1]["stats/action/max"] == pytest.approx(
+        episodes[1].numeric["action"].max(0).tolist()
+    )
     assert episodes_table[1]["tasks"] == ["pick the cube", "place the cube"]
     assert [r["dataset_from_index"] for r in episodes_table] == [0, 12, 21]
     assert [r["videos/observation.images.front/from_timestamp"] for r in episodes_table] == [0.0, 1.2, 2.1]
@@ -125,8 +142,15 @@ def test_files_roll_at_the_size_limits(tmp_path: Path) -> None:
 def test_other_codecs_are_recorded_and_load(tmp_path: Path, codec: str) -> None:
     episodes = [synthetic_episode(f"r{i}", n, i, cameras=("front",)) for i, n in enumerate([7, 11])]
     _export(tmp_path / "ds", episodes, codec=codec, crf=23, g=5, preset="ultrafast")
-    info = json.loads((tmp_path / "ds/meta/info.json").read_text())["features"]["observation.images.front"]["info"]
-    assert (info["video.codec"], info["video.g"], info["video.crf"], info["video.preset"]) == (codec, 5, 23, "ultrafast")
+    info = json.loads((tmp_path / "ds/meta/info.json").read_text())["features"]["observation.images.front"][
+        "info"
+    ]
+    assert (info["video.codec"], info["video.g"], info["video.crf"], info["video.preset"]) == (
+        codec,
+        5,
+        23,
+        "ultrafast",
+    )
     with av.open(str(tmp_path / "ds/videos/observation.images.front/chunk-000/file-000.mp4")) as c:
         assert c.streams.video[0].codec_context.name == codec
     check_loads_in_lerobot(tmp_path / "ds", episodes)
@@ -144,7 +168,9 @@ def _h264_packets(length: int, seed: int) -> EncodedVideo:
         f.pts = t
         packets += ctx.encode(f)
     packets += ctx.encode(None)
-    return EncodedVideo("h264", tuple(bytes(p) for p in packets), 64, 48, tuple(p.is_keyframe for p in packets))
+    return EncodedVideo(
+        "h264", tuple(bytes(p) for p in packets), 64, 48, tuple(p.is_keyframe for p in packets)
+    )
 
 
 def test_remux_copies_packets_without_reencoding(tmp_path: Path) -> None:
@@ -167,14 +193,23 @@ def test_remux_copies_packets_without_reencoding(tmp_path: Path) -> None:
 def test_resume_appends_new_recordings_and_keeps_existing_files(tmp_path: Path) -> None:
     first = [synthetic_episode(f"r{i}", 10 + i, i) for i in range(2)]
     _export(tmp_path / "ds", first)
-    before = {p.relative_to(tmp_path / "ds").as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-              for p in (tmp_path / "ds").rglob("*") if p.is_file() and p.parts[-2] != "meta"}
+    before = {
+        p.relative_to(tmp_path / "ds").as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in (tmp_path / "ds").rglob("*")
+        if p.is_file() and p.parts[-2] != "meta"
+    }
     again = [*first, synthetic_episode("r2", 7, 2, tasks=["stack"] * 7)]
     summary = _export(tmp_path / "ds", again, resume=True)
-    assert summary.table.select("episode", "status").rows() == [("r0", "existing"), ("r1", "existing"),
-                                                               ("r2", "written")]
-    after = {p.relative_to(tmp_path / "ds").as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-             for p in (tmp_path / "ds").rglob("*") if p.is_file()}
+    assert summary.table.select("episode", "status").rows() == [
+        ("r0", "existing"),
+        ("r1", "existing"),
+        ("r2", "written"),
+    ]
+    after = {
+        p.relative_to(tmp_path / "ds").as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in (tmp_path / "ds").rglob("*")
+        if p.is_file()
+    }
     for rel, digest in before.items():
         assert after[rel] == digest, rel
     assert "data/chunk-000/file-001.parquet" in after  # new episodes in new files
@@ -183,9 +218,14 @@ def test_resume_appends_new_recordings_and_keeps_existing_files(tmp_path: Path) 
     assert read_sources(tmp_path / "ds") == {"r0": 0, "r1": 1, "r2": 2}
     stats = json.loads((tmp_path / "ds/meta/stats.json").read_text())
     assert stats["index"]["count"] == [28]
-    with pytest.raises(LerobotNbError, match=r"stream observation.images.front: the dataset's videos were "
-                       r"encoded with codec 'av1' \(now 'h264'\), crf 30 \(now 23\)"):
-        _export(tmp_path / "ds", [synthetic_episode("r9", 5, 9)], resume=True, codec="h264", crf=23, preset=None)
+    with pytest.raises(
+        LerobotNbError,
+        match=r"stream observation.images.front: the dataset's videos were "
+        r"encoded with codec 'av1' \(now 'h264'\), crf 30 \(now 23\)",
+    ):
+        _export(
+            tmp_path / "ds", [synthetic_episode("r9", 5, 9)], resume=True, codec="h264", crf=23, preset=None
+        )
     assert read_sources(tmp_path / "ds") == {"r0": 0, "r1": 1, "r2": 2}
 
 
@@ -209,8 +249,12 @@ BAD = {
     "empty": lambda: synthetic_episode("bad", 0, 9, tasks=[]),
     "no task": lambda: synthetic_episode("bad", 6, 9, tasks=[]),
 }
-REASON = {"shape change": "shape changed between episodes", "image size": "image size changed",
-          "empty": "shorter than one frame", "no task": "no task"}
+REASON = {
+    "shape change": "shape changed between episodes",
+    "image size": "image size changed",
+    "empty": "shorter than one frame",
+    "no task": "no task",
+}
 
 
 @pytest.mark.parametrize("case", list(BAD))
@@ -220,8 +264,9 @@ def test_bad_episode_is_an_error_or_a_skip(tmp_path: Path, case: str) -> None:
         _export(tmp_path / "ds", [good[0], BAD[case](), good[1]])
     assert "episode bad" in str(err.value) and "/recordings/bad.rrd" in str(err.value)
     assert not (tmp_path / "ds").exists() and not list(tmp_path.iterdir())  # nothing half-written
-    summary = _export(tmp_path / "ds", [good[0], BAD[case](), EpisodeSkipped("s", "gap"), good[1]],
-                      skip_bad_episodes=True)
+    summary = _export(
+        tmp_path / "ds", [good[0], BAD[case](), EpisodeSkipped("s", "gap"), good[1]], skip_bad_episodes=True
+    )
     rows = summary.table.select("episode", "status").rows()
     assert rows == [("g0", "written"), ("bad", "skipped"), ("s", "skipped"), ("g1", "written")]
     assert REASON[case] in summary.table["reason"][1]
@@ -238,8 +283,11 @@ def test_frame_size_change_inside_an_episode_stops_cleanly(tmp_path: Path) -> No
 
 def test_camera_with_fewer_frames_than_ticks_stops_cleanly(tmp_path: Path) -> None:
     bad = synthetic_episode("short", 6, 3, cameras=("front",), short_by=2)
-    with pytest.raises(LerobotNbError, match=r"episode short, stream observation.images.front: the camera gave "
-                       r"fewer frames than its 6 ticks"):
+    with pytest.raises(
+        LerobotNbError,
+        match=r"episode short, stream observation.images.front: the camera gave "
+        r"fewer frames than its 6 ticks",
+    ):
         _export(tmp_path / "ds", [bad])
     assert not list(tmp_path.iterdir())
 
@@ -247,8 +295,11 @@ def test_camera_with_fewer_frames_than_ticks_stops_cleanly(tmp_path: Path) -> No
 def test_output_inside_the_input_folder_is_refused(tmp_path: Path) -> None:
     (tmp_path / "recs").mkdir()
     with pytest.raises(LerobotNbError, match="inside the input folder"):
-        export_dataset([synthetic_episode("a", 3, 0)], ExportConfig(output=str(tmp_path / "recs/out"), progress=False),
-                       inputs=[tmp_path / "recs"])
+        export_dataset(
+            [synthetic_episode("a", 3, 0)],
+            ExportConfig(output=str(tmp_path / "recs/out"), progress=False),
+            inputs=[tmp_path / "recs"],
+        )
     assert list((tmp_path / "recs").iterdir()) == []
 
 
@@ -259,7 +310,9 @@ def test_language_embedding_feature_from_the_offline_model(tmp_path: Path) -> No
     _export(tmp_path / "ds", episodes, language_embedding=True)
     info = json.loads((tmp_path / "ds/meta/info.json").read_text())
     assert info["features"][FEATURE_KEY] == {"dtype": "float32", "shape": [384], "names": None}
-    rows = pq.read_table(tmp_path / "ds/data/chunk-000/file-000.parquet")[FEATURE_KEY].to_numpy(zero_copy_only=False)
+    rows = pq.read_table(tmp_path / "ds/data/chunk-000/file-000.parquet")[FEATURE_KEY].to_numpy(
+        zero_copy_only=False
+    )
     pick, place = embed_texts(["pick the cube", "place the cube"])
     np.testing.assert_array_equal(np.stack(rows), np.stack([pick] * 3 + [place] * 3))
     assert float(pick @ place) > 0.5 and abs(float(np.linalg.norm(pick)) - 1) < 1e-5
@@ -268,21 +321,31 @@ def test_language_embedding_feature_from_the_offline_model(tmp_path: Path) -> No
 def test_lerobot_writer_gives_the_same_dataset(tmp_path: Path) -> None:
     episodes = _fixture_like()
     bad = synthetic_episode("bad", 4, 7, state_dim=3)
-    summary = _export(tmp_path / "lr", [episodes[0], bad, *episodes[1:]], writer="lerobot", skip_bad_episodes=True)
+    summary = _export(
+        tmp_path / "lr", [episodes[0], bad, *episodes[1:]], writer="lerobot", skip_bad_episodes=True
+    )
     assert summary.writer == "lerobot" and summary.episodes_written == 3
     assert summary.table["status"].to_list() == ["written", "skipped", "written", "written"]
     check_loads_in_lerobot(tmp_path / "lr", episodes)
     _export(tmp_path / "nb", episodes)
     ours, theirs = (json.loads((tmp_path / d / "meta/info.json").read_text()) for d in ("nb", "lr"))
     assert ours["features"] == theirs["features"]
-    assert {k: v for k, v in ours.items() if k != "features"} == {k: v for k, v in theirs.items() if k != "features"}
+    assert {k: v for k, v in ours.items() if k != "features"} == {
+        k: v for k, v in theirs.items() if k != "features"
+    }
     a, b = (pq.read_table(tmp_path / d / "data/chunk-000/file-000.parquet") for d in ("nb", "lr"))
     # task_index differs only by numbering: lerobot numbers an episode's new tasks in set() order
-    assert a.drop_columns("task_index").cast(b.drop_columns("task_index").schema).equals(b.drop_columns("task_index"))
+    assert (
+        a.drop_columns("task_index")
+        .cast(b.drop_columns("task_index").schema)
+        .equals(b.drop_columns("task_index"))
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lr", "nb"]
     # statistics: bit for bit what lerobot computed (from its PNG frames: the same pixels), but image
     # mean/std, which lerobot_nb sums exactly where lerobot's float32 drifts (see test_stats.py)
-    ours_stats, their_stats = (json.loads((tmp_path / d / "meta/stats.json").read_text()) for d in ("nb", "lr"))
+    ours_stats, their_stats = (
+        json.loads((tmp_path / d / "meta/stats.json").read_text()) for d in ("nb", "lr")
+    )
     assert set(ours_stats) == set(their_stats)
     for feature in set(ours_stats) - {"task_index"}:
         for name, value in their_stats[feature].items():
@@ -306,7 +369,11 @@ def test_per_episode_task_mapping_fills_and_overrides_tasks(tmp_path: Path) -> N
 
 def test_user_given_feature_names(tmp_path: Path) -> None:
     names = ",".join(f"joint{i}" for i in range(7))
-    _export(tmp_path / "ds", [synthetic_episode("a", 3, 0, cameras=())], feature_names=(f"observation.state={names}",))
+    _export(
+        tmp_path / "ds",
+        [synthetic_episode("a", 3, 0, cameras=())],
+        feature_names=(f"observation.state={names}",),
+    )
     info = json.loads((tmp_path / "ds/meta/info.json").read_text())
     assert info["features"]["observation.state"]["names"] == names.split(",")
     assert info["features"]["action"]["names"] == [f"a{i}" for i in range(6)]  # from the recording
@@ -320,8 +387,10 @@ def test_scalar_and_integer_features_round_trip(tmp_path: Path) -> None:
     episodes = []
     for i, n in enumerate([6, 4]):
         ep = synthetic_episode(f"s{i}", n, i, cameras=("front",))
-        extra = {"observation.gripper": np.linspace(0, 1, n, dtype=np.float32),
-                 "observation.contact": np.arange(n, dtype=np.int64).reshape(n, 1) % 2}
+        extra = {
+            "observation.gripper": np.linspace(0, 1, n, dtype=np.float32),
+            "observation.contact": np.arange(n, dtype=np.int64).reshape(n, 1) % 2,
+        }
         episodes.append(dataclasses.replace(ep, numeric={**ep.numeric, **extra}))
     _export(tmp_path / "ds", episodes)
     info = json.loads((tmp_path / "ds/meta/info.json").read_text())["features"]

@@ -28,16 +28,41 @@ def _npz_dir(tmp_path: Path) -> Path:
     return d
 
 
-def test_npz_dir_through_hamer_into_lerobot_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_npz_dir_through_hamer_into_lerobot_dataset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     samples = rhd_samples()
-    answers = {image_key(s.image): {k: v for k, v in fake_hamer_answers()[s.file_name].items()
-                                    if k != "gt_keypoints_2d"} for s in samples}
+    answers = {
+        image_key(s.image): {
+            k: v for k, v in fake_hamer_answers()[s.file_name].items() if k != "gt_keypoints_2d"
+        }
+        for s in samples
+    }
     out = tmp_path / "ds"
     rrd_dir = tmp_path / "overlay"
     with HamerTestServer(answers) as srv:
-        code = main(["hands", "--dir", str(_npz_dir(tmp_path)), "--backend", "hamer", "--hamer.host", "127.0.0.1",
-                     "--hamer.port", str(srv.port), "--fps", "5", "--output", str(out), "--codec", "h264",
-                     "--no-progress", "--rrd-dir", str(rrd_dir)])
+        code = main(
+            [
+                "hands",
+                "--dir",
+                str(_npz_dir(tmp_path)),
+                "--backend",
+                "hamer",
+                "--hamer.host",
+                "127.0.0.1",
+                "--hamer.port",
+                str(srv.port),
+                "--fps",
+                "5",
+                "--output",
+                str(out),
+                "--codec",
+                "h264",
+                "--no-progress",
+                "--rrd-dir",
+                str(rrd_dir),
+            ]
+        )
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert "ep0: 3 frames, left 1, right 1, failed 0" in printed and "no intrinsics" in printed
@@ -63,8 +88,21 @@ def test_npz_dir_through_hamer_into_lerobot_dataset(tmp_path: Path, capsys: pyte
 
 
 def test_recordings_without_hands_keep_every_frame(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["hands", str(RRD_FIXTURES[0]), "--image", "cam:/camera/raw:raw", "--state-path",
-                 "/observation/joint_positions", "--task-path", "", "--fps", "15", "--static-image-mode"])
+    code = main(
+        [
+            "hands",
+            str(RRD_FIXTURES[0]),
+            "--image",
+            "cam:/camera/raw:raw",
+            "--state-path",
+            "/observation/joint_positions",
+            "--task-path",
+            "",
+            "--fps",
+            "15",
+            "--static-image-mode",
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0, printed
     first = printed.splitlines()[0]
@@ -74,8 +112,19 @@ def test_recordings_without_hands_keep_every_frame(capsys: pytest.CaptureFixture
 
 def test_server_down_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     port = free_port()
-    code = main(["hands", "--dir", str(_npz_dir(tmp_path)), "--backend", "hamer", "--hamer-port", str(port),
-                 "--hamer-retries", "0"])
+    code = main(
+        [
+            "hands",
+            "--dir",
+            str(_npz_dir(tmp_path)),
+            "--backend",
+            "hamer",
+            "--hamer-port",
+            str(port),
+            "--hamer-retries",
+            "0",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert err[0].startswith("error: ") and f"ws://127.0.0.1:{port}" in err[0] and "ep0.npz" in err[0]
@@ -98,8 +147,21 @@ def test_existing_lerobot_dataset_is_enriched(tmp_path: Path, capsys: pytest.Cap
 
     src = LEROBOT_FIXTURES / "synthetic_v30_video_lerobot061"
     out = tmp_path / "ds"
-    code = main(["hands", "--lerobot", str(src), "--camera", "front", "--output", str(out), "--codec", "h264",
-                 "--no-progress", "--static-image-mode"])
+    code = main(
+        [
+            "hands",
+            "--lerobot",
+            str(src),
+            "--camera",
+            "front",
+            "--output",
+            str(out),
+            "--codec",
+            "h264",
+            "--no-progress",
+            "--static-image-mode",
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert "episode_1: 9 frames, left 0, right 0, failed 0" in printed
@@ -110,8 +172,9 @@ def test_existing_lerobot_dataset_is_enriched(tmp_path: Path, capsys: pytest.Cap
 
     def column(root: Path, name: str) -> np.ndarray:
         files = sorted((root / "data").rglob("*.parquet"))
-        return np.concatenate([np.stack(pq.read_table(f, columns=[name])[name].to_numpy(zero_copy_only=False))
-                               for f in files])
+        return np.concatenate(
+            [np.stack(pq.read_table(f, columns=[name])[name].to_numpy(zero_copy_only=False)) for f in files]
+        )
 
     np.testing.assert_array_equal(column(out, "observation.state"), column(src, "observation.state"))
     np.testing.assert_array_equal(column(out, "action"), column(src, "action"))

@@ -35,13 +35,24 @@ def server() -> Iterator[HamerTestServer]:
 
 
 def _episode(frames: list[np.ndarray], source: str = "test.rrd") -> AlignedEpisode:
-    return AlignedEpisode("ep0", 10, "real_time", np.arange(len(frames), dtype=np.int64) * 100_000_000,
-                          numeric={}, images={"front": ArrayFrames(frames)}, source=source)
+    return AlignedEpisode(
+        "ep0",
+        10,
+        "real_time",
+        np.arange(len(frames), dtype=np.int64) * 100_000_000,
+        numeric={},
+        images={"front": ArrayFrames(frames)},
+        source=source,
+    )
 
 
 def _config(port: int, **kw: object) -> HandPoseConfig:
-    return HandPoseConfig(backend="hamer", hamer_port=port, hamer_timeout_s=kw.pop("hamer_timeout_s", 5.0),  # type: ignore[arg-type]
-                          **kw)  # type: ignore[arg-type]
+    return HandPoseConfig(
+        backend="hamer",
+        hamer_port=port,
+        hamer_timeout_s=kw.pop("hamer_timeout_s", 5.0),  # type: ignore[arg-type]
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def test_client_reproduces_ground_truth_keypoints(server: HamerTestServer) -> None:
@@ -73,7 +84,9 @@ def test_enrichment_through_websocket_matches_ground_truth(server: HamerTestServ
         kp2d = ep.numeric[f"{P}.{side}.kp2d"][k].reshape(21, 2)
         assert np.abs(kp2d - s.keypoints).max() < 0.1  # float32 features
         assert ep.numeric[f"{P}.{side}.kp3d"].shape == (4, 63)
-        assert ep.numeric[f"{P}.{side}.box"][k][2] == pytest.approx(fake_hamer_answers()[s.file_name]["box_size"][0])
+        assert ep.numeric[f"{P}.{side}.box"][k][2] == pytest.approx(
+            fake_hamer_answers()[s.file_name]["box_size"][0]
+        )
     assert not ep.numeric[f"{P}.left.kp3d"][1].any()
     assert ep.names[f"{P}.left.kp3d"][:3] == ("wrist.x", "wrist.y", "wrist.z")
     assert ep.numeric[f"{P}.right.mano.betas"].shape == (4, 10)  # HaMeR adds MANO features
@@ -125,8 +138,11 @@ def dataclass_replace(cfg: HandPoseConfig, **kw: object) -> HandPoseConfig:
 
 @pytest.mark.parametrize(
     ("mode", "expect"),
-    [("garbage", "garbage answer: undecodable (14 bytes"), ("text_error", "server error: RuntimeError: CUDA out of memory"),
-     ("silent", "no answer within 0.3 s")],
+    [
+        ("garbage", "garbage answer: undecodable (14 bytes"),
+        ("text_error", "server error: RuntimeError: CUDA out of memory"),
+        ("silent", "no answer within 0.3 s"),
+    ],
 )
 def test_misbehaving_server_keeps_every_frame(mode: str, expect: str) -> None:
     frames = [s.image for s in rhd_samples()]
@@ -144,8 +160,10 @@ def test_misbehaving_server_keeps_every_frame(mode: str, expect: str) -> None:
 
 def test_dropped_connection_reconnects_and_resends() -> None:
     samples = rhd_samples()
-    with HamerTestServer(_answers(), mode="drop_first") as srv, HamerClient(port=srv.port, batch_size=3,
-                                                                            retry_delay_s=0.05) as client:
+    with (
+        HamerTestServer(_answers(), mode="drop_first") as srv,
+        HamerClient(port=srv.port, batch_size=3, retry_delay_s=0.05) as client,
+    ):
         results = client.detect([s.image for s in samples], [default_camera(320, 320)] * 3)
         assert client.reconnects == 1 and srv.connections == 2
     for s, res in zip(samples, results, strict=True):
@@ -178,8 +196,16 @@ def _two_readings_of_one_hand(sample_index: int, scores: tuple[float, float]) ->
     s = rhd_samples()[sample_index]
     a = {k: v for k, v in fake_hamer_answers()[s.file_name].items() if k != "gt_keypoints_2d"}
     out = dict(a)
-    for key in ("pred_cam", "pred_cam_t", "pred_cam_t_full", "pred_keypoints_3d", "pred_keypoints_2d",
-                "box_center", "box_size", "right"):
+    for key in (
+        "pred_cam",
+        "pred_cam_t",
+        "pred_cam_t_full",
+        "pred_keypoints_3d",
+        "pred_keypoints_2d",
+        "box_center",
+        "box_size",
+        "right",
+    ):
         out[key] = np.concatenate([a[key], a[key]])
     out["right"] = np.array([a["right"][0], 1 - a["right"][0]])
     out["pred_keypoints_3d"] = out["pred_keypoints_3d"].copy()
@@ -190,8 +216,11 @@ def _two_readings_of_one_hand(sample_index: int, scores: tuple[float, float]) ->
     rng = np.random.default_rng(3)
     rot = np.linalg.qr(rng.normal(size=(3, 3)))[0]
     rot *= np.sign(np.linalg.det(rot))
-    out["pred_mano_params"] = {"global_orient": np.stack([rot[None], rot[None]]),
-                               "hand_pose": np.stack([np.stack([rot] * 15)] * 2), "betas": np.ones((2, 10))}
+    out["pred_mano_params"] = {
+        "global_orient": np.stack([rot[None], rot[None]]),
+        "hand_pose": np.stack([np.stack([rot] * 15)] * 2),
+        "betas": np.ones((2, 10)),
+    }
     return out
 
 
@@ -216,5 +245,7 @@ def test_double_reading_filtered_and_mano_mirrored(scores: tuple[float, float]) 
     assert np.abs(ep.numeric[f"{P}.{winner}.kp2d"][0].reshape(21, 2) - s.keypoints).max() < 0.1
     rot = answer["pred_mano_params"]["global_orient"][0, 0]
     expect = rot if winner == "right" else M @ rot @ M
-    np.testing.assert_allclose(ep.numeric[f"{P}.{winner}.mano.global_orient"][0].reshape(3, 3), expect, atol=1e-6)
+    np.testing.assert_allclose(
+        ep.numeric[f"{P}.{winner}.mano.global_orient"][0].reshape(3, 3), expect, atol=1e-6
+    )
     np.testing.assert_allclose(ep.numeric[f"{P}.{winner}.mano.betas"][0], np.ones(10))

@@ -32,7 +32,9 @@ def test_joint_order_and_skeleton() -> None:
     assert len(SKELETON) == 23 and all(0 <= a < 21 and 0 <= b < 21 for a, b in SKELETON)
 
 
-@pytest.mark.parametrize("sample", rhd_samples(), ids=lambda s: f"{s.file_name}-{'right' if s.right else 'left'}")
+@pytest.mark.parametrize(
+    "sample", rhd_samples(), ids=lambda s: f"{s.file_name}-{'right' if s.right else 'left'}"
+)
 def test_rhd_projection_reproduces_keypoints(sample) -> None:  # type: ignore[no-untyped-def]
     uv = project(sample.joint_cam, sample.K)
     assert np.abs(uv - sample.keypoints).max() < 0.1
@@ -57,7 +59,9 @@ def test_interhand_world_joints_land_in_boxes() -> None:
             np.testing.assert_allclose(cam, (world - s["campos"]) @ s["camrot"].T, atol=1e-9)
             np.testing.assert_allclose(apply_transform(T_wc, cam), world, atol=1e-6)  # camrot is float32
             uv = project(cam, K)
-            assert np.all((uv[:, 0] >= x) & (uv[:, 0] <= x + w) & (uv[:, 1] >= y) & (uv[:, 1] <= y + h)), s["file_name"]
+            assert np.all((uv[:, 0] >= x) & (uv[:, 0] <= x + w) & (uv[:, 1] >= y) & (uv[:, 1] <= y + h)), s[
+                "file_name"
+            ]
             n_hands += 1
     assert n_hands == 6  # two interacting pairs + one left + one right
 
@@ -72,8 +76,13 @@ def _interhand_2d() -> list[dict[str, np.ndarray]]:
     for s in interhand_samples():
         T_cw = invert_transform(extrinsics_from_world_to_camera(s["camrot"], s["campos"]))
         K = intrinsic_matrix(*s["focal"], *s["princpt"])
-        out.append({side: project(apply_transform(T_cw, s[f"{side}_world"]), K)
-                    for side in ("right", "left") if s[f"{side}_valid"]})
+        out.append(
+            {
+                side: project(apply_transform(T_cw, s[f"{side}_world"]), K)
+                for side in ("right", "left")
+                if s[f"{side}_valid"]
+            }
+        )
     return out
 
 
@@ -92,7 +101,8 @@ def test_spec_threshold_half_would_merge_praying_hands() -> None:
     ratios = sorted(
         float(np.linalg.norm(h["right"] - h["left"], axis=1).mean())
         / max(keypoint_box(h["right"])[1], keypoint_box(h["left"])[1])
-        for h in _interhand_2d() if len(h) == 2
+        for h in _interhand_2d()
+        if len(h) == 2
     )
     assert ratios[0] == pytest.approx(0.18, abs=0.01) and ratios[1] == pytest.approx(0.39, abs=0.01)
 
@@ -105,7 +115,10 @@ def test_filter_drops_double_detection_keeping_more_confident() -> None:
         size = keypoint_box(true)[1]
         twin = true + rng.normal(0, 0.02 * size, true.shape)  # same hand, read as the other side
         for conf_true, conf_twin in ((0.9, 0.6), (0.6, 0.9)):
-            dets = [_detection(true, side == "right", conf_true), _detection(twin, side != "right", conf_twin)]
+            dets = [
+                _detection(true, side == "right", conf_true),
+                _detection(twin, side != "right", conf_twin),
+            ]
             assert is_duplicate(dets[0], dets[1], 0.1)
             kept, dropped = select_hands(dets, duplicate_threshold=0.1)
             assert dropped == 1 and len(kept) == 1
@@ -126,7 +139,9 @@ def test_cam_crop_to_full_inverts_fake_hamer() -> None:
     for name, r in fake_hamer_answers().items():
         W, H = r["img_size"]
         f = float(r["scaled_focal_length"])
-        t = cam_crop_to_full(r["pred_cam"], r["box_center"], r["box_size"], r["right"], focal=f, principal=(W / 2, H / 2))
+        t = cam_crop_to_full(
+            r["pred_cam"], r["box_center"], r["box_size"], r["right"], focal=f, principal=(W / 2, H / 2)
+        )
         np.testing.assert_allclose(t, r["pred_cam_t_full"], rtol=1e-9, err_msg=name)
 
 
@@ -135,11 +150,25 @@ def test_cam_crop_to_full_matches_hamer_formula_with_defaults() -> None:
     W, H, s, tx, ty, b, cx, cy = 640.0, 480.0, 0.8, 0.05, -0.02, 120.0, 400.0, 200.0
     F = hamer_scaled_focal_length(W, H)
     assert pytest.approx(5000 / 256 * 640) == F
-    t = cam_crop_to_full(np.array([[s, tx, ty]]), np.array([[cx, cy]]), np.array([b]), np.array([1.0]),
-                         focal=F, principal=(W / 2, H / 2))[0]
-    assert t == pytest.approx([2 * (cx - W / 2) / (b * s) + tx, 2 * (cy - H / 2) / (b * s) + ty, 2 * F / (b * s)])
-    left = cam_crop_to_full(np.array([[s, tx, ty]]), np.array([[cx, cy]]), np.array([b]), np.array([0.0]),
-                            focal=F, principal=(W / 2, H / 2))[0]
+    t = cam_crop_to_full(
+        np.array([[s, tx, ty]]),
+        np.array([[cx, cy]]),
+        np.array([b]),
+        np.array([1.0]),
+        focal=F,
+        principal=(W / 2, H / 2),
+    )[0]
+    assert t == pytest.approx(
+        [2 * (cx - W / 2) / (b * s) + tx, 2 * (cy - H / 2) / (b * s) + ty, 2 * F / (b * s)]
+    )
+    left = cam_crop_to_full(
+        np.array([[s, tx, ty]]),
+        np.array([[cx, cy]]),
+        np.array([b]),
+        np.array([0.0]),
+        focal=F,
+        principal=(W / 2, H / 2),
+    )[0]
     assert left[0] == pytest.approx(2 * (cx - W / 2) / (b * s) - tx) and left[1:] == pytest.approx(t[1:])
 
 
@@ -165,15 +194,31 @@ def test_left_rotation_mirror_is_M_R_M() -> None:
 
 
 def test_remap_hamer_keys() -> None:
-    r = remap_hamer_keys({
-        "pred_keypoints_3d": np.zeros((1, 21, 3)), "pred_keypoints_2d": np.zeros((1, 21, 2)),
-        "pred_cam_t_full": np.zeros((1, 3)), "pred_cam": np.zeros((1, 3)),
-        "pred_mano_params": {"global_orient": np.zeros((1, 1, 3, 3)), "betas": np.zeros((1, 10))},
-        "pred_mano_params.hand_pose": np.zeros((1, 15, 3, 3)), "box_center": np.zeros((1, 2)),
-        "scaled_focal_length": 299.0,
-    })
-    assert sorted(r) == sorted(["kp3d", "kp2d", "cam_t_full", "cam", "mano.global_orient", "mano.betas",
-                                "mano.hand_pose", "box_center", "scaled_focal_length"])
+    r = remap_hamer_keys(
+        {
+            "pred_keypoints_3d": np.zeros((1, 21, 3)),
+            "pred_keypoints_2d": np.zeros((1, 21, 2)),
+            "pred_cam_t_full": np.zeros((1, 3)),
+            "pred_cam": np.zeros((1, 3)),
+            "pred_mano_params": {"global_orient": np.zeros((1, 1, 3, 3)), "betas": np.zeros((1, 10))},
+            "pred_mano_params.hand_pose": np.zeros((1, 15, 3, 3)),
+            "box_center": np.zeros((1, 2)),
+            "scaled_focal_length": 299.0,
+        }
+    )
+    assert sorted(r) == sorted(
+        [
+            "kp3d",
+            "kp2d",
+            "cam_t_full",
+            "cam",
+            "mano.global_orient",
+            "mano.betas",
+            "mano.hand_pose",
+            "box_center",
+            "scaled_focal_length",
+        ]
+    )
 
 
 def test_smoothing_stays_within_runs() -> None:

@@ -22,7 +22,12 @@ pytestmark = pytest.mark.xdist_group("mediapipe")
 def test_one_opencv_serves_lerobot_and_mediapipe() -> None:
     """All of cv2's candidate distributions install the same package: exactly one may be present."""
     installed = []
-    for name in ("opencv-python", "opencv-python-headless", "opencv-contrib-python", "opencv-contrib-python-headless"):
+    for name in (
+        "opencv-python",
+        "opencv-python-headless",
+        "opencv-contrib-python",
+        "opencv-contrib-python-headless",
+    ):
         with contextlib.suppress(md.PackageNotFoundError):
             installed.append((name, md.version(name)))
     assert [n for n, _ in installed] == ["opencv-contrib-python-headless"], installed

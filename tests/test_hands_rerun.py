@@ -40,7 +40,11 @@ class ReplayBackend:
             if s is None:
                 out.append(FrameHands())
                 continue
-            out.append(FrameHands((HandDetection(s.right, s.joint_cam, s.keypoints, np.array([160.0, 160.0]), 100.0),)))
+            out.append(
+                FrameHands(
+                    (HandDetection(s.right, s.joint_cam, s.keypoints, np.array([160.0, 160.0]), 100.0),)
+                )
+            )
         return out
 
     def close(self) -> None:
@@ -61,7 +65,9 @@ def _write_camera_recording(path: Path, K: np.ndarray, pose: np.ndarray, image: 
 
 def test_intrinsics_and_pose_from_recording(tmp_path: Path) -> None:
     s = rhd_samples()[0]
-    K = np.array([[598.0, 0, 330.0], [0, 596.0, 310.0], [0, 0, 1]])  # non-square, off-centre: catches transposes
+    K = np.array(
+        [[598.0, 0, 330.0], [0, 596.0, 310.0], [0, 0, 1]]
+    )  # non-square, off-centre: catches transposes
     pose = np.eye(4)
     pose[:3, :3] = [[0, 0, 1], [-1, 0, 0], [0, -1, 0]]
     pose[:3, 3] = [0.5, -1.0, 2.0]
@@ -82,7 +88,9 @@ def test_intrinsics_and_pose_from_recording(tmp_path: Path) -> None:
 
     # Enrichment uses it (scaled to the frame), applies the pose and says where K came from.
     backend = ReplayBackend()
-    episode = AlignedEpisode("e", 10, "real_time", np.arange(2) * NS // 10, {}, {"front": ArrayFrames([s.image] * 2)})
+    episode = AlignedEpisode(
+        "e", 10, "real_time", np.arange(2) * NS // 10, {}, {"front": ArrayFrames([s.image] * 2)}
+    )
     result = run_hands(episode, HandPoseConfig(camera="front"), backend, camera_model=cam)  # type: ignore[arg-type]
     assert backend.cameras[0].fx == pytest.approx(299.0)
     world = result.episode.numeric["observation.hands.left.kp3d_world"][0].reshape(21, 3)
@@ -118,7 +126,9 @@ def test_overlay_logged_for_the_viewer(tmp_path: Path) -> None:
     with RecordingServer(ServerConfig(recordings=(str(rrd),))) as server:
         ep = server.episodes[0]
         left = read_stream(server.dataset, ep, "/camera/front/hands/left:Points2D:positions", "real_time")
-        bones = read_stream(server.dataset, ep, "/camera/front/hands/left/bones:LineStrips2D:strips", "real_time")
+        bones = read_stream(
+            server.dataset, ep, "/camera/front/hands/left/bones:LineStrips2D:strips", "real_time"
+        )
         right3d = read_stream(server.dataset, ep, "/world/hands/right:Points3D:positions", "real_time")
         images = read_stream(server.dataset, ep, "/camera/front:Image:buffer", "real_time")
     # Frames without the left hand log a Clear: the points are emptied, not left stale.

@@ -61,13 +61,22 @@ def test_list_episodes(fixture_server: RecordingServer) -> None:
     assert eps["episode"].to_list() == ["episode_0", "episode_1"]
     assert eps["source"].to_list() == [str(p.resolve()) for p in RRD_FIXTURES]
     assert eps["size_bytes"].to_list() == [p.stat().st_size for p in RRD_FIXTURES]
-    assert {"frame_start", "frame_end", "frame_steps", "real_time_start", "real_time_end",
-            "real_time_duration_s", "log_time_start"} <= set(eps.columns)
+    assert {
+        "frame_start",
+        "frame_end",
+        "frame_steps",
+        "real_time_start",
+        "real_time_end",
+        "real_time_duration_s",
+        "log_time_start",
+    } <= set(eps.columns)
     assert eps["frame_steps"].to_list() == [200, 200]
     # [start, end] on real_time = the earliest / latest sample of any stream (read independently).
     starts = eps["real_time_start"].dt.epoch("ns").to_list()
     ends = eps["real_time_end"].dt.epoch("ns").to_list()
-    for episode, start, end, duration in zip(eps["episode"], starts, ends, eps["real_time_duration_s"], strict=True):
+    for episode, start, end, duration in zip(
+        eps["episode"], starts, ends, eps["real_time_duration_s"], strict=True
+    ):
         rows = read_streams(fixture_server.dataset, episode, list(FIXTURE_STREAMS), "real_time")
         assert start == min(int(r.times[0]) for r in rows.values())
         assert end == max(int(r.times[-1]) for r in rows.values())
@@ -78,8 +87,9 @@ def test_list_episodes_names_the_mcap_source(mcap_server: RecordingServer) -> No
     eps = list_episodes(mcap_server)
     assert eps["episode"].to_list() == ["foxglove_robot", "ros2_robot"]
     assert [Path(s).name for s in eps["source"]] == ["foxglove_robot.mcap", "ros2_robot.mcap"]
-    assert eps["size_bytes"].to_list() == [(MCAP_DIR / f).stat().st_size
-                                           for f in ("foxglove_robot.mcap", "ros2_robot.mcap")]
+    assert eps["size_bytes"].to_list() == [
+        (MCAP_DIR / f).stat().st_size for f in ("foxglove_robot.mcap", "ros2_robot.mcap")
+    ]
 
 
 # -- columns -----------------------------------------------------------------------------------
@@ -88,13 +98,23 @@ def test_list_columns(fixture_server: RecordingServer) -> None:
     assert cols["column"].to_list() == FIXTURE_COLUMNS
     by = {r["column"]: r for r in cols.iter_rows(named=True)}
     assert by["/action:Scalars:scalars"] | {} == {
-        "column": "/action:Scalars:scalars", "entity": "/action", "archetype": "Scalars",
-        "component": "Scalars:scalars", "kind": "numeric", "dtype": "double", "static": False,
-        "length": 6, "height": None, "width": None,
+        "column": "/action:Scalars:scalars",
+        "entity": "/action",
+        "archetype": "Scalars",
+        "component": "Scalars:scalars",
+        "kind": "numeric",
+        "dtype": "double",
+        "static": False,
+        "length": 6,
+        "height": None,
+        "width": None,
     }
     assert by["/observation/joint_positions:Scalars:scalars"]["length"] == 7
-    for cam, kind in (("/camera/raw:Image:buffer", "image:raw"), ("/camera/jpeg:EncodedImage:blob",
-                      "image:compressed"), ("/camera/video:VideoStream:sample", "image:video")):
+    for cam, kind in (
+        ("/camera/raw:Image:buffer", "image:raw"),
+        ("/camera/jpeg:EncodedImage:blob", "image:compressed"),
+        ("/camera/video:VideoStream:sample", "image:video"),
+    ):
         assert (by[cam]["kind"], by[cam]["height"], by[cam]["width"]) == (kind, 48, 64), cam
     assert by["/language_instruction:TextDocument:text"]["static"] is True
     assert by["/language_instruction:TextDocument:text"]["kind"] == "text"
@@ -106,8 +126,10 @@ def test_columns_of_converted_mcap(mcap_server: RecordingServer) -> None:
     cols = list_columns(mcap_server)
     by = {r["column"]: r for r in cols.iter_rows(named=True)}
     assert by["/joint_states/position:Scalars:scalars"]["length"] == 6
-    assert (by["/camera/front:VideoStream:sample"]["height"], by["/camera/front:VideoStream:sample"]["width"]) \
-        == (48, 64)
+    assert (
+        by["/camera/front:VideoStream:sample"]["height"],
+        by["/camera/front:VideoStream:sample"]["width"],
+    ) == (48, 64)
     assert by["/camera/image_raw:Image:buffer"]["kind"] == "image:raw"
     assert by["/task:TextDocument:text"]["static"] is False
 
@@ -131,8 +153,9 @@ def test_stream_stats_match_an_independent_computation(fixture_server: Recording
     assert stats["stream"].unique().to_list() == ["/action:Scalars:scalars"]
     stats = stats.with_columns(pl.col("first", "last").dt.epoch("ns"))
     for row in stats.iter_rows(named=True):
-        t = read_streams(fixture_server.dataset, row["episode"], ["/action:Scalars:scalars"],
-                         "real_time")["/action:Scalars:scalars"].times
+        t = read_streams(fixture_server.dataset, row["episode"], ["/action:Scalars:scalars"], "real_time")[
+            "/action:Scalars:scalars"
+        ].times
         d = np.diff(t) / 1e9
         assert (row["first"], row["last"]) == (t[0], t[-1])
         assert row["span_s"] == pytest.approx((t[-1] - t[0]) / 1e9)
@@ -224,8 +247,10 @@ def test_suggestion_for_ros2_mcap() -> None:
         action_path="/action",
         state_path="/joint_states/position",
         task_path="/task",
-        image=("camera_image_compressed:/camera/image/compressed:compressed",
-               "camera_image_raw:/camera/image_raw:raw"),
+        image=(
+            "camera_image_compressed:/camera/image/compressed:compressed",
+            "camera_image_raw:/camera/image_raw:raw",
+        ),
     )
 
 
@@ -246,7 +271,12 @@ def test_suggestion_for_the_samples_is_the_align_default() -> None:
         s = suggest(server)
     default = AlignConfig()
     assert (s.index, s.fps, s.action_path, s.state_path, s.task_path) == (
-        default.index, default.fps, default.action_path, default.state_path, default.task_path)
+        default.index,
+        default.fps,
+        default.action_path,
+        default.state_path,
+        default.task_path,
+    )
     assert s.image == ("top:/camera/top:video", "wrist:/camera/wrist:compressed")
 
 
@@ -282,8 +312,12 @@ def test_corrupt_chunk_names_file_and_episode(tmp_path: Path) -> None:
 
 # -- CLI ---------------------------------------------------------------------------------------
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "lerobot_nb.cli.main", "inspect", *args], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "lerobot_nb.cli.main", "inspect", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_cli_prints_tables_and_suggestion() -> None:
@@ -313,7 +347,9 @@ def test_cli_attaches_to_a_server(fixture_server: RecordingServer) -> None:
     proc = _cli("--server-url", fixture_server.url, "--dataset-name", "recordings")
     assert proc.returncode == 0, proc.stderr
     assert f"2 episode(s) from {fixture_server.url}" in proc.stdout
-    assert f"lerobot-nb align --server-url {fixture_server.url} --dataset-name recordings --index" in proc.stdout
+    assert (
+        f"lerobot-nb align --server-url {fixture_server.url} --dataset-name recordings --index" in proc.stdout
+    )
 
 
 def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
@@ -329,8 +365,10 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
         ([str(cut)], f"error: {cut}: not a readable Rerun recording, truncated or corrupt ("),
         ([str(lich)], f"error: {lich}: MCAP has no decodable robot streams"),
         ([str(talker)], f"error: {talker}: MCAP has no decodable robot streams"),
-        (["--server-url", "rerun+http://127.0.0.1:9", "--dataset-name", "x"],
-         "error: rerun+http://127.0.0.1:9: the server does not answer"),
+        (
+            ["--server-url", "rerun+http://127.0.0.1:9", "--dataset-name", "x"],
+            "error: rerun+http://127.0.0.1:9: the server does not answer",
+        ),
         ([], "error: give recording files or folders, or --server-url URL --dataset-name NAME"),
     ]
 
@@ -349,8 +387,10 @@ def test_cli_bad_inputs_in_a_real_process_are_exactly_one_line(tmp_path: Path) -
     cut = tmp_path / "cut.rrd"
     cut.write_bytes(RRD_FIXTURES[0].read_bytes()[:30_000])
     topics = MCAP_DIR / "rosbag2_only_topics.mcap"  # the importer also warns about its metadata
-    for path, start in ((cut, "not a readable Rerun recording, truncated or corrupt ("),
-                        (topics, "MCAP has no decodable robot streams")):
+    for path, start in (
+        (cut, "not a readable Rerun recording, truncated or corrupt ("),
+        (topics, "MCAP has no decodable robot streams"),
+    ):
         proc = _cli(str(path))
         assert proc.returncode == 2
         assert proc.stderr.startswith(f"error: {path}: {start}"), proc.stderr

@@ -30,8 +30,11 @@ def recordings(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def expected_ticks(recordings: Path, **config: Any) -> dict[str, int]:
     """Tick counts from the align API in this process: what every notebook must agree with."""
     with open_recordings(recordings) as server:
-        return {ep.episode_id: ep.length for ep in iter_aligned(server, AlignConfig(**config))
-                if isinstance(ep, AlignedEpisode)}
+        return {
+            ep.episode_id: ep.length
+            for ep in iter_aligned(server, AlignConfig(**config))
+            if isinstance(ep, AlignedEpisode)
+        }
 
 
 def outputs(ipynb: Path) -> list[dict[str, Any]]:
@@ -42,7 +45,9 @@ def outputs(ipynb: Path) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def full_run(recordings: Path, tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     """`lerobot-nb notebooks run` with the README's parameters file, on two sample episodes."""
-    return run_notebooks(SAMPLE_YAML, tmp_path_factory.mktemp("run"), overrides={"recordings": str(recordings)})
+    return run_notebooks(
+        SAMPLE_YAML, tmp_path_factory.mktemp("run"), overrides={"recordings": str(recordings)}
+    )
 
 
 def test_all_five_run_in_order(full_run: RunResult) -> None:
@@ -66,7 +71,10 @@ def test_recorded_results_match_the_data(full_run: RunResult, recordings: Path) 
     assert res["01_inspect"]["episode_count"] == 2 and res["01_inspect"]["episodes"] == EPISODES
     suggestion = res["01_inspect"]["suggestion"]
     assert (suggestion["index"], suggestion["action_path"], suggestion["state_path"]) == (
-        "real_time", "/action", "/observation/state")
+        "real_time",
+        "/action",
+        "/observation/state",
+    )
     assert sorted(suggestion["image"]) == sorted(CAMERAS)
 
     assert res["02_align"]["episode_count"] == 2
@@ -92,35 +100,77 @@ def test_overridden_parameters(recordings: Path, tmp_path: Path) -> None:
     """Another fps and another camera, through the CLI: the notebooks honour both. `interactive=true`
     under papermill: the viewer and pickers are created but nothing waits for a browser."""
     out = tmp_path / "run5"
-    rc = main(["notebooks", "run", "--params", str(SAMPLE_YAML), "--output-dir", str(out),
-               "--only", "02_align", "--only", "04_export", "--no-html",
-               "-p", f"recordings={recordings}", "-p", "fps=5", "-p", "image=[wrist:/camera/wrist:compressed]", "-p", "interactive=true"])
+    rc = main(
+        [
+            "notebooks",
+            "run",
+            "--params",
+            str(SAMPLE_YAML),
+            "--output-dir",
+            str(out),
+            "--only",
+            "02_align",
+            "--only",
+            "04_export",
+            "--no-html",
+            "-p",
+            f"recordings={recordings}",
+            "-p",
+            "fps=5",
+            "-p",
+            "image=[wrist:/camera/wrist:compressed]",
+            "-p",
+            "interactive=true",
+        ]
+    )
     assert rc == 0
     ticks = expected_ticks(recordings, fps=5, image=("wrist:/camera/wrist:compressed",))
     assert read_results(out / "02_align.ipynb")["ticks"] == ticks
     assert read_results(out / "04_export.ipynb")["frames"] == ticks
     assert not (out / "01_inspect.ipynb").exists() and not (out / "02_align.html").exists()
-    widgets = [o for o in outputs(out / "02_align.ipynb") if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    widgets = [
+        o
+        for o in outputs(out / "02_align.ipynb")
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
     assert len(widgets) >= 2  # the Rerun viewer and the episode/streams/fps picker
     info = json.loads((out / "dataset" / "meta" / "info.json").read_text())
     assert info["fps"] == 5 and info["total_frames"] == sum(ticks.values())
     cameras = sorted(k for k, f in info["features"].items() if f["dtype"] == "video")
     assert cameras == ["observation.images.wrist"]
     # about half the ticks of the 10 fps grid over the same span
-    assert all(abs(2 * n - m) <= 2 for n, m in zip(ticks.values(), expected_ticks(
-        recordings, fps=10, image=("wrist:/camera/wrist:compressed",)).values(), strict=True))
+    assert all(
+        abs(2 * n - m) <= 2
+        for n, m in zip(
+            ticks.values(),
+            expected_ticks(recordings, fps=10, image=("wrist:/camera/wrist:compressed",)).values(),
+            strict=True,
+        )
+    )
 
 
 def test_stops_at_first_failure_naming_the_cell(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A deliberately bad parameter: 01 fails, 02..05 never run, the exit code says so."""
     out = tmp_path / "bad"
     missing = tmp_path / "no_such_recordings"
-    rc = main(["notebooks", "run", "--params", str(SAMPLE_YAML), "--output-dir", str(out),
-               "-p", f"recordings={missing}"])
+    rc = main(
+        [
+            "notebooks",
+            "run",
+            "--params",
+            str(SAMPLE_YAML),
+            "--output-dir",
+            str(out),
+            "-p",
+            f"recordings={missing}",
+        ]
+    )
     assert rc == 1
     err = capsys.readouterr().err
     line = next(ln for ln in err.splitlines() if ln.startswith("error: "))
-    assert line.startswith("error: 01_inspect.ipynb, cell 5 (In [4]) line 1 `server = start_server(recordings, ")
+    assert line.startswith(
+        "error: 01_inspect.ipynb, cell 5 (In [4]) line 1 `server = start_server(recordings, "
+    )
     assert line.endswith(f": LerobotNbError: {missing}: no such file or folder")
     assert "LerobotNbError" in line and str(missing) in line
     assert (out / "01_inspect.ipynb").is_file() and (out / "01_inspect.html").is_file()
@@ -134,5 +184,8 @@ def test_bad_parameters_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFix
     params.write_text("fsp: 10\n")
     assert main(["notebooks", "run", "--params", str(params), "--output-dir", str(tmp_path / "o")]) == 2
     assert "p.yaml: unknown parameter(s) fsp" in capsys.readouterr().err
-    assert main(["notebooks", "run", "--params", str(tmp_path / "none.yaml"), "--output-dir", str(tmp_path)]) == 2
+    assert (
+        main(["notebooks", "run", "--params", str(tmp_path / "none.yaml"), "--output-dir", str(tmp_path)])
+        == 2
+    )
     assert "none.yaml: parameters file not found" in capsys.readouterr().err

@@ -63,8 +63,14 @@ def test_committed_notebook_is_clean(name: str) -> None:
 
 def test_every_notebook_teaches() -> None:
     """Markdown explains the key ideas (not just headings)."""
-    text = {n: "".join("".join(c["source"]) for c in json.loads((NB_DIR / f"{n}.ipynb").read_text())["cells"]
-                       if c["cell_type"] == "markdown") for n in NOTEBOOKS}
+    text = {
+        n: "".join(
+            "".join(c["source"])
+            for c in json.loads((NB_DIR / f"{n}.ipynb").read_text())["cells"]
+            if c["cell_type"] == "markdown"
+        )
+        for n in NOTEBOOKS
+    }
     assert "fixed grid" in text["02_align"].lower() and "staleness" in text["02_align"].lower()
     assert "focal length" in text["03_hand_pose"].lower()
     assert "protects against" in text["05_validate"].lower()
@@ -85,12 +91,17 @@ def _params_cell(src: str) -> nbformat.NotebookNode:
 
 
 def test_notebook_problems_finds_each_rule(tmp_path: Path) -> None:
-    good = _write_nb(tmp_path / "good.ipynb", [_params_cell("interactive = False"), nbformat.v4.new_code_cell("1")])
+    good = _write_nb(
+        tmp_path / "good.ipynb", [_params_cell("interactive = False"), nbformat.v4.new_code_cell("1")]
+    )
     assert notebook_problems(good) == []
 
-    out = nbformat.v4.new_code_cell("1", execution_count=3,
-                                    outputs=[nbformat.v4.new_output("stream", text="x")])
-    bad = _write_nb(tmp_path / "bad.ipynb", [nbformat.v4.new_code_cell("interactive = False"), out], kernel="py")
+    out = nbformat.v4.new_code_cell(
+        "1", execution_count=3, outputs=[nbformat.v4.new_output("stream", text="x")]
+    )
+    bad = _write_nb(
+        tmp_path / "bad.ipynb", [nbformat.v4.new_code_cell("interactive = False"), out], kernel="py"
+    )
     problems = notebook_problems(bad)
     assert any("kernelspec is 'py'" in p for p in problems)
     assert any("cell 1 has outputs" in p for p in problems)
@@ -102,12 +113,16 @@ def test_notebook_problems_finds_each_rule(tmp_path: Path) -> None:
         "m.ipynb: the parameters cell does not declare interactive"
     ]
     # papermill silently skips a line whose comment holds `=`: caught here
-    unparsed = _write_nb(tmp_path / "u.ipynb", [_params_cell("fps = 10  # ticks (= rows)\ninteractive = False")])
+    unparsed = _write_nb(
+        tmp_path / "u.ipynb", [_params_cell("fps = 10  # ticks (= rows)\ninteractive = False")]
+    )
     assert notebook_problems(unparsed) == ["u.ipynb: papermill cannot parse the parameter line(s) of fps"]
 
 
 def test_strip_outputs(tmp_path: Path) -> None:
-    out = nbformat.v4.new_code_cell("1", execution_count=3, outputs=[nbformat.v4.new_output("stream", text="x")])
+    out = nbformat.v4.new_code_cell(
+        "1", execution_count=3, outputs=[nbformat.v4.new_output("stream", text="x")]
+    )
     path = _write_nb(tmp_path / "s.ipynb", [_params_cell("interactive = False"), out])
     assert strip_outputs(path) is True
     assert notebook_problems(path) == []
@@ -116,10 +131,24 @@ def test_strip_outputs(tmp_path: Path) -> None:
 
 # -- results ----------------------------------------------------------------------------------------
 def test_to_jsonable_and_record_outside_ipython(capsys: pytest.CaptureFixture[str]) -> None:
-    value = {"n": np.int64(3), "x": np.float32(0.5), "a": np.arange(3), "nan": float("nan"), "p": Path("/a"),
-             "t": (1, 2), "df": pl.DataFrame({"k": [1]})}
-    assert to_jsonable(value) == {"n": 3, "x": 0.5, "a": [0, 1, 2], "nan": None, "p": "/a", "t": [1, 2],
-                                  "df": [{"k": 1}]}
+    value = {
+        "n": np.int64(3),
+        "x": np.float32(0.5),
+        "a": np.arange(3),
+        "nan": float("nan"),
+        "p": Path("/a"),
+        "t": (1, 2),
+        "df": pl.DataFrame({"k": [1]}),
+    }
+    assert to_jsonable(value) == {
+        "n": 3,
+        "x": 0.5,
+        "a": [0, 1, 2],
+        "nan": None,
+        "p": "/a",
+        "t": [1, 2],
+        "df": [{"k": 1}],
+    }
     assert record_result("frames", {"ep": np.int64(80)}) == {"ep": 80}
     assert capsys.readouterr().out.strip() == 'frames = {"ep": 80}'
     with pytest.raises(TypeError, match="object is not JSON-able"):
@@ -130,8 +159,10 @@ def test_read_results_later_wins(tmp_path: Path) -> None:
     def out(key: str, value: object) -> nbformat.NotebookNode:
         return nbformat.v4.new_output("display_data", data={RESULT_MIME: {key: value}, "text/plain": "x"})
 
-    cells = [nbformat.v4.new_code_cell("a", outputs=[out("episode_count", 2), out("verdict", "fail")]),
-             nbformat.v4.new_code_cell("b", outputs=[out("verdict", "pass")])]
+    cells = [
+        nbformat.v4.new_code_cell("a", outputs=[out("episode_count", 2), out("verdict", "fail")]),
+        nbformat.v4.new_code_cell("b", outputs=[out("verdict", "pass")]),
+    ]
     path = _write_nb(tmp_path / "r.ipynb", cells)
     assert read_results(path) == {"episode_count": 2, "verdict": "pass"}
     with pytest.raises(LerobotNbError, match="cannot read executed notebook"):
@@ -140,8 +171,14 @@ def test_read_results_later_wins(tmp_path: Path) -> None:
 
 # -- parameters -------------------------------------------------------------------------------------
 def test_step_config_reads_only_its_fields() -> None:
-    ns = {"fps": 15, "image": ["wrist:/camera/wrist:compressed"], "interactive": True, "episodes": None,
-          "action_path": None, "unrelated": object()}
+    ns = {
+        "fps": 15,
+        "image": ["wrist:/camera/wrist:compressed"],
+        "interactive": True,
+        "episodes": None,
+        "action_path": None,
+        "unrelated": object(),
+    }
     cfg = step_config(AlignConfig, ns)
     assert cfg.fps == 15 and cfg.image == ("wrist:/camera/wrist:compressed",) and cfg.action_path is None
     # None for a non-optional field means "the default", not an error
@@ -183,8 +220,15 @@ def test_per_notebook_split() -> None:
 
 
 def test_failure_names_cell_and_line() -> None:
-    f = NotebookFailure("02_align", 4, 3, "%matplotlib inline\nx = 1\nboom()", "NameError",
-                        "name 'boom' is\nnot defined", line=3)
+    f = NotebookFailure(
+        "02_align",
+        4,
+        3,
+        "%matplotlib inline\nx = 1\nboom()",
+        "NameError",
+        "name 'boom' is\nnot defined",
+        line=3,
+    )
     assert str(f) == "02_align.ipynb, cell 4 (In [3]) line 3 `boom()`: NameError: name 'boom' is not defined"
     assert NotebookFailure("x", 1, None, "# c\n%time\ny = 2", "E", "v").failing_line == "y = 2"
     long = NotebookFailure("x", 1, None, "z = " + "1 + " * 40 + "1", "E", "v", line=1)
@@ -205,8 +249,9 @@ def test_stream_choices_and_preview_config() -> None:
 # -- summaries and plots ----------------------------------------------------------------------------
 def _episode(ticks: int, grid: int) -> AlignedEpisode:
     report = pl.DataFrame({"stream": ["action", "observation.state"], "grid_ticks": [grid, grid]})
-    return AlignedEpisode("ep", 10, "real_time", np.arange(ticks) * 100_000_000,
-                          {"action": np.zeros((ticks, 2))}, report=report)
+    return AlignedEpisode(
+        "ep", 10, "real_time", np.arange(ticks) * 100_000_000, {"action": np.zeros((ticks, 2))}, report=report
+    )
 
 
 def test_aligned_summary_and_dropped_ticks() -> None:
@@ -239,12 +284,24 @@ def test_as_matrix_and_validation_plot() -> None:
 
     m = as_matrix(pa.array([[1.0, 2.0], [3.0, 4.0]]))
     assert m.shape == (2, 2) and m[1, 0] == 3.0
-    checks = pl.DataFrame({"check": ["a", "b", "c"], "family": ["f"] * 3, "status": ["pass", "fail", "warn"],
-                           "findings": [1, 2, 1], "reason": ["", "", ""]})
+    checks = pl.DataFrame(
+        {
+            "check": ["a", "b", "c"],
+            "family": ["f"] * 3,
+            "status": ["pass", "fail", "warn"],
+            "findings": [1, 2, 1],
+            "reason": ["", "", ""],
+        }
+    )
     fig = plot_validation(checks)
     colours = [matplotlib.colors.to_hex(p.get_facecolor()) for p in fig.axes[0].patches]
     assert colours == ["#55a868", "#c44e52", "#dd8452"]
-    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["pass 1", "warn 1", "fail 1", "skip 0"]
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "pass 1",
+        "warn 1",
+        "fail 1",
+        "skip 0",
+    ]
 
 
 # -- the kernel papermill uses ---------------------------------------------------------------------
@@ -252,12 +309,19 @@ def test_papermill_kernel_is_this_venv(tmp_path: Path) -> None:
     """`-k python3` must start this interpreter (the venv's kernelspec), or imports would differ."""
     import papermill
 
-    src = _write_nb(tmp_path / "k.ipynb", [
-        _params_cell("interactive = False"),
-        nbformat.v4.new_code_cell("import sys\nfrom lerobot_nb.notebooks import record_result\n"
-                                  "record_result('prefix', sys.prefix)"),
-    ])
-    papermill.execute_notebook(str(src), str(tmp_path / "out.ipynb"), kernel_name="python3", progress_bar=False)
+    src = _write_nb(
+        tmp_path / "k.ipynb",
+        [
+            _params_cell("interactive = False"),
+            nbformat.v4.new_code_cell(
+                "import sys\nfrom lerobot_nb.notebooks import record_result\n"
+                "record_result('prefix', sys.prefix)"
+            ),
+        ],
+    )
+    papermill.execute_notebook(
+        str(src), str(tmp_path / "out.ipynb"), kernel_name="python3", progress_bar=False
+    )
     assert read_results(tmp_path / "out.ipynb") == {"prefix": sys.prefix}
     assert shutil.which("python3") is not None
 
@@ -301,10 +365,21 @@ def test_show_episode_with_hands_adds_overlays(sample_server: Any) -> None:
     config = AlignConfig(fps=10, image=("wrist:/camera/wrist:compressed",))
     ep = align_episode(sample_server.dataset, "pusht_000", config)
     n = ep.length
-    hands = {k: np.ones((n, len(names)), np.float32) for k, names in hand_feature_names(
-        "observation.hands", mano=False).items()}
-    enriched = AlignedEpisode(ep.episode_id, ep.fps, ep.index, ep.ticks, {**ep.numeric, **hands},
-                              images=ep.images, tasks=ep.tasks, report=ep.report, source=ep.source)
+    hands = {
+        k: np.ones((n, len(names)), np.float32)
+        for k, names in hand_feature_names("observation.hands", mano=False).items()
+    }
+    enriched = AlignedEpisode(
+        ep.episode_id,
+        ep.fps,
+        ep.index,
+        ep.ticks,
+        {**ep.numeric, **hands},
+        images=ep.images,
+        tasks=ep.tasks,
+        report=ep.report,
+        source=ep.source,
+    )
     plain, rec0 = show_episode(sample_server, "pusht_000", display=False)
     viewer, rec = show_episode_with_hands(sample_server, enriched, config)
     rec0.flush()

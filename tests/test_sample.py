@@ -232,9 +232,16 @@ def test_ros2_mcap_twin_converts_and_matches_the_rrd_episode(sample_server: Reco
             "/task:TextDocument:text",
         } <= names
         assert "ros2_timestamp" in index_timelines(server.dataset)
-        ros = read_streams(server.dataset, "pusht_003_ros2",
-                           ["/joint_states/position:Scalars:scalars", "/joint_commands/position:Scalars:scalars",
-                            "/camera/top/image/compressed:EncodedImage:blob"], "ros2_timestamp")
+        ros = read_streams(
+            server.dataset,
+            "pusht_003_ros2",
+            [
+                "/joint_states/position:Scalars:scalars",
+                "/joint_commands/position:Scalars:scalars",
+                "/camera/top/image/compressed:EncodedImage:blob",
+            ],
+            "ros2_timestamp",
+        )
         task = read_streams(server.dataset, "pusht_003_ros2", ["/task:TextDocument:text"], "message_log_time")
     rrd = read_streams(sample_server.dataset, "pusht_003", [STATE, ACTION, TOP], "real_time")
     # Same simulation, same header stamps: the MCAP carries exactly the .rrd episode's samples.
@@ -243,8 +250,9 @@ def test_ros2_mcap_twin_converts_and_matches_the_rrd_episode(sample_server: Reco
     np.testing.assert_allclose(np.array(joint.values.to_pylist()), np.array(rrd[STATE].values.to_pylist()))
     command = ros["/joint_commands/position:Scalars:scalars"]
     np.testing.assert_array_equal(command.times, rrd[ACTION].times)
-    np.testing.assert_allclose(np.array(command.values.to_pylist()),
-                               np.array(rrd[ACTION].values.to_pylist()), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.array(command.values.to_pylist()), np.array(rrd[ACTION].values.to_pylist()), rtol=1e-6
+    )
     np.testing.assert_array_equal(ros["/camera/top/image/compressed:EncodedImage:blob"].times, rrd[TOP].times)
     texts = task["/task:TextDocument:text"].values.to_pylist()
     assert len(texts) == 8 and all(v == [SAMPLE_TASKS[1]] for v in texts)  # 1 Hz over 8 s
@@ -287,8 +295,9 @@ def test_config_is_checked() -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "lerobot_nb.cli.main", *args], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "lerobot_nb.cli.main", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_writes_episodes_and_mcap(tmp_path: Path) -> None:
@@ -317,7 +326,10 @@ def test_rewriting_a_folder_with_fewer_episodes_leaves_no_extras(tmp_path: Path)
     write_sample_recordings(tmp_path, SampleConfig(episodes=3, duration_s=1.0))
     write_sample_recordings(tmp_path, SampleConfig(episodes=1, duration_s=1.0))
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [
-        "mcap/pusht_000_ros2.mcap", "rrd/pusht_000.rrd", "sample.json"]
+        "mcap/pusht_000_ros2.mcap",
+        "rrd/pusht_000.rrd",
+        "sample.json",
+    ]
 
 
 def test_the_mcap_episode_aligns_with_the_suggested_config() -> None:
@@ -329,7 +341,11 @@ def test_the_mcap_episode_aligns_with_the_suggested_config() -> None:
     with open_recordings(sample_mcap()) as server:
         s = suggest(server)
         assert (s.action_path, s.state_path, s.task_path, s.fps) == (
-            "/joint_commands/position", "/joint_states/position", "/task", 10)
+            "/joint_commands/position",
+            "/joint_states/position",
+            "/task",
+            10,
+        )
         ep = align_episode(server.dataset, "pusht_003_ros2", AlignConfig(**asdict(s)))
         assert ep.length == 78  # 7.8 s of overlap at 10 fps
         assert ep.numeric["action"].shape == (78, 2) and ep.numeric["observation.state"].shape == (78, 5)

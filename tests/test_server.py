@@ -102,8 +102,9 @@ def test_ctrl_c_in_a_child_process_leaves_nothing_behind(tmp_path: Path) -> None
         """
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
@@ -125,8 +126,10 @@ def test_port_in_use_is_one_clear_error() -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        with pytest.raises(LerobotNbError) as err, RecordingServer(ServerConfig(
-                recordings=tuple(map(str, RRD_FIXTURES)), port=port)):
+        with (
+            pytest.raises(LerobotNbError) as err,
+            RecordingServer(ServerConfig(recordings=tuple(map(str, RRD_FIXTURES)), port=port)),
+        ):
             pass
     assert str(err.value) == f"127.0.0.1:{port}: port {port} is already in use (pass port=0 for a free one)"
 
@@ -149,8 +152,10 @@ def test_dead_server_url_fails_fast_with_the_address() -> None:
 
 
 def test_bad_server_url() -> None:
-    with pytest.raises(LerobotNbError, match=r"^nonsense: not a server URL"), \
-            RecordingServer(ServerConfig(server_url="nonsense")):
+    with (
+        pytest.raises(LerobotNbError, match=r"^nonsense: not a server URL"),
+        RecordingServer(ServerConfig(server_url="nonsense")),
+    ):
         pass
 
 
@@ -166,8 +171,10 @@ def test_attach_to_a_running_server(fixture_server: RecordingServer) -> None:
 
 
 def test_attach_to_an_unknown_dataset_names_it(fixture_server: RecordingServer) -> None:
-    with pytest.raises(LerobotNbError) as err, RecordingServer(
-            ServerConfig(server_url=fixture_server.url, dataset_name="nope")):
+    with (
+        pytest.raises(LerobotNbError) as err,
+        RecordingServer(ServerConfig(server_url=fixture_server.url, dataset_name="nope")),
+    ):
         pass
     assert str(err.value).startswith(f"{fixture_server.url}: dataset 'nope' not available")
 

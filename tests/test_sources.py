@@ -13,7 +13,10 @@ from lerobot_nb.sources import discover_recordings, mcap_to_rrd
 from lerobot_nb.sources.discover import read_recording_id
 from lerobot_nb.sources.mcap import robot_streams
 
-NO_ROBOT_STREAMS = [*sorted(MCAP_DIR.glob("rosbag2_*.mcap")), MCAP_DIR / "lichtblick_custom-camera-model.mcap"]
+NO_ROBOT_STREAMS = [
+    *sorted(MCAP_DIR.glob("rosbag2_*.mcap")),
+    MCAP_DIR / "lichtblick_custom-camera-model.mcap",
+]
 
 
 def test_discover_a_folder_in_path_order(rrd_dir: Path) -> None:

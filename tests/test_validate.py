@@ -197,7 +197,9 @@ def unordered_image_quantiles(root: Path) -> None:
     rows = table.column(column).to_pylist()
     rows[2][0] = [[1.5]]
     i = table.column_names.index(column)
-    pq.write_table(table.set_column(i, column, pa.array(rows, table.schema.field(column).type)), root / EPISODES)
+    pq.write_table(
+        table.set_column(i, column, pa.array(rows, table.schema.field(column).type)), root / EPISODES
+    )
 
 
 def nan_action(root: Path) -> None:

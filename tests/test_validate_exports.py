@@ -157,7 +157,11 @@ def test_png_dataset_written_by_lerobot_itself_passes(tmp_path: Path) -> None:
     features = {
         "observation.state": {"dtype": "float32", "shape": (2,), "names": None},
         "action": {"dtype": "float32", "shape": (2,), "names": None},
-        "observation.images.cam": {"dtype": "image", "shape": (h, w, 3), "names": ["height", "width", "channels"]},
+        "observation.images.cam": {
+            "dtype": "image",
+            "shape": (h, w, 3),
+            "names": ["height", "width", "channels"],
+        },
     }
     root = tmp_path / "lr"
     ds = LeRobotDataset.create(repo_id="local/png", fps=10, features=features, root=root, use_videos=False)
@@ -165,9 +169,14 @@ def test_png_dataset_written_by_lerobot_itself_passes(tmp_path: Path) -> None:
     for _ in range(2):
         for _ in range(12):
             image = np.clip(rng.normal(230, 3, (h, w, 3)), 0, 255).astype(np.uint8)
-            ds.add_frame({"observation.state": rng.standard_normal(2).astype(np.float32),
-                          "action": rng.standard_normal(2).astype(np.float32),
-                          "observation.images.cam": image, "task": "hold still"})
+            ds.add_frame(
+                {
+                    "observation.state": rng.standard_normal(2).astype(np.float32),
+                    "action": rng.standard_normal(2).astype(np.float32),
+                    "observation.images.cam": image,
+                    "task": "hold still",
+                }
+            )
         ds.save_episode()
     ds.finalize()
     report = validate(root)

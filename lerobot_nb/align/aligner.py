@@ -114,7 +114,8 @@ def _matrix(rows: StreamRows, key: str, per_s: Fraction) -> np.ndarray:
     """`(N, D)` float64 from a list-of-numbers column; errors for ragged or all-NaN streams."""
     values = rows.values
     if pa.types.is_null(values.type) or not (
-        pa.types.is_list(values.type) or pa.types.is_large_list(values.type)
+        pa.types.is_list(values.type)
+        or pa.types.is_large_list(values.type)
         or pa.types.is_fixed_size_list(values.type)
     ):
         raise LerobotNbError(f"column {rows.column} is not a list of numbers ({values.type})", stream=key)
@@ -149,8 +150,9 @@ def _steps_back(rows: StreamRows) -> np.ndarray:
     return np.stack([t[back], t[back + 1]], axis=1) if len(back) else np.empty((0, 2), np.int64)
 
 
-def _check_monotonic(rows: StreamRows, key: str, per_s: Fraction, order_name: str | None,
-                     recheck: Callable[[], StreamRows]) -> None:
+def _check_monotonic(
+    rows: StreamRows, key: str, per_s: Fraction, order_name: str | None, recheck: Callable[[], StreamRows]
+) -> None:
     """Rows sorted by log order (`order_name`, e.g. log_time) must not go back on the index.
 
     The joint query merges rows of different entities that share a time, so a row's log time
@@ -177,12 +179,22 @@ def _first_text(values: Any) -> str | None:
     return None if values is None else str(values)
 
 
-def _names(catalog: _Catalog, entity: str, component: str, width: int,
-           static_of: dict[str, Any], temporal: dict[str, StreamRows]) -> tuple[str, ...] | None:
+def _names(
+    catalog: _Catalog,
+    entity: str,
+    component: str,
+    width: int,
+    static_of: dict[str, Any],
+    temporal: dict[str, StreamRows],
+) -> tuple[str, ...] | None:
     """Per-dimension names of a numeric stream: `SeriesLines:names` or the component's `names`."""
     archetype = component.split(":", 1)[0]
-    for col in (f"{entity}:SeriesLines:names", f"{entity}:{archetype}:names",
-                f"{entity}:{archetype}:joint_names", f"{entity}:{archetype}:name"):
+    for col in (
+        f"{entity}:SeriesLines:names",
+        f"{entity}:{archetype}:names",
+        f"{entity}:{archetype}:joint_names",
+        f"{entity}:{archetype}:name",
+    ):
         if col not in catalog.columns:
             continue
         value = static_of.get(col)
@@ -215,7 +227,9 @@ def align_segments(
         raise exc.with_context(**where) from None
 
 
-def align_episode(dataset: DatasetEntry, episode_id: str, config: AlignConfig, *, source: str = "") -> AlignedEpisode:
+def align_episode(
+    dataset: DatasetEntry, episode_id: str, config: AlignConfig, *, source: str = ""
+) -> AlignedEpisode:
     """Align one episode onto the `k / fps` grid (see `AlignConfig`).
 
     Raises `LerobotNbError` if the episode splits into several pieces (use `align_segments` or
@@ -226,7 +240,8 @@ def align_episode(dataset: DatasetEntry, episode_id: str, config: AlignConfig, *
         raise LerobotNbError(
             f"splits into {len(pieces)} pieces at dropped ticks (stale streams or gaps longer than "
             "max_gap_s); use align_segments or iter_aligned, or on_stale='flag'",
-            file=source or None, episode=episode_id,
+            file=source or None,
+            episode=episode_id,
         )
     return pieces[0]
 
@@ -244,8 +259,9 @@ def iter_aligned(
     chosen = list(episodes) if episodes is not None else known
     missing = [e for e in chosen if e not in known]
     if missing:
-        raise LerobotNbError(f"unknown episode(s) {', '.join(missing)}; episodes: {', '.join(known)}",
-                             file=server.url or None)
+        raise LerobotNbError(
+            f"unknown episode(s) {', '.join(missing)}; episodes: {', '.join(known)}", file=server.url or None
+        )
     catalog = _Catalog.of(dataset)
     for episode in chosen:
         source = server.source_of(episode)
@@ -259,13 +275,12 @@ def iter_aligned(
         yield from pieces
 
 
-def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str,
-           catalog: _Catalog) -> list[AlignedEpisode]:
+def _align(
+    dataset: DatasetEntry, episode: str, config: AlignConfig, source: str, catalog: _Catalog
+) -> list[AlignedEpisode]:
     index = config.index
     if index not in catalog.timelines:
-        raise LerobotNbError(
-            f"no timeline {index!r}; timelines: {', '.join(sorted(catalog.timelines))}"
-        )
+        raise LerobotNbError(f"no timeline {index!r}; timelines: {', '.join(sorted(catalog.timelines))}")
     kind = catalog.timelines[index]
     per_s = units_per_second(index, kind, config.sequence_rate)
     names_pool = list(catalog.columns)
@@ -287,7 +302,11 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
     extra_cols: list[str] = []
     static_cols: list[str] = []
     for im in image_specs:
-        side = {"raw": ["Image:format"], "compressed": [], "video": ["VideoStream:codec", "VideoStream:is_keyframe"]}
+        side = {
+            "raw": ["Image:format"],
+            "compressed": [],
+            "video": ["VideoStream:codec", "VideoStream:is_keyframe"],
+        }
         for comp in side[im.kind]:
             col = f"{im.entity}:{comp}"
             if col in catalog.columns:
@@ -299,7 +318,12 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
                 raise LerobotNbError(f"raw image stream has no {col} column", stream=im.key)
     for ns in numeric_specs:
         archetype = ns.column.archetype
-        for comp in ("SeriesLines:names", f"{archetype}:names", f"{archetype}:joint_names", f"{archetype}:name"):
+        for comp in (
+            "SeriesLines:names",
+            f"{archetype}:names",
+            f"{archetype}:joint_names",
+            f"{archetype}:name",
+        ):
             col = f"{ns.column.entity}:{comp}"
             if col in catalog.columns and col not in wanted:
                 (static_cols if catalog.columns[col].is_static else extra_cols).append(col)
@@ -317,11 +341,25 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
     # their sample times come now. Numeric streams and video packets always come whole.
     lazy: set[str] = set()
     if not _fits_in_memory(catalog.size_bytes(episode), source, config.image_memory_mb):
-        lazy = {c for c, key in wanted.items() if any(i.key == key and i.kind != "video" for i in image_specs)}
-    formats = [] if lazy else [f"{i.entity}:Image:format" for i in image_specs if i.kind == "raw"
-                               and not catalog.columns[f"{i.entity}:Image:format"].is_static]
-    rows = read_streams(dataset, episode, [c for c in wanted if c not in lazy] +
-                        [c for c in [*extra_cols, *formats] if c not in wanted], index, order_index=order_name)
+        lazy = {
+            c for c, key in wanted.items() if any(i.key == key and i.kind != "video" for i in image_specs)
+        }
+    formats = (
+        []
+        if lazy
+        else [
+            f"{i.entity}:Image:format"
+            for i in image_specs
+            if i.kind == "raw" and not catalog.columns[f"{i.entity}:Image:format"].is_static
+        ]
+    )
+    rows = read_streams(
+        dataset,
+        episode,
+        [c for c in wanted if c not in lazy] + [c for c in [*extra_cols, *formats] if c not in wanted],
+        index,
+        order_index=order_name,
+    )
     rows |= {c: read_times(dataset, episode, c, index, order_index=order_name) for c in lazy}
     static_of = {c: read_static(dataset, episode, c) for c in dict.fromkeys(static_cols)}
 
@@ -331,8 +369,13 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
         r = rows[col]
         if not len(r):
             raise LerobotNbError(f"no samples of {col} on timeline {index!r} in this episode", stream=key)
-        _check_monotonic(r, key, per_s, order_name,
-                         functools.partial(read_times, dataset, episode, col, index, order_index=order_name))
+        _check_monotonic(
+            r,
+            key,
+            per_s,
+            order_name,
+            functools.partial(read_times, dataset, episode, col, index, order_index=order_name),
+        )
         cam = next((i for i in image_specs if i.key == key), None)
         sp = config.policy_for(key)
         s = _Stream(key, col, "image" if cam else "numeric", sp.policy, sp.max_staleness_s, r, image=cam)
@@ -363,8 +406,11 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
             s.index, s.staleness, s.grid_values = res.index, res.staleness, res.values
         else:
             s.index, s.staleness = pick_indices(t, ticks, s.policy)  # type: ignore[arg-type]
-        s.tolerance = (s.explicit_tolerance_s * per_s_f if s.explicit_tolerance_s is not None
-                       else config.staleness_factor * median_period(t))
+        s.tolerance = (
+            s.explicit_tolerance_s * per_s_f
+            if s.explicit_tolerance_s is not None
+            else config.staleness_factor * median_period(t)
+        )
         missing |= s.index < 0
         stale_any |= (s.index >= 0) & (s.staleness > s.tolerance)
         if config.max_gap_s is not None:
@@ -376,7 +422,7 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
     if config.on_stale == "drop":
         keep &= ~stale_any
     if config.max_gap_s is not None and config.on_gap == "end" and in_gap.any():
-        keep[int(np.argmax(in_gap)):] = False
+        keep[int(np.argmax(in_gap)) :] = False
     # Pieces: maximal runs of consecutive kept ticks. LeRobot stores timestamp = k / fps, so a
     # dropped tick inside a run must split it; bridging the hole would shift every later frame
     # one 1/fps step early. Leading and trailing drops only trim.
@@ -414,7 +460,9 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
     for ns in numeric_specs:
         s = next(x for x in streams if x.key == ns.key)
         assert s.values is not None
-        names[ns.key] = _names(catalog, ns.column.entity, ns.column.component, s.values.shape[1], static_of, rows)
+        names[ns.key] = _names(
+            catalog, ns.column.entity, ns.column.component, s.values.shape[1], static_of, rows
+        )
 
     # -- report + pieces -----------------------------------------------------------------------------
     t0 = int(ticks[0])
@@ -442,36 +490,66 @@ def _align(dataset: DatasetEntry, episode: str, config: AlignConfig, source: str
             flagged = st > s.tolerance
             sample_s = (s.rows.times - t0) / per_s_f
             tol_s = s.tolerance / per_s_f
-            timing[s.key] = StreamTiming(sample_s, st / per_s_f, flagged, (ticks[dropped_ticks] - t0) / per_s_f,
-                                         tol_s, (ticks[piece] - t0) / per_s_f)
+            timing[s.key] = StreamTiming(
+                sample_s,
+                st / per_s_f,
+                flagged,
+                (ticks[dropped_ticks] - t0) / per_s_f,
+                tol_s,
+                (ticks[piece] - t0) / per_s_f,
+            )
             own_bad = (s.index[dropped_ticks] < 0) | (s.staleness[dropped_ticks] > s.tolerance)
-            reports.append(StreamReport(piece_id, s.key, s.column, s.kind, s.policy, sample_s, tol_s,
-                                        int(span.sum()), st / per_s_f, int(own_bad.sum()), int(flagged.sum())))
+            reports.append(
+                StreamReport(
+                    piece_id,
+                    s.key,
+                    s.column,
+                    s.kind,
+                    s.policy,
+                    sample_s,
+                    tol_s,
+                    int(span.sum()),
+                    st / per_s_f,
+                    int(own_bad.sum()),
+                    int(flagged.sum()),
+                )
+            )
             if s.kind == "numeric":
                 assert s.grid_values is not None
                 numeric[s.key] = s.grid_values[piece]
             else:
                 assert s.image is not None
-                images[s.key] = _frame_source(s, s.index[piece], not flagged.any(), config, static_of, rows,
-                                              episode, source, dataset)
-        out.append(AlignedEpisode(
-            episode_id=piece_id,
-            fps=config.fps,
-            index=index,
-            ticks=ticks[piece],
-            numeric=numeric,
-            images=images,
-            tasks=tuple(task_per_tick[piece]) if task_per_tick is not None else (),
-            names=names,
-            report=report_frame(reports),
-            source=source,
-            timing=timing,
-        ))
+                images[s.key] = _frame_source(
+                    s, s.index[piece], not flagged.any(), config, static_of, rows, episode, source, dataset
+                )
+        out.append(
+            AlignedEpisode(
+                episode_id=piece_id,
+                fps=config.fps,
+                index=index,
+                ticks=ticks[piece],
+                numeric=numeric,
+                images=images,
+                tasks=tuple(task_per_tick[piece]) if task_per_tick is not None else (),
+                names=names,
+                report=report_frame(reports),
+                source=source,
+                timing=timing,
+            )
+        )
     return out
 
 
-def _tasks(config: AlignConfig, task_col: str | None, static_of: dict[str, Any], rows: dict[str, StreamRows],
-           ticks: np.ndarray, catalog: _Catalog, dataset: DatasetEntry, episode: str) -> np.ndarray | None:
+def _tasks(
+    config: AlignConfig,
+    task_col: str | None,
+    static_of: dict[str, Any],
+    rows: dict[str, StreamRows],
+    ticks: np.ndarray,
+    catalog: _Catalog,
+    dataset: DatasetEntry,
+    episode: str,
+) -> np.ndarray | None:
     """Task text per tick: the constant, a static TextDocument, or latest-at over a temporal one."""
     if config.task is not None:
         return np.full(len(ticks), config.task, dtype=object)
@@ -495,8 +573,9 @@ def _tasks(config: AlignConfig, task_col: str | None, static_of: dict[str, Any],
         if len(texts) == 1:
             return np.full(len(ticks), texts.pop(), dtype=object)
         raise LerobotNbError(
-            f"no task text on timeline {config.index!r}" + (f" ({len(texts)} different texts elsewhere)"
-                                                            if texts else "") + " (pass task='...')",
+            f"no task text on timeline {config.index!r}"
+            + (f" ({len(texts)} different texts elsewhere)" if texts else "")
+            + " (pass task='...')",
             stream=task_col,
         )
     texts_arr = np.array([_first_text(v) or "" for v in r.values.to_pylist()], dtype=object)
@@ -523,8 +602,9 @@ def _probe(url: str) -> None:
             pass
 
 
-def _window_fetcher(dataset: DatasetEntry, episode: str, index: str, columns: list[str], times: np.ndarray,
-                    key: str) -> Callable[[int, int], dict[str, pa.Array]]:
+def _window_fetcher(
+    dataset: DatasetEntry, episode: str, index: str, columns: list[str], times: np.ndarray, key: str
+) -> Callable[[int, int], dict[str, pa.Array]]:
     """`fetch(lo, hi)`: the cells of `columns` at source rows lo..hi, one server query per call."""
 
     url = str(getattr(getattr(dataset, "catalog", None), "url", "") or "")
@@ -539,7 +619,8 @@ def _window_fetcher(dataset: DatasetEntry, episode: str, index: str, columns: li
             raise LerobotNbError(
                 f"cannot fetch image rows from the server ({str(exc).splitlines()[0] if str(exc) else exc!r}); "
                 "iterate the frames of a large episode inside the `with RecordingServer(...)` block",
-                episode=episode, stream=key,
+                episode=episode,
+                stream=key,
             ) from None
         # Rows sharing the time of row `lo` but before it come back too: skip them.
         skip = lo - int(np.searchsorted(times, times[lo], side="left"))
@@ -548,15 +629,20 @@ def _window_fetcher(dataset: DatasetEntry, episode: str, index: str, columns: li
         for c in columns:
             r = got[c]
             if not np.array_equal(r.times[skip : skip + len(want)], want):
-                raise LerobotNbError(f"{c} rows changed on the server since the episode was aligned",
-                                     episode=episode, stream=key)
+                raise LerobotNbError(
+                    f"{c} rows changed on the server since the episode was aligned",
+                    episode=episode,
+                    stream=key,
+                )
             out[c] = r.values.slice(skip, len(want))
         return out
 
     return fetch
 
 
-def _setup_video(s: _Stream, config: AlignConfig, static_of: dict[str, Any], rows: dict[str, StreamRows]) -> None:
+def _setup_video(
+    s: _Stream, config: AlignConfig, static_of: dict[str, Any], rows: dict[str, StreamRows]
+) -> None:
     """Codec and keyframes of a video stream; samples before its first keyframe are left out
     (a recording that starts mid-GOP cannot decode them), which moves the stream's start."""
     assert s.image is not None
@@ -571,22 +657,32 @@ def _setup_video(s: _Stream, config: AlignConfig, static_of: dict[str, Any], row
     flags = None
     kf = rows.get(f"{entity}:VideoStream:is_keyframe")
     if kf is not None and len(kf) == len(s.rows) and np.array_equal(kf.times, s.rows.times):
-        flags = np.array([bool(v[0]) if isinstance(v, list) and v else bool(v) for v in kf.values.to_pylist()])
+        flags = np.array(
+            [bool(v[0]) if isinstance(v, list) and v else bool(v) for v in kf.values.to_pylist()]
+        )
     keyframes = video_keyframes(s.rows.values, s.codec, flags)
     if keyframes is not None and len(keyframes) and not keyframes[0]:
         if not keyframes.any():
-            raise LerobotNbError(f"the {s.codec} stream has no keyframe: nothing in it can be decoded",
-                                 stream=s.key)
+            raise LerobotNbError(
+                f"the {s.codec} stream has no keyframe: nothing in it can be decoded", stream=s.key
+            )
         first = int(np.argmax(keyframes))
         r = s.rows
-        s.rows = StreamRows(r.column, r.times[first:], r.values.slice(first),
-                            r.order[first:] if r.order is not None else None)
+        s.rows = StreamRows(
+            r.column, r.times[first:], r.values.slice(first), r.order[first:] if r.order is not None else None
+        )
         keyframes = keyframes[first:]
     s.keyframes = keyframes
 
 
-def _image_rows(dataset: DatasetEntry, episode: str, index: str, columns: list[str],
-                rows: dict[str, StreamRows], s: _Stream) -> ImageRows:
+def _image_rows(
+    dataset: DatasetEntry,
+    episode: str,
+    index: str,
+    columns: list[str],
+    rows: dict[str, StreamRows],
+    s: _Stream,
+) -> ImageRows:
     """The cells in memory when they were read with the episode, else fetched in windows."""
     if not pa.types.is_null(s.rows.values.type):
         arrays = {}
@@ -599,9 +695,17 @@ def _image_rows(dataset: DatasetEntry, episode: str, index: str, columns: list[s
     return ImageRows(len(s.rows), _window_fetcher(dataset, episode, index, columns, s.rows.times, s.key))
 
 
-def _frame_source(s: _Stream, picks: np.ndarray, within_tolerance: bool, config: AlignConfig,
-                  static_of: dict[str, Any], rows: dict[str, StreamRows], episode: str, source: str,
-                  dataset: DatasetEntry) -> FrameSource:
+def _frame_source(
+    s: _Stream,
+    picks: np.ndarray,
+    within_tolerance: bool,
+    config: AlignConfig,
+    static_of: dict[str, Any],
+    rows: dict[str, StreamRows],
+    episode: str,
+    source: str,
+    dataset: DatasetEntry,
+) -> FrameSource:
     im = s.image
     assert im is not None
     where = {"stream": s.key, "episode": episode, "file": source}
@@ -612,10 +716,12 @@ def _frame_source(s: _Stream, picks: np.ndarray, within_tolerance: bool, config:
             static_format = static_format[0] if static_format else None
         cols = [s.column] if static_format else [s.column, fmt_col]
         image_rows = _image_rows(dataset, episode, config.index, cols, rows, s)
-        return RawImageFrames(image_rows, picks, buffer=s.column, format=fmt_col, static_format=static_format,
-                              **where)
+        return RawImageFrames(
+            image_rows, picks, buffer=s.column, format=fmt_col, static_format=static_format, **where
+        )
     if im.kind == "compressed":
         image_rows = _image_rows(dataset, episode, config.index, [s.column], rows, s)
         return EncodedImageFrames(image_rows, picks, blob=s.column, **where)
-    return VideoFrames(s.rows.values, picks, codec=s.codec, keyframes=s.keyframes, remuxable=within_tolerance,
-                       **where)
+    return VideoFrames(
+        s.rows.values, picks, codec=s.codec, keyframes=s.keyframes, remuxable=within_tolerance, **where
+    )

@@ -44,16 +44,21 @@ class AlignConfig:
     """
 
     fps: int = help_field(10, "target frame rate of the dataset (ticks per second, a whole number)")
-    index: str = help_field("real_time", "timeline to align on (real_time, log_time, ros2_timestamp, frame, ...)")
-    action_path: str | None = help_field("/action", "action entity (or entity:Archetype:field); empty: no action")
+    index: str = help_field(
+        "real_time", "timeline to align on (real_time, log_time, ros2_timestamp, frame, ...)"
+    )
+    action_path: str | None = help_field(
+        "/action", "action entity (or entity:Archetype:field); empty: no action"
+    )
     state_path: str | None = help_field(
         "/observation/state", "state entity (or entity:Archetype:field); empty: no state"
     )
     task_path: str | None = help_field(
         "/language_instruction", "task text entity (TextDocument, static or temporal); empty: none"
     )
-    image: tuple[str, ...] = help_field((), "camera as key:path:kind, kind raw|compressed|video (repeatable)",
-                                        metavar="KEY:PATH:KIND")
+    image: tuple[str, ...] = help_field(
+        (), "camera as key:path:kind, kind raw|compressed|video (repeatable)", metavar="KEY:PATH:KIND"
+    )
     action_column: str | None = help_field(None, "full action column name, overrides --action-path")
     state_column: str | None = help_field(None, "full state column name, overrides --state-path")
     task_column: str | None = help_field(None, "full task column name, overrides --task-path")
@@ -62,21 +67,31 @@ class AlignConfig:
     extra: tuple[str, ...] = help_field(
         (), "extra numeric feature as feature.key=/path[:Archetype:field] (repeatable)", metavar="KEY=PATH"
     )
-    policy: Policy = help_field("latest", "how a tick gets a stream's value: latest sample at or before it, "
-                                "nearest sample, or linear interpolation (numeric only)")
+    policy: Policy = help_field(
+        "latest",
+        "how a tick gets a stream's value: latest sample at or before it, "
+        "nearest sample, or linear interpolation (numeric only)",
+    )
     stream_policy: tuple[str, ...] = help_field(
-        (), "per-stream override key=policy[:max_staleness_s], key is action, observation.state, a camera "
-        "key or an extra key (repeatable)", metavar="KEY=POLICY[:S]"
+        (),
+        "per-stream override key=policy[:max_staleness_s], key is action, observation.state, a camera "
+        "key or an extra key (repeatable)",
+        metavar="KEY=POLICY[:S]",
     )
     max_staleness_s: float | None = help_field(
-        None, "largest allowed age of a value at a tick in seconds (default: staleness_factor x the "
-        "stream's own median sample period)"
+        None,
+        "largest allowed age of a value at a tick in seconds (default: staleness_factor x the "
+        "stream's own median sample period)",
     )
-    staleness_factor: float = help_field(2.0, "default tolerance as a multiple of each stream's median period")
+    staleness_factor: float = help_field(
+        2.0, "default tolerance as a multiple of each stream's median period"
+    )
     on_stale: Literal["drop", "flag"] = help_field(
         "drop", "a tick beyond a stream's tolerance is dropped, or kept and flagged in the report"
     )
-    max_gap_s: float | None = help_field(None, "a source gap longer than this (seconds) splits or ends the episode")
+    max_gap_s: float | None = help_field(
+        None, "a source gap longer than this (seconds) splits or ends the episode"
+    )
     on_gap: Literal["split", "end"] = help_field("split", "what a gap longer than max_gap_s does")
     min_ticks: int = help_field(1, "pieces shorter than this many ticks (after a split) are left out")
     span_stream: str | None = help_field(
@@ -87,9 +102,10 @@ class AlignConfig:
     )
     pushdown: bool = help_field(True, "let the server do latest-at lookups for numeric streams")
     image_memory_mb: float = help_field(
-        1024.0, "episodes stored in at most this many MB keep their encoded images in memory (frames "
+        1024.0,
+        "episodes stored in at most this many MB keep their encoded images in memory (frames "
         "usable after the server closes); bigger ones fetch image cells from the server while frames "
-        "are iterated"
+        "are iterated",
     )
     on_error: Literal["error", "skip"] = help_field(
         "error", "a bad episode stops the run (error) or is skipped with its reason (skip)"
@@ -122,13 +138,16 @@ class AlignConfig:
         overrides = self.stream_policies()
         unknown = sorted(set(overrides) - set(keys))
         if unknown:
-            raise LerobotNbError(f"stream_policy names unknown stream(s) {', '.join(unknown)}; "
-                                 f"streams: {', '.join(keys)}")
+            raise LerobotNbError(
+                f"stream_policy names unknown stream(s) {', '.join(unknown)}; streams: {', '.join(keys)}"
+            )
         for key, sp in overrides.items():
             if sp.policy == "linear" and key in {s.key for s in self.image_specs()}:
                 raise LerobotNbError("linear interpolation is for numeric streams only", stream=key)
         if self.span_stream is not None and self.span_stream not in keys:
-            raise LerobotNbError(f"span_stream={self.span_stream!r} is not a stream; streams: {', '.join(keys)}")
+            raise LerobotNbError(
+                f"span_stream={self.span_stream!r} is not a stream; streams: {', '.join(keys)}"
+            )
 
     # -- parsed views ----------------------------------------------------------------------------
     def numeric_specs(self) -> list[NumericSpec]:
@@ -186,8 +205,9 @@ class AlignConfig:
         sp = self.stream_policies().get(key)
         if sp is None:
             return StreamPolicy(self.policy, self.max_staleness_s)
-        return StreamPolicy(sp.policy, sp.max_staleness_s if sp.max_staleness_s is not None
-                            else self.max_staleness_s)
+        return StreamPolicy(
+            sp.policy, sp.max_staleness_s if sp.max_staleness_s is not None else self.max_staleness_s
+        )
 
 
 @dataclass(frozen=True)

@@ -35,15 +35,37 @@ _RERUN_CODECS = {
     0x76703038: "vp8",
     0x76703039: "vp9",
 }
-_CODEC_ALIASES = {"h264": "h264", "avc1": "h264", "avc": "h264", "h.264": "h264", "h265": "hevc",
-                  "hevc": "hevc", "h.265": "hevc", "hev1": "hevc", "av1": "av1", "av01": "av1",
-                  "vp8": "vp8", "vp9": "vp9"}
+_CODEC_ALIASES = {
+    "h264": "h264",
+    "avc1": "h264",
+    "avc": "h264",
+    "h.264": "h264",
+    "h265": "hevc",
+    "hevc": "hevc",
+    "h.265": "hevc",
+    "hev1": "hevc",
+    "av1": "av1",
+    "av01": "av1",
+    "vp8": "vp8",
+    "vp9": "vp9",
+}
 # Decoders to try per codec, best first (FFmpeg's native `av1` needs hardware; dav1d does not).
 _DECODERS = {"av1": ("libdav1d", "av1", "libaom-av1")}
 
 # rerun.datatypes: ChannelDatatype -> numpy dtype, ColorModel -> channel count.
-_DTYPES = {6: np.uint8, 7: np.int8, 8: np.uint16, 9: np.int16, 10: np.uint32, 11: np.int32,
-           12: np.uint64, 13: np.int64, 33: np.float16, 34: np.float32, 35: np.float64}
+_DTYPES = {
+    6: np.uint8,
+    7: np.int8,
+    8: np.uint16,
+    9: np.int16,
+    10: np.uint32,
+    11: np.int32,
+    12: np.uint64,
+    13: np.int64,
+    33: np.float16,
+    34: np.float32,
+    35: np.float64,
+}
 _CHANNELS = {1: 1, 2: 3, 3: 4, 4: 3, 5: 4}  # L, RGB, RGBA, BGR, BGRA
 _PIXEL_FORMATS = {26: "nv12", 27: "yuyv422"}
 
@@ -126,7 +148,9 @@ class ImageRows:
     def of(cls, arrays: Mapping[str, pa.Array]) -> ImageRows:
         """Rows already in memory (every array has one cell per source row)."""
         count = len(next(iter(arrays.values())))
-        rows = cls(count, lambda lo, hi: {k: v.slice(lo, hi - lo + 1) for k, v in arrays.items()}, window=count)
+        rows = cls(
+            count, lambda lo, hi: {k: v.slice(lo, hi - lo + 1) for k, v in arrays.items()}, window=count
+        )
         rows._load(0)
         rows._resident = True
         return rows
@@ -240,8 +264,10 @@ class _PickedFrames:
         if self._shape is None:
             self._shape = shape
         elif shape != self._shape:
-            raise self._error(f"frame size changes from {self._shape[1]}x{self._shape[0]} to "
-                              f"{shape[1]}x{shape[0]} at source sample {row}")
+            raise self._error(
+                f"frame size changes from {self._shape[1]}x{self._shape[0]} to "
+                f"{shape[1]}x{shape[0]} at source sample {row}"
+            )
         return frame
 
     def __iter__(self) -> Iterator[np.ndarray]:
@@ -262,8 +288,16 @@ class RawImageFrames(_PickedFrames):
     `rows` holds `Image:buffer` and, unless `static_format` is given, `Image:format` columns.
     """
 
-    def __init__(self, rows: ImageRows, picks: np.ndarray, *, buffer: str, format: str,
-                 static_format: dict[str, Any] | None = None, **where: str) -> None:
+    def __init__(
+        self,
+        rows: ImageRows,
+        picks: np.ndarray,
+        *,
+        buffer: str,
+        format: str,
+        static_format: dict[str, Any] | None = None,
+        **where: str,
+    ) -> None:
         super().__init__(picks, **where)
         self._rows, self._buffer, self._format, self._static_format = rows, buffer, format, static_format
 
@@ -389,11 +423,14 @@ class VideoFrames(_PickedFrames):
                 n = last_row + 1
             while k < count and picks[k] < n:
                 if last_frame is None:
-                    raise self._error(f"no decodable frame at or before sample {int(picks[k])} "
-                                      "(does the stream start with a keyframe?)")
+                    raise self._error(
+                        f"no decodable frame at or before sample {int(picks[k])} "
+                        "(does the stream start with a keyframe?)"
+                    )
                 if last_rgb is None:
-                    last_rgb = self._checked(np.ascontiguousarray(last_frame.to_ndarray(format="rgb24")),
-                                             last_row)
+                    last_rgb = self._checked(
+                        np.ascontiguousarray(last_frame.to_ndarray(format="rgb24")), last_row
+                    )
                 yield last_rgb
                 k += 1
             if k == count:
@@ -403,7 +440,9 @@ class VideoFrames(_PickedFrames):
             if last_frame is None:
                 raise self._error("the video stream decodes to no frames")
             if last_rgb is None:
-                last_rgb = self._checked(np.ascontiguousarray(last_frame.to_ndarray(format="rgb24")), last_row)
+                last_rgb = self._checked(
+                    np.ascontiguousarray(last_frame.to_ndarray(format="rgb24")), last_row
+                )
             yield last_rgb
             k += 1
 

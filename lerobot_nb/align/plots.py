@@ -54,8 +54,11 @@ def _coverage_timeline(ep: AlignedEpisode) -> Figure:
             ax.plot(t.dropped_s, np.full(len(t.dropped_s), y + 0.15), "x", ms=4, color="tab:red")
     ax.set_yticks(range(len(keys)), list(reversed(keys)))
     ax.set_xlabel("seconds from the grid start")
-    ax.set_title(f"{ep.episode_id}: {ep.length} ticks at {ep.fps} fps on {ep.index} "
-                 "(grey: samples, green: kept, orange: flagged, red: dropped)", fontsize=9)
+    ax.set_title(
+        f"{ep.episode_id}: {ep.length} ticks at {ep.fps} fps on {ep.index} "
+        "(grey: samples, green: kept, orange: flagged, red: dropped)",
+        fontsize=9,
+    )
     return fig
 
 
@@ -88,14 +91,17 @@ def plot_staleness(report_or_episode: pl.DataFrame | AlignedEpisode) -> Figure:
         return _staleness_histograms(report_or_episode)
     report = report_or_episode
     agg = report.group_by("stream", maintain_order=True).agg(
-        pl.col("staleness_p50_ms").median(), pl.col("staleness_p99_ms").max(), pl.col("staleness_max_ms").max(),
+        pl.col("staleness_p50_ms").median(),
+        pl.col("staleness_p99_ms").max(),
+        pl.col("staleness_max_ms").max(),
         pl.col("tolerance_ms").max(),
     )
     fig = _figure(max(6, 1.3 * agg.height + 2), 3.5)
     ax = fig.add_subplot()
     x = np.arange(agg.height)
-    for i, (col, label) in enumerate((("staleness_p50_ms", "p50"), ("staleness_p99_ms", "p99"),
-                                      ("staleness_max_ms", "max"))):
+    for i, (col, label) in enumerate(
+        (("staleness_p50_ms", "p50"), ("staleness_p99_ms", "p99"), ("staleness_max_ms", "max"))
+    ):
         ax.bar(x + (i - 1) * 0.27, agg[col].fill_null(0).to_numpy(), 0.27, label=label)
     ax.plot(x, agg["tolerance_ms"].fill_null(np.nan).to_numpy(), "k_", ms=30, label="tolerance")
     ax.set_xticks(x, agg["stream"].to_list(), rotation=20, ha="right")
@@ -120,7 +126,7 @@ def _staleness_histograms(ep: AlignedEpisode) -> Figure:
             ax.legend(fontsize=7)
         ax.set_title(key, fontsize=9)
         ax.set_xlabel("staleness (ms)")
-    for ax in list(axes.flat)[len(keys):]:
+    for ax in list(axes.flat)[len(keys) :]:
         ax.set_visible(False)
     fig.suptitle(f"{ep.episode_id}: staleness at the kept ticks", fontsize=10)
     return fig

@@ -14,13 +14,27 @@ from lerobot_nb.server import RecordingServer, ServerConfig
 __all__ = ["register", "run"]
 
 #: Report columns the terminal table shows (the CSV has them all).
-_SHOWN = ("stream", "policy", "samples", "source_rate_hz", "tolerance_ms", "kept", "dropped", "flagged",
-          "staleness_p50_ms", "staleness_p99_ms", "staleness_max_ms", "gaps", "max_gap_ms")
+_SHOWN = (
+    "stream",
+    "policy",
+    "samples",
+    "source_rate_hz",
+    "tolerance_ms",
+    "kept",
+    "dropped",
+    "flagged",
+    "staleness_p50_ms",
+    "staleness_p99_ms",
+    "staleness_max_ms",
+    "gaps",
+    "max_gap_ms",
+)
 
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
-        "align", help="align recordings on the k/fps grid and report staleness per stream",
+        "align",
+        help="align recordings on the k/fps grid and report staleness per stream",
         description="Serve the recordings on a local Rerun server (or use --server-url), put every "
         "stream of every episode on the fixed k/fps grid and print, per episode and stream, the ticks "
         "kept and dropped, the staleness p50/p99/max, gaps and the effective source rate. Nothing "
@@ -32,10 +46,18 @@ def register(sub: Any) -> None:
     out = parser.add_argument_group("output")
     out.add_argument("--episodes", action="append", metavar="ID", help="only these episodes (repeatable)")
     out.add_argument("--report-csv", type=Path, metavar="PATH", help="also write the full report as CSV")
-    out.add_argument("--plots", type=Path, metavar="DIR",
-                     help="also save each episode's coverage and staleness plots as PNG into DIR")
-    out.add_argument("--decode", action=argparse.BooleanOptionalAction, default=False,
-                     help="also decode every camera frame (checks the images, slower)")
+    out.add_argument(
+        "--plots",
+        type=Path,
+        metavar="DIR",
+        help="also save each episode's coverage and staleness plots as PNG into DIR",
+    )
+    out.add_argument(
+        "--decode",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="also decode every camera frame (checks the images, slower)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -51,8 +73,12 @@ def _print_table(rows: list[dict[str, object]], columns: tuple[str, ...]) -> Non
     cells = [list(columns)] + [[_fmt(r[c]) for c in columns] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     for row in cells:  # first column left-aligned (names), numbers right-aligned
-        print("  " + "  ".join(v.rjust(w) if i else v.ljust(w)
-                               for i, (v, w) in enumerate(zip(row, widths, strict=True))))
+        print(
+            "  "
+            + "  ".join(
+                v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
 
 
 def _save_plots(ep: AlignedEpisode, folder: Path) -> None:
@@ -87,8 +113,10 @@ def run(args: argparse.Namespace) -> int:
             seconds = ep.length / ep.fps
             cams = ", ".join(f"{k} {s.width}x{s.height}" for k, s in ep.images.items()) or "no cameras"
             task = ep.tasks[0] if ep.tasks else "-"
-            print(f"{ep.episode_id}: {ep.length} ticks at {ep.fps} fps ({seconds:.1f} s) on {ep.index}; "
-                  f"{cams}; task {task!r}")
+            print(
+                f"{ep.episode_id}: {ep.length} ticks at {ep.fps} fps ({seconds:.1f} s) on {ep.index}; "
+                f"{cams}; task {task!r}"
+            )
             _print_table(list(ep.report.iter_rows(named=True)), _SHOWN)
             print()
             reports.append(ep.report)
@@ -101,8 +129,9 @@ def run(args: argparse.Namespace) -> int:
     if args.report_csv:
         table = pl.concat(reports) if reports else pl.DataFrame()
         if skipped:
-            reasons = pl.DataFrame({"episode": [s.episode_id for s in skipped],
-                                    "skipped": [s.reason for s in skipped]})
+            reasons = pl.DataFrame(
+                {"episode": [s.episode_id for s in skipped], "skipped": [s.reason for s in skipped]}
+            )
             table = pl.concat([table, reasons], how="diagonal") if reports else reasons
         args.report_csv.parent.mkdir(parents=True, exist_ok=True)
         table.write_csv(args.report_csv)

@@ -17,15 +17,17 @@ __all__ = ["add_convert_arguments", "register", "run", "run_convert"]
 
 def add_convert_arguments(parser: argparse.ArgumentParser, *, server_skip: tuple[str, ...] = ()) -> None:
     """Flags of the three configs, one group each; flag names are the config field names."""
-    add_config_arguments(parser.add_argument_group("recordings / server"), ServerConfig,
-                         skip=("recordings", *server_skip))
+    add_config_arguments(
+        parser.add_argument_group("recordings / server"), ServerConfig, skip=("recordings", *server_skip)
+    )
     add_config_arguments(parser.add_argument_group("alignment"), AlignConfig)
     add_config_arguments(parser.add_argument_group("export"), ExportConfig)
 
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
-        "convert", help="convert recordings into a LeRobot v3.0 dataset",
+        "convert",
+        help="convert recordings into a LeRobot v3.0 dataset",
         description="Serve the recordings on a local Rerun server (or use --server-url), align every "
         "episode on the k/fps grid and write a LeRobot v3.0 dataset, published atomically at --output.",
     )

@@ -33,24 +33,43 @@ def register(sub: Any) -> None:
     from lerobot_nb.cli.convert import add_convert_arguments
 
     parser: argparse.ArgumentParser = sub.add_parser(
-        "hands", help="estimate hand pose per frame and add it to the episodes",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "hands",
+        help="estimate hand pose per frame and add it to the episodes",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("recordings", nargs="*", metavar="PATH", help=".rrd/.mcap files or folders of them")
-    parser.add_argument("--dir", type=Path, default=None, metavar="DIR",
-                        help="folder of xgym ep*.npz episodes (camera arrays) instead of recordings; "
-                        "uses --fps and --task")
-    parser.add_argument("--lerobot", type=Path, default=None, metavar="DIR",
-                        help="an existing LeRobot v3.0 dataset to enrich (written anew at --output)")
-    parser.add_argument("--rrd-dir", type=Path, default=None, metavar="DIR",
-                        help="save each episode's hand overlay as DIR/<episode>.hands.rrd")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder of xgym ep*.npz episodes (camera arrays) instead of recordings; uses --fps and --task",
+    )
+    parser.add_argument(
+        "--lerobot",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="an existing LeRobot v3.0 dataset to enrich (written anew at --output)",
+    )
+    parser.add_argument(
+        "--rrd-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="save each episode's hand overlay as DIR/<episode>.hands.rrd",
+    )
     add_convert_arguments(parser)
     group = parser.add_argument_group("hand pose")
     add_config_arguments(group, HandPoseConfig)
     # The reference scripts' spellings (xgym's tyro flags).
-    group.add_argument("--hamer.host", dest="hamer_host", default=argparse.SUPPRESS, help="alias of --hamer-host")
-    group.add_argument("--hamer.port", dest="hamer_port", type=int, default=argparse.SUPPRESS,
-                       help="alias of --hamer-port")
+    group.add_argument(
+        "--hamer.host", dest="hamer_host", default=argparse.SUPPRESS, help="alias of --hamer-host"
+    )
+    group.add_argument(
+        "--hamer.port", dest="hamer_port", type=int, default=argparse.SUPPRESS, help="alias of --hamer-port"
+    )
     parser.set_defaults(func=run)
 
 
@@ -58,8 +77,12 @@ def _image_entity(align: AlignConfig, key: str) -> str | None:
     return next((spec.entity for spec in align.image_specs() if spec.key == key), None)
 
 
-def _from_recordings(args: argparse.Namespace, align: AlignConfig, hands: HandPoseConfig, kinds: dict[str, str],
-                     ) -> Iterator[tuple[AlignedEpisode | EpisodeSkipped, CameraModel | None]]:
+def _from_recordings(
+    args: argparse.Namespace,
+    align: AlignConfig,
+    hands: HandPoseConfig,
+    kinds: dict[str, str],
+) -> Iterator[tuple[AlignedEpisode | EpisodeSkipped, CameraModel | None]]:
     """Aligned episodes with their recorded camera; fills `kinds` (timeline -> timestamp|sequence)."""
     from lerobot_nb.align import iter_aligned
     from lerobot_nb.enrich.hands.intrinsics import camera_from_recording
@@ -99,19 +122,30 @@ def _summary_line(result: HandsResult) -> str:
     left = int(f["left"].sum()) if f.height else 0
     right = int(f["right"].sum()) if f.height else 0
     errors = int(f["error"].is_not_null().sum()) if f.height else 0
-    return (f"{result.episode.episode_id}: {result.episode.length} frames, left {left}, right {right}, "
-            f"failed {errors}")
+    return (
+        f"{result.episode.episode_id}: {result.episode.length} frames, left {left}, right {right}, "
+        f"failed {errors}"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     align = config_from_args(AlignConfig, args)
     hands = config_from_args(HandPoseConfig, args)
     export = config_from_args(ExportConfig, args)
-    given = [name for name, on in (("recordings", bool(args.recordings) or bool(getattr(args, "server_url", None))),
-                                   ("--dir", args.dir is not None), ("--lerobot", args.lerobot is not None)) if on]
+    given = [
+        name
+        for name, on in (
+            ("recordings", bool(args.recordings) or bool(getattr(args, "server_url", None))),
+            ("--dir", args.dir is not None),
+            ("--lerobot", args.lerobot is not None),
+        )
+        if on
+    ]
     if len(given) != 1:
-        raise LerobotNbError("give exactly one input: recordings (files/folders or --server-url), --dir with "
-                             "ep*.npz, or --lerobot with a LeRobot dataset" + (f"; got {', '.join(given)}" if given else ""))
+        raise LerobotNbError(
+            "give exactly one input: recordings (files/folders or --server-url), --dir with "
+            "ep*.npz, or --lerobot with a LeRobot dataset" + (f"; got {', '.join(given)}" if given else "")
+        )
     kinds: dict[str, str] = {"frame": "sequence", "frame_index": "sequence"}
     if args.dir is not None:
         source: Iterator[tuple[Any, CameraModel | None]] = _from_npz(args.dir, align)
@@ -134,15 +168,21 @@ def run(args: argparse.Namespace) -> int:
             for note in result.notes[1:]:
                 print(f"  {note}", flush=True)
             if args.rrd_dir is not None:
-                _save_overlay(result.episode, hands, args.rrd_dir / f"{item.episode_id}.hands.rrd",
-                              "sequence" if kinds.get(item.index) == "sequence" else "timestamp")
+                _save_overlay(
+                    result.episode,
+                    hands,
+                    args.rrd_dir / f"{item.episode_id}.hands.rrd",
+                    "sequence" if kinds.get(item.index) == "sequence" else "timestamp",
+                )
             yield result.episode
 
     try:
         if export.output:
             from lerobot_nb.export import export_dataset
 
-            inputs = [Path(p) for p in args.recordings] + [p for p in (args.dir, args.lerobot) if p is not None]
+            inputs = [Path(p) for p in args.recordings] + [
+                p for p in (args.dir, args.lerobot) if p is not None
+            ]
             summary = export_dataset(enriched(), export, inputs=inputs)
             print(summary.render(), flush=True)
         else:
@@ -153,15 +193,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _save_overlay(episode: AlignedEpisode, hands: HandPoseConfig, path: Path,
-                  kind: Literal["timestamp", "sequence"]) -> None:
+def _save_overlay(
+    episode: AlignedEpisode, hands: HandPoseConfig, path: Path, kind: Literal["timestamp", "sequence"]
+) -> None:
     import rerun as rr
 
     from lerobot_nb.enrich.hands.rerun_log import log_hands_to_rerun
 
     rec = rr.RecordingStream("lerobot_nb_hands", recording_id=f"{episode.episode_id}_hands")
     rec.save(path)
-    log_hands_to_rerun(episode, camera=hands.camera, recording=rec, log_images=True,
-                       prefix=hands.feature_prefix, timeline_kind=kind)
+    log_hands_to_rerun(
+        episode,
+        camera=hands.camera,
+        recording=rec,
+        log_images=True,
+        prefix=hands.feature_prefix,
+        timeline_kind=kind,
+    )
     rec.flush()
     rec.disconnect()

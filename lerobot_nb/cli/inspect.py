@@ -27,13 +27,18 @@ def register(sub: Any) -> None:
         "and jitter per episode, and the suggested `lerobot-nb align` flags. --columns also lists every "
         "column as entity:Archetype:field.",
     )
-    parser.add_argument("recordings", nargs="*", metavar="PATH", help="recording files or folders (.rrd, .mcap)")
+    parser.add_argument(
+        "recordings", nargs="*", metavar="PATH", help="recording files or folders (.rrd, .mcap)"
+    )
     add_config_arguments(parser, ServerConfig, skip=("recordings",))
     parser.add_argument("--index", help="timeline for the stream table (default: the suggested one)")
     parser.add_argument("--columns", action="store_true", help="also list every column with kind and shape")
-    parser.add_argument("--per-episode", action="store_true",
-                        help=f"one stream row per episode even with more than {PER_EPISODE_LIMIT} episodes "
-                        "(default: then one row per stream over all episodes)")
+    parser.add_argument(
+        "--per-episode",
+        action="store_true",
+        help=f"one stream row per episode even with more than {PER_EPISODE_LIMIT} episodes "
+        "(default: then one row per stream over all episodes)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.set_defaults(func=run)
 
@@ -51,15 +56,25 @@ def _human_size(n: int | None) -> str:
 
 def _print_table(title: str, frame: pl.DataFrame) -> None:
     print(f"\n{title}")
-    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
-                   tbl_width_chars=200, fmt_str_lengths=80, tbl_formatting="ASCII_MARKDOWN",
-                   float_precision=3):
+    with pl.Config(
+        tbl_rows=-1,
+        tbl_cols=-1,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+        tbl_width_chars=200,
+        fmt_str_lengths=80,
+        tbl_formatting="ASCII_MARKDOWN",
+        float_precision=3,
+    ):
         print(frame)
 
 
 def _episodes_view(episodes: pl.DataFrame, index: str) -> pl.DataFrame:
-    cols = [pl.col("episode"), pl.col("source").map_elements(lambda s: Path(s).name, return_dtype=pl.String),
-            pl.col("size_bytes").map_elements(_human_size, return_dtype=pl.String).alias("size")]
+    cols = [
+        pl.col("episode"),
+        pl.col("source").map_elements(lambda s: Path(s).name, return_dtype=pl.String),
+        pl.col("size_bytes").map_elements(_human_size, return_dtype=pl.String).alias("size"),
+    ]
     for suffix in ("start", "end", "duration_s", "steps"):
         name = f"{index}_{suffix}"
         if name in episodes.columns:
@@ -68,16 +83,34 @@ def _episodes_view(episodes: pl.DataFrame, index: str) -> pl.DataFrame:
 
 
 def _streams_view(stats: pl.DataFrame) -> pl.DataFrame:
-    keep = [c for c in ("episode", "stream", "kind", "count", "nominal_hz", "rate_hz", "largest_gap_s", "jitter_ms",
-                        "nominal_per_step", "rate_per_step", "largest_gap_steps", "jitter_steps", "gaps")
-            if c in stats.columns]
+    keep = [
+        c
+        for c in (
+            "episode",
+            "stream",
+            "kind",
+            "count",
+            "nominal_hz",
+            "rate_hz",
+            "largest_gap_s",
+            "jitter_ms",
+            "nominal_per_step",
+            "rate_per_step",
+            "largest_gap_steps",
+            "jitter_steps",
+            "gaps",
+        )
+        if c in stats.columns
+    ]
     return stats.select(keep)
 
 
 def _columns_view(columns: pl.DataFrame) -> pl.DataFrame:
     shape = (
-        pl.when(pl.col("length").is_not_null()).then(pl.format("[{}]", pl.col("length")))
-        .when(pl.col("height").is_not_null()).then(pl.format("{}x{}", pl.col("height"), pl.col("width")))
+        pl.when(pl.col("length").is_not_null())
+        .then(pl.format("[{}]", pl.col("length")))
+        .when(pl.col("height").is_not_null())
+        .then(pl.format("{}x{}", pl.col("height"), pl.col("width")))
         .otherwise(pl.lit(""))
     )
     return columns.select("column", "kind", "dtype", pl.col("static"), shape.alias("shape"))
@@ -105,14 +138,20 @@ def run(args: argparse.Namespace) -> int:
         columns = inspection.list_columns(server) if args.columns or args.json else None
         timelines = index_timelines(server.dataset)
         if args.json:
-            print(json.dumps({
-                "server": server.url,
-                "timelines": timelines,
-                "episodes": _jsonable(episodes),
-                "columns": _jsonable(columns) if columns is not None else [],
-                "streams": _jsonable(stats),
-                "suggestion": asdict(suggestion),
-            }, indent=1, default=str))
+            print(
+                json.dumps(
+                    {
+                        "server": server.url,
+                        "timelines": timelines,
+                        "episodes": _jsonable(episodes),
+                        "columns": _jsonable(columns) if columns is not None else [],
+                        "streams": _jsonable(stats),
+                        "suggestion": asdict(suggestion),
+                    },
+                    indent=1,
+                    default=str,
+                )
+            )
             return 0
         where = ", ".join(str(p) for p in args.recordings) or server.url
         print(f"{len(episodes)} episode(s) from {where}")
@@ -123,11 +162,15 @@ def run(args: argparse.Namespace) -> int:
         if args.per_episode or len(episodes) <= PER_EPISODE_LIMIT:
             _print_table(f"streams per episode (on {suggestion.index})", _streams_view(stats))
         else:
-            _print_table(f"streams over {len(episodes)} episodes (on {suggestion.index}; "
-                         "--per-episode for every row)", inspection.stream_summary(stats))
+            _print_table(
+                f"streams over {len(episodes)} episodes (on {suggestion.index}; --per-episode for every row)",
+                inspection.stream_summary(stats),
+            )
         print("\nsuggested alignment:")
         for name, value in asdict(suggestion).items():
             print(f"  {name:<12} {value}")
-        source = " ".join(args.recordings) or f"--server-url {server.url} --dataset-name {config.dataset_name}"
+        source = (
+            " ".join(args.recordings) or f"--server-url {server.url} --dataset-name {config.dataset_name}"
+        )
         print(f"\n  lerobot-nb align {source} {suggestion.as_flags()}")
     return 0

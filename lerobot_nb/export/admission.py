@@ -44,13 +44,23 @@ def admitted_episodes(
     for episode in episodes:
         if isinstance(episode, EpisodeSkipped):
             status = "existing" if episode.reason == ALREADY_PRESENT else "skipped"
-            summary.add(episode.episode_id, status, reason=episode.reason, source=episode.source,
-                        index=known.get(episode.episode_id))
+            summary.add(
+                episode.episode_id,
+                status,
+                reason=episode.reason,
+                source=episode.source,
+                index=known.get(episode.episode_id),
+            )
             progress.episode()
             continue
         if episode.episode_id in known:
-            summary.add(episode.episode_id, "existing", reason=ALREADY_PRESENT,
-                        index=known[episode.episode_id], source=episode.source)
+            summary.add(
+                episode.episode_id,
+                "existing",
+                reason=ALREADY_PRESENT,
+                index=known[episode.episode_id],
+                source=episode.source,
+            )
             progress.episode()
             continue
         if config.episodes and episode.episode_id not in config.episodes:

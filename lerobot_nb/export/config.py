@@ -29,30 +29,43 @@ class ExportConfig:
     output: str = help_field("", "folder of the LeRobot dataset to write", metavar="DIR")
     overwrite: bool = help_field(False, "replace an existing dataset at --output (atomically, at the end)")
     resume: bool = help_field(
-        False, "append episodes not yet in the dataset at --output (by recording id); existing files "
-        "are kept as they are"
+        False,
+        "append episodes not yet in the dataset at --output (by recording id); existing files "
+        "are kept as they are",
     )
     writer: Literal["native", "lerobot"] = help_field(
-        "native", "native: this package's streaming writer; lerobot: LeRobotDataset.create/add_frame/"
-        "save_episode/finalize"
+        "native",
+        "native: this package's streaming writer; lerobot: LeRobotDataset.create/add_frame/"
+        "save_episode/finalize",
     )
-    codec: Literal["libsvtav1", "h264", "hevc"] = help_field("libsvtav1", "video codec (lerobot's default is libsvtav1)")
+    codec: Literal["libsvtav1", "h264", "hevc"] = help_field(
+        "libsvtav1", "video codec (lerobot's default is libsvtav1)"
+    )
     g: int | None = help_field(2, "GOP size: a keyframe every g frames (lerobot's default 2)")
     crf: int | None = help_field(30, "constant rate factor (quality; lower is better and bigger)")
-    preset: str | None = help_field(None, "encoder speed preset (default: 12 for libsvtav1, the codec's own otherwise)")
+    preset: str | None = help_field(
+        None, "encoder speed preset (default: 12 for libsvtav1, the codec's own otherwise)"
+    )
     pix_fmt: str = help_field("yuv420p", "pixel format of the videos")
     fast_decode: int = help_field(0, "fast-decode tuning (0 off), as lerobot's encoder config")
-    remux: bool = help_field(True, "copy video packets without re-encoding when a source already is "
-                             "the target codec on the grid")
+    remux: bool = help_field(
+        True, "copy video packets without re-encoding when a source already is the target codec on the grid"
+    )
     workers: int = help_field(2, "parallel video encodes (cameras and episodes)")
-    episodes: tuple[str, ...] = help_field((), "only these recording ids (repeatable; default all)",
-                                           metavar="ID")
+    episodes: tuple[str, ...] = help_field(
+        (), "only these recording ids (repeatable; default all)", metavar="ID"
+    )
     episode_task: tuple[str, ...] = help_field(
-        (), "per-episode task as RECORDING_ID=task text, overriding the task stream (repeatable)",
-        metavar="ID=TASK")
+        (),
+        "per-episode task as RECORDING_ID=task text, overriding the task stream (repeatable)",
+        metavar="ID=TASK",
+    )
     feature_names: tuple[str, ...] = help_field(
-        (), "names of a numeric feature's dimensions as FEATURE=n1,n2,... (overrides the recording's; "
-        "repeatable)", metavar="FEATURE=NAMES")
+        (),
+        "names of a numeric feature's dimensions as FEATURE=n1,n2,... (overrides the recording's; "
+        "repeatable)",
+        metavar="FEATURE=NAMES",
+    )
     skip_bad_episodes: bool = help_field(False, "leave out a bad episode with its reason instead of stopping")
     robot_type: str | None = help_field(None, "robot_type written to meta/info.json")
     chunks_size: int = help_field(1000, "files per chunk folder")

@@ -77,8 +77,17 @@ def camera_feature(height: int, width: int) -> dict[str, Any]:
 
 
 def video_info(
-    *, height: int, width: int, codec: str, pix_fmt: str, fps: int, g: int | None, crf: int | None,
-    preset: int | str | None, fast_decode: int, extra_options: Mapping[str, Any],
+    *,
+    height: int,
+    width: int,
+    codec: str,
+    pix_fmt: str,
+    fps: int,
+    g: int | None,
+    crf: int | None,
+    preset: int | str | None,
+    fast_decode: int,
+    extra_options: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The video `info` block, key for key as lerobot 0.6.1's `get_video_info` + encoder fields."""
     return {
@@ -152,13 +161,23 @@ def episodes_schema(features: Mapping[str, Mapping[str, Any]]) -> pa.Schema:
             ]
     for key, feature in features.items():
         fields += [pa.field(f"stats/{key}/{stat}", _stats_type(feature, stat)) for stat in STAT_NAMES]
-    fields += [pa.field("meta/episodes/chunk_index", pa.int64()), pa.field("meta/episodes/file_index", pa.int64())]
+    fields += [
+        pa.field("meta/episodes/chunk_index", pa.int64()),
+        pa.field("meta/episodes/file_index", pa.int64()),
+    ]
     return pa.schema(fields)
 
 
 def info_json(
-    *, fps: int, features: Mapping[str, Any], total_episodes: int, total_frames: int, total_tasks: int,
-    chunks_size: int, data_files_size_in_mb: float, video_files_size_in_mb: float,
+    *,
+    fps: int,
+    features: Mapping[str, Any],
+    total_episodes: int,
+    total_frames: int,
+    total_tasks: int,
+    chunks_size: int,
+    data_files_size_in_mb: float,
+    video_files_size_in_mb: float,
     robot_type: str | None,
 ) -> dict[str, Any]:
     """`meta/info.json` with lerobot 0.6.1's keys in its order."""

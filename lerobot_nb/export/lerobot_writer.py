@@ -29,7 +29,9 @@ from lerobot_nb.export.summary import ExportSummary, Progress, dir_size
 __all__ = ["export_with_lerobot"]
 
 
-def _frames(episode: AlignedEpisode, names: list[str], shapes: dict[str, list[int]]) -> Iterable[dict[str, Any]]:
+def _frames(
+    episode: AlignedEpisode, names: list[str], shapes: dict[str, list[int]]
+) -> Iterable[dict[str, Any]]:
     """lerobot frames (dicts) of one episode, cameras iterated in lockstep (lazy)."""
 
     cams = {IMAGE_PREFIX + k: iter(src) for k, src in episode.images.items()}
@@ -55,7 +57,6 @@ def export_with_lerobot(
     from lerobot.configs.video import RGBEncoderConfig
     from lerobot.datasets import LeRobotDataset
 
-
     if config.resume:
         raise LerobotNbError("--resume is supported by the native writer only (--writer native)")
     output = Path(config.output).expanduser().absolute()
@@ -74,13 +75,23 @@ def export_with_lerobot(
             numeric = [k for k, f in schema.features.items() if f["dtype"] != "video"]
             shapes = {k: schema.features[k]["shape"] for k in numeric}
             if dataset is None:
-                encoder = RGBEncoderConfig(vcodec=config.codec, pix_fmt=config.pix_fmt, g=config.g,
-                                           crf=config.crf, preset=config.effective_preset,
-                                           fast_decode=config.fast_decode)
+                encoder = RGBEncoderConfig(
+                    vcodec=config.codec,
+                    pix_fmt=config.pix_fmt,
+                    g=config.g,
+                    crf=config.crf,
+                    preset=config.effective_preset,
+                    fast_decode=config.fast_decode,
+                )
                 dataset = LeRobotDataset.create(
-                    repo_id="local/" + output.name, fps=episode.fps, root=root, robot_type=config.robot_type,
+                    repo_id="local/" + output.name,
+                    fps=episode.fps,
+                    root=root,
+                    robot_type=config.robot_type,
                     features={k: {**f, "shape": tuple(f["shape"])} for k, f in schema.features.items()},
-                    use_videos=True, image_writer_threads=4, rgb_encoder=encoder,
+                    use_videos=True,
+                    image_writer_threads=4,
+                    rgb_encoder=encoder,
                     data_files_size_in_mb=int(config.data_files_size_in_mb) or 1,
                     video_files_size_in_mb=int(config.video_files_size_in_mb) or 1,
                 )
@@ -89,12 +100,18 @@ def export_with_lerobot(
                 progress.frame(1)
             dataset.save_episode()
             sources[episode.episode_id] = len(sources)
-            summary.add(episode.episode_id, "written", index=sources[episode.episode_id],
-                        frames=episode.length, source=episode.source)
+            summary.add(
+                episode.episode_id,
+                "written",
+                index=sources[episode.episode_id],
+                frames=episode.length,
+                source=episode.source,
+            )
             progress.episode()
         if dataset is None:
-            raise LerobotNbError("no episode was written (every episode was skipped or none was given)",
-                                 file=output)
+            raise LerobotNbError(
+                "no episode was written (every episode was skipped or none was given)", file=output
+            )
         dataset.finalize()
         write_json_atomic(root / SOURCES_PATH, {"episodes": sources})
         publish(root, output)

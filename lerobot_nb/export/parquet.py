@@ -41,7 +41,9 @@ class RollingParquet:
                 self.chunk, self.file = next_file(self.chunk, self.file, self.chunks_size)
         if self._writer is None:
             self.path().parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(self.path(), self.schema, compression="snappy", use_dictionary=True)
+            self._writer = pq.ParquetWriter(
+                self.path(), self.schema, compression="snappy", use_dictionary=True
+            )
             self._rows_in_file = 0
         return self.chunk, self.file
 

@@ -42,7 +42,9 @@ def check_output(output: Path, *, overwrite: bool, resume: bool, inputs: Iterabl
         if output == folder or folder in output.parents:
             raise LerobotNbError(
                 "the output folder is inside the input folder (the dataset would be read back as "
-                "recordings); choose an output outside it", file=output)
+                "recordings); choose an output outside it",
+                file=output,
+            )
     parent = output.parent
     existing = next((p for p in (output, *output.parents) if p.exists()), Path("/"))
     if not existing.is_dir():
@@ -54,15 +56,21 @@ def check_output(output: Path, *, overwrite: bool, resume: bool, inputs: Iterabl
             raise LerobotNbError("the output exists and is a file", file=output)
         empty = not any(output.iterdir())
         if resume and not is_dataset(output) and not empty:
-            raise LerobotNbError("--resume needs an existing LeRobot dataset here (no meta/info.json)",
-                                 file=output)
+            raise LerobotNbError(
+                "--resume needs an existing LeRobot dataset here (no meta/info.json)", file=output
+            )
         if not resume and not empty:
             if not overwrite:
-                raise LerobotNbError("the output exists; pass --overwrite to replace it or --resume to "
-                                     "add episodes to it", file=output)
+                raise LerobotNbError(
+                    "the output exists; pass --overwrite to replace it or --resume to add episodes to it",
+                    file=output,
+                )
             if not is_dataset(output):
-                raise LerobotNbError("--overwrite only replaces a LeRobot dataset (meta/info.json) or an "
-                                     "empty folder; this folder holds something else", file=output)
+                raise LerobotNbError(
+                    "--overwrite only replaces a LeRobot dataset (meta/info.json) or an "
+                    "empty folder; this folder holds something else",
+                    file=output,
+                )
 
 
 def _alive(pid: int) -> bool:
@@ -82,7 +90,7 @@ def remove_stale_builds(output: Path) -> list[Path]:
     if not parent.is_dir():
         return removed
     for path in sorted(parent.glob(_prefix(output) + "*")):
-        pid_text = path.name[len(_prefix(output)):].split("-")[0]
+        pid_text = path.name[len(_prefix(output)) :].split("-")[0]
         if pid_text.isdigit() and not _alive(int(pid_text)):
             if path.name.endswith("-old") and not output.exists() and is_dataset(path):
                 os.rename(path, output)  # a run died between the two renames of the fallback publish

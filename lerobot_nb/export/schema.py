@@ -42,7 +42,9 @@ class FeatureSchema:
     def from_info(cls, info: Mapping[str, Any]) -> FeatureSchema:
         """The schema of an existing dataset's `meta/info.json` (for --resume)."""
         features = {k: v for k, v in info["features"].items() if k not in DEFAULT_FEATURES}
-        cameras = {k: (int(v["shape"][0]), int(v["shape"][1])) for k, v in features.items() if v["dtype"] == "video"}
+        cameras = {
+            k: (int(v["shape"][0]), int(v["shape"][1])) for k, v in features.items() if v["dtype"] == "video"
+        }
         return cls(fps=int(info["fps"]), features=features, cameras=cameras)
 
     def define(self, episode: AlignedEpisode) -> None:
@@ -51,16 +53,19 @@ class FeatureSchema:
         given = self.names
         unknown = sorted(set(given) - set(episode.numeric))
         if unknown:
-            raise LerobotNbError(f"feature_names names unknown feature(s) {', '.join(unknown)}; numeric "
-                                 f"features: {', '.join(episode.numeric)}")
+            raise LerobotNbError(
+                f"feature_names names unknown feature(s) {', '.join(unknown)}; numeric "
+                f"features: {', '.join(episode.numeric)}"
+            )
         for key, values in episode.numeric.items():
             array = np.asarray(values)
             names = given.get(key, episode.names.get(key))
             dim = 1 if array.ndim == 1 else int(array.shape[1])
             if names is not None and len(names) != dim:
                 if key in given:
-                    raise LerobotNbError(f"feature_names gives {len(names)} names for {dim} dimensions",
-                                         stream=key)
+                    raise LerobotNbError(
+                        f"feature_names gives {len(names)} names for {dim} dimensions", stream=key
+                    )
                 names = None  # the recording's names do not fit (e.g. a changed joint set): leave out
             self.features[key] = numeric_feature(array, names)
         for key, src in episode.images.items():
@@ -78,29 +83,44 @@ class FeatureSchema:
         if episode.fps != self.fps:
             raise BadEpisode(f"fps {episode.fps} differs from the dataset's {self.fps}", **where)
         if not episode.tasks:
-            raise BadEpisode("the episode has no task (no task stream in it and no constant task given)",
-                             **where)
+            raise BadEpisode(
+                "the episode has no task (no task stream in it and no constant task given)", **where
+            )
         numeric_keys = [k for k, f in self.features.items() if f["dtype"] != "video"]
         if sorted(episode.numeric) != sorted(numeric_keys):
             missing = sorted(set(numeric_keys) - set(episode.numeric))
             extra = sorted(set(episode.numeric) - set(numeric_keys))
-            raise BadEpisode(f"numeric features differ from the dataset's: missing {missing}, extra {extra}",
-                             **where)
+            raise BadEpisode(
+                f"numeric features differ from the dataset's: missing {missing}, extra {extra}", **where
+            )
         for key in numeric_keys:
             got = numeric_feature(np.asarray(episode.numeric[key]), None)
             want = self.features[key]
             if np.asarray(episode.numeric[key]).ndim > 2:
-                raise BadEpisode(f"shape {np.asarray(episode.numeric[key]).shape}: only (T,) and (T, D) "
-                                 "features are supported", **where, stream=key)
+                raise BadEpisode(
+                    f"shape {np.asarray(episode.numeric[key]).shape}: only (T,) and (T, D) "
+                    "features are supported",
+                    **where,
+                    stream=key,
+                )
             if got["shape"] != want["shape"] or got["dtype"] != want["dtype"]:
-                raise BadEpisode(f"shape {got['dtype']}{got['shape']} differs from the dataset's "
-                                 f"{want['dtype']}{want['shape']} (feature shape changed between episodes)",
-                                 **where, stream=key)
+                raise BadEpisode(
+                    f"shape {got['dtype']}{got['shape']} differs from the dataset's "
+                    f"{want['dtype']}{want['shape']} (feature shape changed between episodes)",
+                    **where,
+                    stream=key,
+                )
         cams = {IMAGE_PREFIX + k: s for k, s in episode.images.items()}
         if sorted(cams) != sorted(self.cameras):
-            raise BadEpisode(f"cameras {sorted(cams)} differ from the dataset's {sorted(self.cameras)}", **where)
+            raise BadEpisode(
+                f"cameras {sorted(cams)} differ from the dataset's {sorted(self.cameras)}", **where
+            )
         for key, src in cams.items():
             if (src.height, src.width) != self.cameras[key]:
                 h, w = self.cameras[key]
-                raise BadEpisode(f"image size {src.height}x{src.width} differs from the dataset's {h}x{w} "
-                                 "(image size changed between episodes)", **where, stream=key)
+                raise BadEpisode(
+                    f"image size {src.height}x{src.width} differs from the dataset's {h}x{w} "
+                    "(image size changed between episodes)",
+                    **where,
+                    stream=key,
+                )

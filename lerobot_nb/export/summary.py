@@ -29,18 +29,41 @@ class ExportSummary:
     bytes: int = 0
     writer: str = "native"
 
-    def add(self, episode: str, status: str, *, index: int | None = None, frames: int = 0,
-            reason: str = "", source: str = "", remuxed: int = 0) -> dict[str, object]:
+    def add(
+        self,
+        episode: str,
+        status: str,
+        *,
+        index: int | None = None,
+        frames: int = 0,
+        reason: str = "",
+        source: str = "",
+        remuxed: int = 0,
+    ) -> dict[str, object]:
         """Append a row (in arrival order) and return it, for the writer to complete later."""
-        row: dict[str, object] = {"episode": episode, "status": status, "episode_index": index,
-                                  "frames": frames, "reason": reason, "source": source, "remuxed_videos": remuxed}
+        row: dict[str, object] = {
+            "episode": episode,
+            "status": status,
+            "episode_index": index,
+            "frames": frames,
+            "reason": reason,
+            "source": source,
+            "remuxed_videos": remuxed,
+        }
         self.rows.append(row)
         return row
 
     @property
     def table(self) -> pl.DataFrame:
-        schema = {"episode": pl.String, "status": pl.String, "episode_index": pl.Int64, "frames": pl.Int64,
-                  "reason": pl.String, "source": pl.String, "remuxed_videos": pl.Int64}
+        schema = {
+            "episode": pl.String,
+            "status": pl.String,
+            "episode_index": pl.Int64,
+            "frames": pl.Int64,
+            "reason": pl.String,
+            "source": pl.String,
+            "remuxed_videos": pl.Int64,
+        }
         return pl.DataFrame(self.rows, schema=schema)
 
     @property
@@ -65,7 +88,9 @@ class ExportSummary:
         lines = [f"{'episode':<28} {'status':<9} {'index':>5} {'frames':>7}  reason"]
         for r in self.rows:
             idx = "" if r["episode_index"] is None else str(r["episode_index"])
-            lines.append(f"{str(r['episode'])[:28]:<28} {r['status']!s:<9} {idx:>5} {r['frames']!s:>7}  {r['reason']}")
+            lines.append(
+                f"{str(r['episode'])[:28]:<28} {r['status']!s:<9} {idx:>5} {r['frames']!s:>7}  {r['reason']}"
+            )
         n_skip = sum(1 for r in self.rows if r["status"] == "skipped")
         n_have = sum(1 for r in self.rows if r["status"] == "existing")
         lines.append("-" * 72)

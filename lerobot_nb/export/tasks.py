@@ -46,8 +46,9 @@ class TaskTable:
         import pandas as pd
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        frame = pd.DataFrame({"task_index": list(self.index.values())},
-                             index=pd.Index(list(self.index), name="task"))
+        frame = pd.DataFrame(
+            {"task_index": list(self.index.values())}, index=pd.Index(list(self.index), name="task")
+        )
         frame.to_parquet(path)
 
     @classmethod

@@ -44,8 +44,15 @@ class EncoderSettings:
 
     @classmethod
     def from_config(cls, config: ExportConfig, threads: int | None = None) -> EncoderSettings:
-        return cls(config.codec, config.pix_fmt, config.g, config.crf, config.effective_preset,
-                   config.fast_decode, threads)
+        return cls(
+            config.codec,
+            config.pix_fmt,
+            config.g,
+            config.crf,
+            config.effective_preset,
+            config.fast_decode,
+            threads,
+        )
 
     @property
     def extra_options(self) -> dict[str, str]:
@@ -99,8 +106,9 @@ class SegmentEncoder:
     gets pts k / fps. A frame of another size raises LerobotNbError (the caller adds the stream).
     """
 
-    def __init__(self, path: Path, *, fps: int, height: int, width: int, settings: EncoderSettings,
-                 batch: int = 16) -> None:
+    def __init__(
+        self, path: Path, *, fps: int, height: int, width: int, settings: EncoderSettings, batch: int = 16
+    ) -> None:
         self.path, self.fps, self.height, self.width, self.batch = path, fps, height, width, batch
         self.count = 0
         self._out: Any = av.open(str(path), "w", format="mp4")
@@ -150,8 +158,14 @@ class SegmentEncoder:
 
 
 def encode_segment(
-    frames: Iterable[np.ndarray], path: Path, *, fps: int, height: int, width: int,
-    settings: EncoderSettings, batch: int = 16,
+    frames: Iterable[np.ndarray],
+    path: Path,
+    *,
+    fps: int,
+    height: int,
+    width: int,
+    settings: EncoderSettings,
+    batch: int = 16,
 ) -> Segment:
     """Encode RGB frames into the mp4 segment `path` (see `SegmentEncoder`)."""
     with SegmentEncoder(path, fps=fps, height=height, width=width, settings=settings, batch=batch) as enc:
@@ -195,8 +209,16 @@ class VideoTrack:
     `append` returns where the episode went: (chunk, file, from_timestamp, to_timestamp).
     """
 
-    def __init__(self, root: Path, key: str, *, fps: int, chunks_size: int, max_mb: float,
-                 start: tuple[int, int] = (0, 0)) -> None:
+    def __init__(
+        self,
+        root: Path,
+        key: str,
+        *,
+        fps: int,
+        chunks_size: int,
+        max_mb: float,
+        start: tuple[int, int] = (0, 0),
+    ) -> None:
         self.root = root
         self.key = key
         self.fps = fps

@@ -103,8 +103,11 @@ def _read_existing(output: Path) -> _Existing:
     info = read_json(output / INFO_PATH)
     sidecar = output / SOURCES_PATH
     if not sidecar.is_file():
-        raise LerobotNbError(f"--resume needs {SOURCES_PATH} (which recording each episode came from); "
-                             "this dataset was not written by lerobot_nb", file=output)
+        raise LerobotNbError(
+            f"--resume needs {SOURCES_PATH} (which recording each episode came from); "
+            "this dataset was not written by lerobot_nb",
+            file=output,
+        )
     sources = {str(k): int(v) for k, v in read_json(sidecar)["episodes"].items()}
     files = sorted((output / "meta/episodes").rglob("*.parquet"))
     last = pd.read_parquet(files[-1]).iloc[-1].to_dict() if files else {}
@@ -143,25 +146,50 @@ class _Builder:
         last = existing.last
         # New episodes go to new files: existing files are never appended to (their content stays).
         if last:
-            self.starts["data"] = next_file(int(last["data/chunk_index"]), int(last["data/file_index"]),
-                                            self.config.chunks_size)
-            self.starts["meta"] = next_file(int(last["meta/episodes/chunk_index"]),
-                                            int(last["meta/episodes/file_index"]), self.config.chunks_size)
+            self.starts["data"] = next_file(
+                int(last["data/chunk_index"]), int(last["data/file_index"]), self.config.chunks_size
+            )
+            self.starts["meta"] = next_file(
+                int(last["meta/episodes/chunk_index"]),
+                int(last["meta/episodes/file_index"]),
+                self.config.chunks_size,
+            )
             for key in self.schema.cameras:
-                self.starts[key] = next_file(int(last[f"videos/{key}/chunk_index"]),
-                                             int(last[f"videos/{key}/file_index"]), self.config.chunks_size)
+                self.starts[key] = next_file(
+                    int(last[f"videos/{key}/chunk_index"]),
+                    int(last[f"videos/{key}/file_index"]),
+                    self.config.chunks_size,
+                )
 
     def open_writers(self) -> None:
         cfg = self.config
         feats = self.schema.all_features()
         mb = 1024 * 1024
-        self.data = RollingParquet(self.root, DATA_PATH, data_schema(feats), cfg.data_files_size_in_mb * mb,
-                                    cfg.chunks_size, *self.starts.get("data", (0, 0)))
-        self.meta = RollingParquet(self.root, EPISODES_PATH, episodes_schema(feats),
-                                    cfg.data_files_size_in_mb * mb, cfg.chunks_size, *self.starts.get("meta", (0, 0)))
+        self.data = RollingParquet(
+            self.root,
+            DATA_PATH,
+            data_schema(feats),
+            cfg.data_files_size_in_mb * mb,
+            cfg.chunks_size,
+            *self.starts.get("data", (0, 0)),
+        )
+        self.meta = RollingParquet(
+            self.root,
+            EPISODES_PATH,
+            episodes_schema(feats),
+            cfg.data_files_size_in_mb * mb,
+            cfg.chunks_size,
+            *self.starts.get("meta", (0, 0)),
+        )
         for key in self.schema.cameras:
-            self.tracks[key] = VideoTrack(self.root, key, fps=self.schema.fps or 1, chunks_size=cfg.chunks_size,
-                                          max_mb=cfg.video_files_size_in_mb, start=self.starts.get(key, (0, 0)))
+            self.tracks[key] = VideoTrack(
+                self.root,
+                key,
+                fps=self.schema.fps or 1,
+                chunks_size=cfg.chunks_size,
+                max_mb=cfg.video_files_size_in_mb,
+                start=self.starts.get(key, (0, 0)),
+            )
 
     # -- one episode ---------------------------------------------------------------------------
     def write_data(self, episode: AlignedEpisode) -> tuple[dict[str, Any], dict[str, dict[str, np.ndarray]]]:
@@ -188,8 +216,9 @@ class _Builder:
             stats[key] = numeric_stats(columns[key])
         # lerobot takes timestamp stats from the float64 k / fps it buffers, before the float32 cast
         stats["timestamp"] = numeric_stats(np.arange(n, dtype=np.float64) / episode.fps)
-        table = pa.Table.from_arrays([arrow_column(columns[f.name], f.type) for f in self.data.schema],
-                                     schema=self.data.schema)
+        table = pa.Table.from_arrays(
+            [arrow_column(columns[f.name], f.type) for f in self.data.schema], schema=self.data.schema
+        )
         chunk, file = self.data.write(table)
         row = {
             "episode_index": ep_index,
@@ -213,7 +242,9 @@ class _Builder:
             try:
                 segment, img_stats = pending.jobs[key].result()
             except LerobotNbError as exc:
-                raise exc.with_context(file=pending.source or None, episode=pending.episode_id, stream=key) from None
+                raise exc.with_context(
+                    file=pending.source or None, episode=pending.episode_id, stream=key
+                ) from None
             remuxed += segment.remuxed
             chunk, file, t0, t1 = self.tracks[key].append(segment)
             row[f"videos/{key}/chunk_index"] = chunk
@@ -267,24 +298,38 @@ class _Builder:
             if feature["dtype"] == "video":
                 h, w = self.schema.cameras[key]
                 feature["info"] = self.video_infos.get(key) or video_info(
-                    height=h, width=w, codec=DECODER_NAME[settings.codec], pix_fmt=settings.pix_fmt,
-                    fps=self.schema.fps or 0, g=settings.g, crf=settings.crf, preset=settings.preset,
-                    fast_decode=settings.fast_decode, extra_options=settings.extra_options)
+                    height=h,
+                    width=w,
+                    codec=DECODER_NAME[settings.codec],
+                    pix_fmt=settings.pix_fmt,
+                    fps=self.schema.fps or 0,
+                    g=settings.g,
+                    crf=settings.crf,
+                    preset=settings.preset,
+                    fast_decode=settings.fast_decode,
+                    extra_options=settings.extra_options,
+                )
             features[key] = feature
-        info = info_json(fps=self.schema.fps or 0, features={**features, **DEFAULT_FEATURES},
-                         total_episodes=self.total_episodes, total_frames=self.total_frames,
-                         total_tasks=len(self.tasks), chunks_size=self.config.chunks_size,
-                         data_files_size_in_mb=self.config.data_files_size_in_mb,
-                         video_files_size_in_mb=self.config.video_files_size_in_mb,
-                         robot_type=self.config.robot_type)
+        info = info_json(
+            fps=self.schema.fps or 0,
+            features={**features, **DEFAULT_FEATURES},
+            total_episodes=self.total_episodes,
+            total_frames=self.total_frames,
+            total_tasks=len(self.tasks),
+            chunks_size=self.config.chunks_size,
+            data_files_size_in_mb=self.config.data_files_size_in_mb,
+            video_files_size_in_mb=self.config.video_files_size_in_mb,
+            robot_type=self.config.robot_type,
+        )
         self.tasks.write(self.root / TASKS_PATH)
         write_json_atomic(self.root / STATS_PATH, stats_to_json(self.stats))
         write_json_atomic(self.root / SOURCES_PATH, {"episodes": self.sources})
         write_json_atomic(self.root / INFO_PATH, info)
 
 
-def _camera_job(src: FrameSource, path: Path, *, fps: int, settings: EncoderSettings, remux: bool,
-                on_frames: Any) -> tuple[Segment, dict[str, np.ndarray]]:
+def _camera_job(
+    src: FrameSource, path: Path, *, fps: int, settings: EncoderSettings, remux: bool, on_frames: Any
+) -> tuple[Segment, dict[str, np.ndarray]]:
     """Encode (or remux) one camera of one episode and compute its image statistics in one pass.
 
     The statistics pull the frames; each frame is encoded on its way through, so the episode is
@@ -357,8 +402,9 @@ def export_dataset(
             summary.bytes = dir_size(output)
             return summary
         if builder.total_episodes == 0:
-            raise LerobotNbError("no episode was written (every episode was skipped or none was given)",
-                                 file=output)
+            raise LerobotNbError(
+                "no episode was written (every episode was skipped or none was given)", file=output
+            )
         builder.close()
         builder.write_meta(EncoderSettings.from_config(config))
         publish(build, output)
@@ -377,16 +423,28 @@ def export_dataset(
     return summary
 
 
-def _check_same_encoding(infos: Mapping[str, Mapping[str, Any]], settings: EncoderSettings, where: Path) -> None:
+def _check_same_encoding(
+    infos: Mapping[str, Mapping[str, Any]], settings: EncoderSettings, where: Path
+) -> None:
     """--resume must encode new episodes like the existing ones (info.json has one video block)."""
-    want = {"video.codec": DECODER_NAME[settings.codec], "video.pix_fmt": settings.pix_fmt, "video.g": settings.g,
-            "video.crf": settings.crf, "video.preset": settings.preset}
+    want = {
+        "video.codec": DECODER_NAME[settings.codec],
+        "video.pix_fmt": settings.pix_fmt,
+        "video.g": settings.g,
+        "video.crf": settings.crf,
+        "video.preset": settings.preset,
+    }
     for key, info in infos.items():
         differ = {k: (info.get(k), v) for k, v in want.items() if info.get(k) != v}
         if differ:
-            text = ", ".join(f"{k.removeprefix('video.')} {old!r} (now {new!r})" for k, (old, new) in differ.items())
-            raise LerobotNbError(f"the dataset's videos were encoded with {text}; pass the same codec options "
-                                 "with --resume", file=where, stream=key)
+            text = ", ".join(
+                f"{k.removeprefix('video.')} {old!r} (now {new!r})" for k, (old, new) in differ.items()
+            )
+            raise LerobotNbError(
+                f"the dataset's videos were encoded with {text}; pass the same codec options with --resume",
+                file=where,
+                stream=key,
+            )
 
 
 def _write_error(exc: OSError, build: Path, output: Path) -> LerobotNbError:
@@ -398,16 +456,25 @@ def _write_error(exc: OSError, build: Path, output: Path) -> LerobotNbError:
     else:
         what = exc.strerror or str(exc)
     name = str(exc.filename or "")
-    rel = name[len(str(build)) + 1:] if name.startswith(str(build)) else name
+    rel = name[len(str(build)) + 1 :] if name.startswith(str(build)) else name
     target = f" {rel}" if rel else ""
     return LerobotNbError(f"cannot write{target} ({what}); nothing was published", file=output)
 
 
-def _run(episodes: Iterable[AlignedEpisode | EpisodeSkipped], builder: _Builder, config: ExportConfig,
-         summary: ExportSummary, progress: Progress) -> None:
+def _run(
+    episodes: Iterable[AlignedEpisode | EpisodeSkipped],
+    builder: _Builder,
+    config: ExportConfig,
+    summary: ExportSummary,
+    progress: Progress,
+) -> None:
     # SVT-AV1 starts a thread per core in every encoder: with `workers` encoders side by side
     # that oversubscribes the cores (measured ~10% slower on 2 cores), so split them instead.
-    threads = max(1, (os.cpu_count() or 1) // config.workers) if config.codec == "libsvtav1" and config.workers > 1 else None
+    threads = (
+        max(1, (os.cpu_count() or 1) // config.workers)
+        if config.codec == "libsvtav1" and config.workers > 1
+        else None
+    )
     settings = EncoderSettings.from_config(config, threads=threads)
     pending: deque[_Pending] = deque()
     seg_dir = builder.root / ".segments"
@@ -421,19 +488,37 @@ def _run(episodes: Iterable[AlignedEpisode | EpisodeSkipped], builder: _Builder,
         progress.episode()
 
     try:
-        for episode in admitted_episodes(episodes, config, builder.schema, summary, progress,
-                                         existing=builder.sources, on_define=builder.open_writers):
+        for episode in admitted_episodes(
+            episodes,
+            config,
+            builder.schema,
+            summary,
+            progress,
+            existing=builder.sources,
+            on_define=builder.open_writers,
+        ):
             row, stats = builder.write_data(episode)
             jobs = {
                 IMAGE_PREFIX + key: pool.submit(
-                    _camera_job, src, seg_dir / f"{row['episode_index']:06d}-{key}.mp4", fps=episode.fps,
-                    settings=settings, remux=config.remux, on_frames=progress.frame)
+                    _camera_job,
+                    src,
+                    seg_dir / f"{row['episode_index']:06d}-{key}.mp4",
+                    fps=episode.fps,
+                    settings=settings,
+                    remux=config.remux,
+                    on_frames=progress.frame,
+                )
                 for key, src in episode.images.items()
             }
             if not jobs:
                 progress.frame(episode.length)
-            summary_row = summary.add(episode.episode_id, "encoding", index=int(row["episode_index"]),
-                                      frames=episode.length, source=episode.source)
+            summary_row = summary.add(
+                episode.episode_id,
+                "encoding",
+                index=int(row["episode_index"]),
+                frames=episode.length,
+                source=episode.source,
+            )
             pending.append(_Pending(row, stats, jobs, episode.episode_id, episode.source, summary_row))
             del episode  # the numeric data is on disk; only the lazy frame sources stay referenced
             while len(pending) > config.workers:

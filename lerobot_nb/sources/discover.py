@@ -41,7 +41,9 @@ def read_recording_id(rrd: Path) -> str:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         # "Failed to read RRD file at <path>: <why>": the path is already in front of the message.
         reason = reason.split(f"{rrd}: ", 1)[-1]
-        raise LerobotNbError(f"not a readable Rerun recording, truncated or corrupt ({reason})", file=rrd) from None
+        raise LerobotNbError(
+            f"not a readable Rerun recording, truncated or corrupt ({reason})", file=rrd
+        ) from None
     if not stores:
         raise LerobotNbError("holds no recording (only blueprints or nothing)", file=rrd)
     return str(stores[0].recording_id)

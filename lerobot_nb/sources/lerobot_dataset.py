@@ -47,7 +47,9 @@ def _names(feature: dict[str, Any]) -> tuple[str, ...] | None:
     return tuple(map(str, names)) if isinstance(names, list) else None
 
 
-def read_lerobot_episodes(root: str | Path, *, episodes: Sequence[int] | None = None) -> Iterator[AlignedEpisode]:
+def read_lerobot_episodes(
+    root: str | Path, *, episodes: Sequence[int] | None = None
+) -> Iterator[AlignedEpisode]:
     """Episodes of the LeRobot dataset at `root`, in episode order (all, or the `episodes` indices).
 
     `episode_id` is `episode_<index>`, `index` is `frame_index`, `source` the dataset folder.
@@ -60,14 +62,21 @@ def read_lerobot_episodes(root: str | Path, *, episodes: Sequence[int] | None = 
     try:
         ds = LeRobotDataset("local/input", root=root, video_backend="pyav")
     except Exception as exc:  # lerobot raises many types for broken datasets
-        raise LerobotNbError(f"lerobot cannot open this dataset: {type(exc).__name__}: {exc}", file=root) from None
+        raise LerobotNbError(
+            f"lerobot cannot open this dataset: {type(exc).__name__}: {exc}", file=root
+        ) from None
     features = ds.meta.features
     cameras = [k for k, f in features.items() if f["dtype"] in ("video", "image")]
-    numeric = [k for k, f in features.items() if k not in cameras and k not in BOOKKEEPING
-               and f["dtype"] not in ("string",)]
+    numeric = [
+        k
+        for k, f in features.items()
+        if k not in cameras and k not in BOOKKEEPING and f["dtype"] not in ("string",)
+    ]
     files = sorted((root / "data").rglob("*.parquet"))
     table = pa.concat_tables(pq.read_table(f, columns=[*numeric, *BOOKKEEPING]) for f in files)
-    task_names = {int(i): str(t) for t, i in zip(ds.meta.tasks.index, ds.meta.tasks["task_index"], strict=True)}
+    task_names = {
+        int(i): str(t) for t, i in zip(ds.meta.tasks.index, ds.meta.tasks["task_index"], strict=True)
+    }
     chosen = list(episodes) if episodes is not None else list(range(ds.meta.total_episodes))
     for ep in chosen:
         rows = table.filter(pc.equal(table["episode_index"], ep))
@@ -76,16 +85,22 @@ def read_lerobot_episodes(root: str | Path, *, episodes: Sequence[int] | None = 
         rows = rows.sort_by("frame_index")
         T = rows.num_rows
         start = int(rows["index"][0].as_py())
-        values = {k: np.asarray(rows[k].to_pylist(), dtype=np.dtype(features[k]["dtype"])).reshape(T, -1)
-                  for k in numeric}
+        values = {
+            k: np.asarray(rows[k].to_pylist(), dtype=np.dtype(features[k]["dtype"])).reshape(T, -1)
+            for k in numeric
+        }
         yield AlignedEpisode(
             episode_id=f"episode_{ep}",
             fps=int(ds.meta.fps),
             index="frame_index",
             ticks=np.asarray(rows["frame_index"].to_pylist(), np.int64),
             numeric=values,
-            images={k.removeprefix("observation.images."): _DatasetFrames(ds, k, start, T, *features[k]["shape"][:2])
-                    for k in cameras},
+            images={
+                k.removeprefix("observation.images."): _DatasetFrames(
+                    ds, k, start, T, *features[k]["shape"][:2]
+                )
+                for k in cameras
+            },
             tasks=tuple(task_names.get(int(i), "") for i in rows["task_index"].to_pylist()),
             names={k: _names(features[k]) for k in numeric},
             source=str(root),

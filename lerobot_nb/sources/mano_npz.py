@@ -68,7 +68,9 @@ def read_npz_episode(path: str | Path, *, fps: int, task: str | None = None) -> 
         raise LerobotNbError(f"no camera array (T,H,W,3 uint8) in this episode; it holds {shapes}", file=path)
     lengths = {len(v) for v in cams.values()}
     if len(lengths) != 1:
-        raise LerobotNbError(f"camera arrays differ in length: {({k: len(v) for k, v in cams.items()})}", file=path)
+        raise LerobotNbError(
+            f"camera arrays differ in length: { ({k: len(v) for k, v in cams.items()}) }", file=path
+        )
     T = lengths.pop()
     ignored = sorted(set(arrays) - set(cams))
     notes = [f"cameras {', '.join(cams)}: {T} frames at {fps} fps"]

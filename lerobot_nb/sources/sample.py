@@ -102,8 +102,9 @@ def episode_id(index: int) -> str:
     return f"pusht_{index:03d}"
 
 
-def _stream_times(rng: np.random.Generator, rate: float, n_steps: int, jitter: float,
-                  start_ns: int, drop: float = 0.0) -> SampleStream:
+def _stream_times(
+    rng: np.random.Generator, rate: float, n_steps: int, jitter: float, start_ns: int, drop: float = 0.0
+) -> SampleStream:
     """Nominal times k/rate after a small start offset, with clipped normal jitter; in order."""
     period_ns = 1e9 / rate
     offset = rng.uniform(3 * jitter, 3 * jitter + 0.2) * period_ns  # never before the start
@@ -126,8 +127,14 @@ def _encode_h264(frames: np.ndarray, fps: int) -> list[tuple[bytes, bool]]:
     ctx.time_base = Fraction(1, fps)
     ctx.framerate = Fraction(fps)
     # One thread and no lookahead: deterministic bytes and exactly one packet per frame.
-    ctx.options = {"preset": "veryfast", "tune": "zerolatency", "threads": "1", "bf": "0",
-                   "g": str(fps), "crf": "23"}
+    ctx.options = {
+        "preset": "veryfast",
+        "tune": "zerolatency",
+        "threads": "1",
+        "bf": "0",
+        "g": str(fps),
+        "crf": "23",
+    }
     packets = []
     for i, rgb in enumerate(frames):
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
@@ -202,13 +209,22 @@ def _write_rrd(ep: _Episode, config: SampleConfig, path: Path) -> None:
     rec.log("/action", rr.SeriesLines(names=list(ACTION_NAMES)), static=True)
     rec.log("/observation/state", rr.SeriesLines(names=list(STATE_NAMES)), static=True)
     rec.log("/reward", rr.SeriesLines(names=["coverage"]), static=True)
-    rec.send_columns("/action", indexes=times(ep.action),
-                     columns=rr.Scalars.columns(scalars=ep.sim.action[ep.action.steps]))
-    rec.send_columns("/observation/state", indexes=times(ep.state),
-                     columns=rr.Scalars.columns(scalars=ep.sim.state[ep.state.steps]))
+    rec.send_columns(
+        "/action",
+        indexes=times(ep.action),
+        columns=rr.Scalars.columns(scalars=ep.sim.action[ep.action.steps]),
+    )
+    rec.send_columns(
+        "/observation/state",
+        indexes=times(ep.state),
+        columns=rr.Scalars.columns(scalars=ep.sim.state[ep.state.steps]),
+    )
     # The reward the policy saw when it decided each action.
-    rec.send_columns("/reward", indexes=times(ep.action),
-                     columns=rr.Scalars.columns(scalars=ep.sim.coverage[ep.action.steps]))
+    rec.send_columns(
+        "/reward",
+        indexes=times(ep.action),
+        columns=rr.Scalars.columns(scalars=ep.sim.coverage[ep.action.steps]),
+    )
 
     rec.log("/camera/top", rr.VideoStream(codec=rr.VideoCodec.H264), static=True)
     samples = _encode_h264(ep.frames(ep.top, "top"), config.top_hz)
@@ -248,10 +264,18 @@ def write_sample_recordings(out_dir: str | Path, config: SampleConfig | None = N
         _write_rrd(last, config, path)
         files.append(path)
         cov = last.sim.coverage
-        summary.append({"episode": episode_id(index), "file": f"rrd/{path.name}", "seed": last.sim.seed,
-                        "duration_s": last.sim.duration_s, "task": last.task,
-                        "coverage_start": round(float(cov[0]), 4), "coverage_end": round(float(cov[-1]), 4),
-                        "coverage_max": round(float(cov.max()), 4)})
+        summary.append(
+            {
+                "episode": episode_id(index),
+                "file": f"rrd/{path.name}",
+                "seed": last.sim.seed,
+                "duration_s": last.sim.duration_s,
+                "task": last.task,
+                "coverage_start": round(float(cov[0]), 4),
+                "coverage_end": round(float(cov[-1]), 4),
+                "coverage_max": round(float(cov.max()), 4),
+            }
+        )
     if config.mcap and last is not None:
         from lerobot_nb.sources.sample_mcap import write_ros2_episode
 

@@ -57,14 +57,22 @@ def write_ros2_episode(ep: _Episode, path: Path) -> Path:
 
     def joints(topic: str, names: tuple[str, ...], times: np.ndarray, values: np.ndarray) -> None:
         for i, (t, row) in enumerate(zip(times, values, strict=True)):
-            msg = {"header": {"stamp": _stamp(int(t)), "frame_id": "base"}, "name": list(names),
-                   "position": [float(v) for v in row], "velocity": [], "effort": []}
+            msg = {
+                "header": {"stamp": _stamp(int(t)), "frame_id": "base"},
+                "name": list(names),
+                "position": [float(v) for v in row],
+                "velocity": [],
+                "effort": [],
+            }
             messages.append((int(t), i, topic, "joint", msg))
 
     def images(topic: str, frame_id: str, times: np.ndarray, frames: np.ndarray) -> None:
         for i, (t, rgb) in enumerate(zip(times, frames, strict=True)):
-            msg = {"header": {"stamp": _stamp(int(t)), "frame_id": frame_id}, "format": "jpeg",
-                   "data": _encode_jpeg(rgb)}
+            msg = {
+                "header": {"stamp": _stamp(int(t)), "frame_id": frame_id},
+                "format": "jpeg",
+                "data": _encode_jpeg(rgb),
+            }
             messages.append((int(t), i, topic, "image", msg))
 
     joints("/joint_states", STATE_NAMES, ep.state.times_ns, ep.sim.state[ep.state.steps])

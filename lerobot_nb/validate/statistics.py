@@ -239,8 +239,13 @@ def images(ctx: DatasetContext) -> list[Finding]:
             assert stored is not None
             order = _order_problem(stored)
             if order is not None:
-                out.append(_fail(f"`{key}` stats are inconsistent ({order}); {_REPAIR}", file=rel,
-                                 episode=row["episode_index"]))
+                out.append(
+                    _fail(
+                        f"`{key}` stats are inconsistent ({order}); {_REPAIR}",
+                        file=rel,
+                        episode=row["episode_index"],
+                    )
+                )
                 continue
             diff = _compare_tiers(stored, ours, tiers)
             if diff is not None:

@@ -19,7 +19,15 @@ from lerobot_nb.enrich.hands.geometry import JOINT_NAMES, apply_transform
 from lerobot_nb.enrich.hands.intrinsics import CameraModel, default_camera
 from lerobot_nb.errors import LerobotNbError
 
-__all__ = ["SIDES", "HandPoseConfig", "HandsResult", "enrich_hands", "hand_feature_names", "make_backend", "run_hands"]
+__all__ = [
+    "SIDES",
+    "HandPoseConfig",
+    "HandsResult",
+    "enrich_hands",
+    "hand_feature_names",
+    "make_backend",
+    "run_hands",
+]
 
 SIDES = ("left", "right")
 #: MANO parameter features (flattened sizes) added for backends that estimate them (HaMeR).
@@ -53,7 +61,8 @@ class HandPoseConfig:
     )
     principal_point: tuple[float, ...] = help_field((), "principal point px py (default: image centre)")
     camera_to_world: tuple[float, ...] = help_field(
-        (), "16 numbers, row-major 4x4 camera-to-world pose (default: the recording's Transform3D, else identity)"
+        (),
+        "16 numbers, row-major 4x4 camera-to-world pose (default: the recording's Transform3D, else identity)",
     )
     intrinsics_entity: str | None = help_field(
         None, "recording entity with the camera's Pinhole/Transform3D (default: the camera's image entity)"
@@ -74,7 +83,11 @@ class HandPoseConfig:
         """The camera the parameters describe for a `width` x `height` image, or None."""
         pose = np.asarray(self.camera_to_world, np.float64).reshape(4, 4) if self.camera_to_world else None
         if not self.focal_length:
-            return dataclasses.replace(default_camera(width, height), camera_to_world=pose) if pose is not None else None
+            return (
+                dataclasses.replace(default_camera(width, height), camera_to_world=pose)
+                if pose is not None
+                else None
+            )
         fx, fy = (self.focal_length * 2)[:2]
         px, py = self.principal_point or (width / 2.0, height / 2.0)
         return CameraModel(width, height, fx, fy, px, py, camera_to_world=pose, source="given")
@@ -97,8 +110,11 @@ def make_backend(config: HandPoseConfig) -> HandBackend:
         from lerobot_nb.enrich.hands.hamer_client import HamerClient
 
         return HamerClient(
-            config.hamer_host, config.hamer_port, timeout_s=config.hamer_timeout_s,
-            retries=config.hamer_retries, batch_size=config.batch_size,
+            config.hamer_host,
+            config.hamer_port,
+            timeout_s=config.hamer_timeout_s,
+            retries=config.hamer_retries,
+            batch_size=config.batch_size,
         )
     from lerobot_nb.enrich.hands.mediapipe_backend import MediaPipeBackend
 
@@ -113,20 +129,29 @@ def hand_feature_names(prefix: str, *, mano: bool) -> dict[str, tuple[str, ...]]
     for side in SIDES:
         base = f"{prefix}.{side}"
         out |= {
-            f"{base}.kp3d": xyz, f"{base}.kp3d_world": xyz, f"{base}.kp2d": uv,
-            f"{base}.box": ("center_u", "center_v", "size"), f"{base}.confidence": ("confidence",),
+            f"{base}.kp3d": xyz,
+            f"{base}.kp3d_world": xyz,
+            f"{base}.kp2d": uv,
+            f"{base}.box": ("center_u", "center_v", "size"),
+            f"{base}.confidence": ("confidence",),
             f"{base}.present": ("present",),
         }
         if mano:
-            out |= {f"{base}.{k}": tuple(f"{k.split('.')[1]}_{i}" for i in range(n)) for k, n in MANO_SIZES.items()}
+            out |= {
+                f"{base}.{k}": tuple(f"{k.split('.')[1]}_{i}" for i in range(n))
+                for k, n in MANO_SIZES.items()
+            }
     return out
 
 
 def _hand_row(h: HandDetection, pose: np.ndarray | None) -> dict[str, np.ndarray]:
     world = apply_transform(pose, h.kp3d) if pose is not None else h.kp3d
     row = {
-        "kp3d": h.kp3d.reshape(-1), "kp3d_world": world.reshape(-1), "kp2d": h.kp2d.reshape(-1),
-        "box": np.array([h.box_center[0], h.box_center[1], h.box_size]), "confidence": np.array([h.confidence]),
+        "kp3d": h.kp3d.reshape(-1),
+        "kp3d_world": world.reshape(-1),
+        "kp2d": h.kp2d.reshape(-1),
+        "box": np.array([h.box_center[0], h.box_center[1], h.box_size]),
+        "confidence": np.array([h.confidence]),
         "present": np.ones(1),
     }
     row |= {k: np.asarray(v).reshape(-1) for k, v in h.mano.items() if k in MANO_SIZES}
@@ -186,15 +211,25 @@ def run_hands(
             for frame, cam, res in zip(batch, cams, results, strict=True):
                 t = len(rows)
                 kept, dropped = select_hands(
-                    res.hands, duplicate_threshold=config.duplicate_threshold, min_confidence=config.min_confidence
+                    res.hands,
+                    duplicate_threshold=config.duplicate_threshold,
+                    min_confidence=config.min_confidence,
                 )
                 if t < T:
                     for side, hand in kept.items():
                         for name, value in _hand_row(hand, cam.camera_to_world).items():
                             arrays[f"{config.feature_prefix}.{side}.{name}"][t] = value
                 rows.append(
-                    dict(frame_index=t, width=frame.shape[1], height=frame.shape[0], detections=len(res.hands),
-                         dropped=dropped, left="left" in kept, right="right" in kept, error=res.error)
+                    dict(
+                        frame_index=t,
+                        width=frame.shape[1],
+                        height=frame.shape[0],
+                        detections=len(res.hands),
+                        dropped=dropped,
+                        left="left" in kept,
+                        right="right" in kept,
+                        error=res.error,
+                    )
                 )
     finally:
         if own_backend:
@@ -210,7 +245,11 @@ def run_hands(
     frames = pl.DataFrame(rows, schema_overrides={"error": pl.String}) if rows else pl.DataFrame()
     notes = _notes(key, backend.name, frames, sizes, used, T)
     report_rows = pl.DataFrame({"stream": [f"hands/{key}"] * len(notes), "note": list(notes)})
-    report = pl.concat([episode.report, report_rows], how="diagonal_relaxed") if episode.report.width else report_rows
+    report = (
+        pl.concat([episode.report, report_rows], how="diagonal_relaxed")
+        if episode.report.width
+        else report_rows
+    )
     enriched = dataclasses.replace(
         episode,
         numeric={**episode.numeric, **arrays},
@@ -221,7 +260,12 @@ def run_hands(
 
 
 def _notes(
-    key: str, backend: str, frames: pl.DataFrame, sizes: dict[tuple[int, int], int], cam: CameraModel | None, T: int
+    key: str,
+    backend: str,
+    frames: pl.DataFrame,
+    sizes: dict[tuple[int, int], int],
+    cam: CameraModel | None,
+    T: int,
 ) -> tuple[str, ...]:
     notes = [f"{backend} on camera {key}: {T} frames"]
     if cam is None or cam.is_default:
@@ -230,7 +274,9 @@ def _notes(
             "focal length 5000/256*max(W,H) with the principal point at the image centre; 3D depth is approximate"
         )
     else:
-        notes.append(f"camera intrinsics from {cam.source}: fx={cam.fx:.1f} fy={cam.fy:.1f} px={cam.px:.1f} py={cam.py:.1f}")
+        notes.append(
+            f"camera intrinsics from {cam.source}: fx={cam.fx:.1f} fy={cam.fy:.1f} px={cam.px:.1f} py={cam.py:.1f}"
+        )
     if cam is None or cam.camera_to_world is None:
         notes.append("no camera-to-world pose: kp3d_world equals the camera-frame kp3d")
     if len(sizes) > 1:

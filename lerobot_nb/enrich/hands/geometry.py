@@ -42,7 +42,11 @@ _FINGER_JOINTS = ("mcp", "pip", "dip", "tip")
 #: OpenPose / HaMeR / MediaPipe / RHD hand order: wrist, then 4 joints per finger from base to tip.
 JOINT_NAMES: tuple[str, ...] = (
     "wrist",
-    *(f"{finger}_{joint}" for finger in _FINGERS for joint in (_THUMB_JOINTS if finger == "thumb" else _FINGER_JOINTS)),
+    *(
+        f"{finger}_{joint}"
+        for finger in _FINGERS
+        for joint in (_THUMB_JOINTS if finger == "thumb" else _FINGER_JOINTS)
+    ),
 )
 #: Bones as joint index pairs: each finger chain from the wrist, plus the palm across the MCPs.
 SKELETON: tuple[tuple[int, int], ...] = (
@@ -187,9 +191,7 @@ def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
     """
     p = np.asarray(points, np.float64)
     z = p[..., 2:3]
-    return np.concatenate(
-        [K[0, 0] * p[..., 0:1] / z + K[0, 2], K[1, 1] * p[..., 1:2] / z + K[1, 2]], axis=-1
-    )
+    return np.concatenate([K[0, 0] * p[..., 0:1] / z + K[0, 2], K[1, 1] * p[..., 1:2] / z + K[1, 2]], axis=-1)
 
 
 def keypoint_box(kp2d: np.ndarray) -> tuple[np.ndarray, float]:

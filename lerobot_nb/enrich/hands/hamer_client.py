@@ -75,14 +75,25 @@ def parse_hamer_response(response: Any, camera: CameraModel) -> FrameHands:
             # The server already placed the hands with its own focal length: project with that one.
             t_full = np.asarray(r["cam_t_full"], np.float64).reshape(n, 3)
             f = float(np.asarray(r.get("scaled_focal_length", camera.fx)).reshape(-1)[0])
-            K = intrinsic_matrix(f, f, camera.width / 2.0, camera.height / 2.0) if camera.is_default else camera.K
+            K = (
+                intrinsic_matrix(f, f, camera.width / 2.0, camera.height / 2.0)
+                if camera.is_default
+                else camera.K
+            )
         else:
             t_full = cam_crop_to_full(
-                r["cam"], box_center, box_size, right, focal=(camera.fx, camera.fy), principal=(camera.px, camera.py)
+                r["cam"],
+                box_center,
+                box_size,
+                right,
+                focal=(camera.fx, camera.fy),
+                principal=(camera.px, camera.py),
             )
             K = camera.K
     except KeyError as exc:
-        raise HamerProtocolError(f"answer lacks key {exc.args[0]!r} (has {', '.join(sorted(response))})") from None
+        raise HamerProtocolError(
+            f"answer lacks key {exc.args[0]!r} (has {', '.join(sorted(response))})"
+        ) from None
     except (ValueError, TypeError) as exc:
         raise HamerProtocolError(f"answer has unexpected shapes: {exc}") from None
     kp3d = mirror_left_points(kp3d_local, right) + t_full[:, None, :]
@@ -143,8 +154,14 @@ class HamerClient(BackendResource):
             if attempt:
                 time.sleep(self.retry_delay_s)
             try:
-                ws = connect(self.uri, open_timeout=self.timeout_s, close_timeout=1.0, max_size=None,
-                             compression=None, **_LEGACY)
+                ws = connect(
+                    self.uri,
+                    open_timeout=self.timeout_s,
+                    close_timeout=1.0,
+                    max_size=None,
+                    compression=None,
+                    **_LEGACY,
+                )
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
                 last = str(exc) or type(exc).__name__
                 continue
@@ -228,7 +245,9 @@ class HamerClient(BackendResource):
         try:
             return wire.unpackb(msg)
         except Exception as exc:
-            return HamerProtocolError(f"garbage answer: undecodable ({len(msg)} bytes, {type(exc).__name__}{': ' + str(exc) if str(exc) else ''})")
+            return HamerProtocolError(
+                f"garbage answer: undecodable ({len(msg)} bytes, {type(exc).__name__}{': ' + str(exc) if str(exc) else ''})"
+            )
 
     def detect(self, frames: Sequence[np.ndarray], cameras: Sequence[CameraModel]) -> list[FrameHands]:
         out = []

@@ -46,7 +46,13 @@ class CameraModel:
             return replace(default_camera(width, height), camera_to_world=self.camera_to_world)
         sx, sy = width / self.width, height / self.height
         return replace(
-            self, width=width, height=height, fx=self.fx * sx, fy=self.fy * sy, px=self.px * sx, py=self.py * sy
+            self,
+            width=width,
+            height=height,
+            fx=self.fx * sx,
+            fy=self.fy * sy,
+            px=self.px * sx,
+            py=self.py * sy,
         )
 
 
@@ -70,7 +76,9 @@ def _first_value(dataset: Any, episode: str, column: str, index: str | None) -> 
     return value
 
 
-def _transform_of(dataset: Any, episode: str, entity: str, index: str | None, columns: set[str]) -> np.ndarray:
+def _transform_of(
+    dataset: Any, episode: str, entity: str, index: str | None, columns: set[str]
+) -> np.ndarray:
     """The 4x4 parent-from-child transform logged on `entity` (identity when none)."""
     out = np.eye(4)
     translation = f"{entity}:Transform3D:translation"
@@ -92,7 +100,9 @@ def _transform_of(dataset: Any, episode: str, entity: str, index: str | None, co
     return out
 
 
-def camera_from_recording(dataset: Any, episode: str, entity: str, index: str | None = None) -> CameraModel | None:
+def camera_from_recording(
+    dataset: Any, episode: str, entity: str, index: str | None = None
+) -> CameraModel | None:
     """The camera of image entity `entity` as logged in the recording, or None without a `Pinhole`.
 
     Looks for `Pinhole:image_from_camera` (and `Pinhole:resolution`) on `entity` and its ancestors
@@ -106,9 +116,7 @@ def camera_from_recording(dataset: Any, episode: str, entity: str, index: str | 
     columns = {c.name for c in component_columns(dataset)}
     parts = [p for p in entity.strip("/").split("/") if p]
     chain = ["/" + "/".join(parts[:i]) for i in range(1, len(parts) + 1)]
-    pinhole_entity = next(
-        (e for e in reversed(chain) if f"{e}:Pinhole:image_from_camera" in columns), None
-    )
+    pinhole_entity = next((e for e in reversed(chain) if f"{e}:Pinhole:image_from_camera" in columns), None)
     if pinhole_entity is None:
         return None
     k = _first_value(dataset, episode, f"{pinhole_entity}:Pinhole:image_from_camera", index)
@@ -124,6 +132,12 @@ def camera_from_recording(dataset: Any, episode: str, entity: str, index: str | 
             pose = pose @ _transform_of(dataset, episode, e, index, columns)
             has_pose = True
     return CameraModel(
-        width, height, float(K[0, 0]), float(K[1, 1]), float(K[0, 2]), float(K[1, 2]),
-        camera_to_world=pose if has_pose else None, source=f"recording {pinhole_entity}",
+        width,
+        height,
+        float(K[0, 0]),
+        float(K[1, 1]),
+        float(K[0, 2]),
+        float(K[1, 2]),
+        camera_to_world=pose if has_pose else None,
+        source=f"recording {pinhole_entity}",
     )

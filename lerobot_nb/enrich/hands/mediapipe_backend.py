@@ -118,7 +118,10 @@ class MediaPipeBackend(BackendResource):
         K = camera.K
         hands = []
         for lm2d, lm3d, handed in zip(
-            result.multi_hand_landmarks, result.multi_hand_world_landmarks, result.multi_handedness, strict=True
+            result.multi_hand_landmarks,
+            result.multi_hand_world_landmarks,
+            result.multi_handedness,
+            strict=True,
         ):
             kp2d = np.array([(p.x * w, p.y * h) for p in lm2d.landmark], np.float64)
             world = np.array([(p.x, p.y, p.z) for p in lm3d.landmark], np.float64)

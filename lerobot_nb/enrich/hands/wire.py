@@ -20,7 +20,12 @@ def _encode(obj: Any) -> Any:
         raise TypeError(f"cannot send numpy dtype {obj.dtype} over msgpack")
     if isinstance(obj, np.ndarray):
         arr = np.ascontiguousarray(obj)
-        return {b"__ndarray__": True, b"data": arr.tobytes(), b"dtype": arr.dtype.str, b"shape": list(arr.shape)}
+        return {
+            b"__ndarray__": True,
+            b"data": arr.tobytes(),
+            b"dtype": arr.dtype.str,
+            b"shape": list(arr.shape),
+        }
     if isinstance(obj, np.generic):
         return {b"__npgeneric__": True, b"data": obj.item(), b"dtype": obj.dtype.str}
     return obj
