@@ -99,7 +99,7 @@ class NpyFrames:
 
 def episodes(cache: Path, count: int, fps: int) -> Iterator[Any]:
     """`count` aligned episodes, cycling through the cached ones under new ids (lazy)."""
-    from lerobot_nb.align.episode import AlignedEpisode
+    from lerobot_nb.episode import AlignedEpisode
 
     files = sorted(cache.glob("*.npz"))
     for i in range(count):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lerobot_nb.align.episode import AlignedEpisode
+from lerobot_nb.episode import AlignedEpisode
 from lerobot_nb.export import ExportConfig, export_dataset
 from lerobot_nb.validate import ValidateConfig, validate
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from lerobot_nb.align.episode import AlignedEpisode, EncodedVideo
-from lerobot_nb.sources.frames import DecodedFrames
+from lerobot_nb.episode import AlignedEpisode, EncodedVideo
+from lerobot_nb.frames import DecodedFrames
 
 H, W = 48, 64
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import LEROBOT_FIXTURES, assert_stat_equal
 from export_support import assert_valid, check_loads_in_lerobot, frame, synthetic_episode
 
-from lerobot_nb.align.episode import EncodedVideo, EpisodeSkipped
+from lerobot_nb.episode import EncodedVideo, EpisodeSkipped
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.export.config import ExportConfig
 from lerobot_nb.export.writer import export_dataset, read_sources

@@ -10,12 +10,12 @@ from conftest import free_port
 from hamer_test_server import HamerTestServer, image_key
 from hands_fixtures import fake_hamer_answers, rhd_samples
 
-from lerobot_nb.align.episode import AlignedEpisode
 from lerobot_nb.enrich.hands import HandPoseConfig, enrich_hands, run_hands
 from lerobot_nb.enrich.hands.hamer_client import HamerClient
 from lerobot_nb.enrich.hands.intrinsics import CameraModel, default_camera
+from lerobot_nb.episode import AlignedEpisode
 from lerobot_nb.errors import LerobotNbError
-from lerobot_nb.sources.mano_npz import ArrayFrames
+from lerobot_nb.frames import ArrayFrames
 
 P = "observation.hands"
 

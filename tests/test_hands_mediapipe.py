@@ -124,9 +124,9 @@ def test_pnp_degenerate_points_do_not_raise() -> None:
 
 def test_enrichment_with_mediapipe_tracking_over_changing_sizes() -> None:
     """Tracking mode rebuilds the graph when the size changes; every frame is kept."""
-    from lerobot_nb.align.episode import AlignedEpisode
     from lerobot_nb.enrich.hands import HandPoseConfig, run_hands
-    from lerobot_nb.sources.mano_npz import ArrayFrames
+    from lerobot_nb.episode import AlignedEpisode
+    from lerobot_nb.frames import ArrayFrames
 
     rhd = rhd_samples()
     fh = next(f for f in freihand_samples() if f[0] == "00017620.jpg")

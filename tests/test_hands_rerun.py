@@ -9,15 +9,15 @@ import pytest
 import rerun as rr
 from hands_fixtures import rhd_samples
 
-from lerobot_nb.align.episode import AlignedEpisode
 from lerobot_nb.enrich.hands import HandPoseConfig, run_hands
 from lerobot_nb.enrich.hands.backend import FrameHands, HandDetection
 from lerobot_nb.enrich.hands.geometry import SKELETON
 from lerobot_nb.enrich.hands.intrinsics import CameraModel, camera_from_recording
 from lerobot_nb.enrich.hands.rerun_log import log_hands_to_rerun
+from lerobot_nb.episode import AlignedEpisode
+from lerobot_nb.frames import ArrayFrames
 from lerobot_nb.query import read_stream
 from lerobot_nb.server import RecordingServer, ServerConfig
-from lerobot_nb.sources.mano_npz import ArrayFrames
 
 pytestmark = pytest.mark.xdist_group("hands_rerun")
 NS = 1_000_000_000

@@ -11,7 +11,7 @@ import pytest
 from export_support import NumpyFrames, frame
 from matplotlib.figure import Figure
 
-from lerobot_nb.align.episode import AlignedEpisode
+from lerobot_nb.episode import AlignedEpisode
 from lerobot_nb.export import ExportConfig, export_dataset
 from lerobot_nb.validate import (
     ValidateConfig,

@@ -2,7 +2,7 @@
 
 from lerobot_nb.align.aligner import align_episode, align_segments, iter_aligned
 from lerobot_nb.align.config import AlignConfig
-from lerobot_nb.align.episode import AlignedEpisode, EncodedVideo, EpisodeSkipped, FrameSource, StreamTiming
+from lerobot_nb.episode import AlignedEpisode, EncodedVideo, EpisodeSkipped, FrameSource, StreamTiming
 
 __all__ = [
     "AlignConfig",

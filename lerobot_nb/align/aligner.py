@@ -16,7 +16,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lerobot_nb.align.config import IMAGE_COMPONENTS, AlignConfig, ImageSpec, NumericSpec
-from lerobot_nb.align.episode import AlignedEpisode, EpisodeSkipped, FrameSource, StreamTiming
 from lerobot_nb.align.grid import episode_span, grid_ticks, units_per_second
 from lerobot_nb.align.images import (
     EncodedImageFrames,
@@ -29,6 +28,7 @@ from lerobot_nb.align.images import (
 from lerobot_nb.align.report import StreamReport, report_frame
 from lerobot_nb.align.resample import gaps, median_period, pick_indices, resample
 from lerobot_nb.columns import ColumnSpec, resolve_column
+from lerobot_nb.episode import AlignedEpisode, EpisodeSkipped, FrameSource, StreamTiming
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.query import (
     ColumnInfo,

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from lerobot_nb.align.episode import EncodedVideo
+from lerobot_nb.episode import EncodedVideo
 from lerobot_nb.errors import LerobotNbError
 
 __all__ = [

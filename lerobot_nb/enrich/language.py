@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from lerobot_nb.align.episode import AlignedEpisode
+from lerobot_nb.episode import AlignedEpisode
 from lerobot_nb.errors import LerobotNbError
 
 __all__ = ["EMBEDDING_DIM", "FEATURE_KEY", "add_language_embedding", "embed_texts"]

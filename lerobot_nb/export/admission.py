@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
-from lerobot_nb.align.episode import AlignedEpisode, EpisodeSkipped
+from lerobot_nb.episode import AlignedEpisode, EpisodeSkipped
 from lerobot_nb.export.config import ExportConfig
 from lerobot_nb.export.schema import BadEpisode, FeatureSchema
 from lerobot_nb.export.summary import ExportSummary, Progress

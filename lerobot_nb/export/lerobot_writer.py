@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from lerobot_nb.align.episode import AlignedEpisode, EpisodeSkipped
+from lerobot_nb.episode import AlignedEpisode, EpisodeSkipped
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.export.admission import admitted_episodes
 from lerobot_nb.export.config import ExportConfig

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from lerobot_nb.align.episode import AlignedEpisode
+from lerobot_nb.episode import AlignedEpisode
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.export.layout import DEFAULT_FEATURES, camera_feature, numeric_feature
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lerobot_nb.align.episode import AlignedEpisode
+from lerobot_nb.episode import AlignedEpisode
 
 __all__ = ["TaskTable", "with_episode_task"]
 

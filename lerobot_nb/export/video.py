@@ -19,7 +19,7 @@ from typing import Any
 import av
 import numpy as np
 
-from lerobot_nb.align.episode import EncodedVideo
+from lerobot_nb.episode import EncodedVideo
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.export.config import ExportConfig
 

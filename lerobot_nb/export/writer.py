@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from lerobot_nb.align.episode import AlignedEpisode, EpisodeSkipped, FrameSource
+from lerobot_nb.episode import AlignedEpisode, EpisodeSkipped, FrameSource
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.export.admission import ALREADY_PRESENT, admitted_episodes
 from lerobot_nb.export.config import DECODER_NAME, ExportConfig

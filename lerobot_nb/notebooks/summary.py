@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from lerobot_nb.align.episode import AlignedEpisode
+from lerobot_nb.episode import AlignedEpisode
 
 __all__ = ["aligned_summary", "dropped_ticks"]
 

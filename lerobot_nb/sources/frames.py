@@ -1,36 +1,9 @@
-"""A base for in-process `FrameSource`s that never remux: fixed length and size, frames from `__iter__`."""
+"""Deprecated location of the in-process frame sources: import from `lerobot_nb.frames` instead."""
 
-from __future__ import annotations
+import warnings
 
-from collections.abc import Iterator
+from lerobot_nb.frames import ArrayFrames, DecodedFrames
 
-import numpy as np
+__all__ = ["ArrayFrames", "DecodedFrames"]
 
-from lerobot_nb.align.episode import EncodedVideo
-
-__all__ = ["DecodedFrames"]
-
-
-class DecodedFrames:
-    """`FrameSource` plumbing: `length` frames of `height` x `width` (the first frame's size);
-    subclasses yield the frames. `encoded` is always None (frames are pixels, not packets)."""
-
-    def __init__(self, length: int, height: int, width: int) -> None:
-        self._len, self._h, self._w = length, height, width
-
-    @property
-    def height(self) -> int:
-        return self._h
-
-    @property
-    def width(self) -> int:
-        return self._w
-
-    def __len__(self) -> int:
-        return self._len
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        raise NotImplementedError
-
-    def encoded(self, codec: str) -> EncodedVideo | None:
-        return None
+warnings.warn("lerobot_nb.sources.frames moved to lerobot_nb.frames", DeprecationWarning, stacklevel=2)

@@ -16,9 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from lerobot_nb.align.episode import AlignedEpisode
+from lerobot_nb.episode import AlignedEpisode
 from lerobot_nb.errors import LerobotNbError
-from lerobot_nb.sources.frames import DecodedFrames
+from lerobot_nb.frames import DecodedFrames
 
 __all__ = ["read_lerobot_episodes"]
 

@@ -9,32 +9,16 @@ file next to the episodes (xgym's `get_taskinfo` convention), else it stays empt
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from lerobot_nb.align.episode import AlignedEpisode
+from lerobot_nb.episode import AlignedEpisode
 from lerobot_nb.errors import LerobotNbError
-from lerobot_nb.sources.frames import DecodedFrames
+from lerobot_nb.frames import ArrayFrames
 
-__all__ = ["ArrayFrames", "find_npz_episodes", "read_npz_episode", "task_from_dir"]
-
-
-class ArrayFrames(DecodedFrames):
-    """A `FrameSource` over frames already in memory: a (T,H,W,3) uint8 array or a list of frames.
-
-    `height`/`width` are the first frame's (a list may hold frames of other sizes).
-    """
-
-    def __init__(self, frames: np.ndarray | Sequence[np.ndarray]) -> None:
-        first = frames[0] if len(frames) else np.zeros((0, 0, 3), np.uint8)
-        super().__init__(len(frames), int(first.shape[0]), int(first.shape[1]))
-        self._frames = frames
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        return iter(self._frames)
+__all__ = ["find_npz_episodes", "read_npz_episode", "task_from_dir"]
 
 
 def find_npz_episodes(directory: str | Path) -> list[Path]:

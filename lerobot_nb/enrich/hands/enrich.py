@@ -11,12 +11,12 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from lerobot_nb.align.episode import AlignedEpisode
 from lerobot_nb.config import help_field
 from lerobot_nb.enrich.hands.backend import HandBackend, HandDetection
 from lerobot_nb.enrich.hands.filter import select_hands, smooth_track
 from lerobot_nb.enrich.hands.geometry import JOINT_NAMES, apply_transform
 from lerobot_nb.enrich.hands.intrinsics import CameraModel, default_camera
+from lerobot_nb.episode import AlignedEpisode
 from lerobot_nb.errors import LerobotNbError
 
 __all__ = [

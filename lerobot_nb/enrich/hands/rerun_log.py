@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from lerobot_nb.align.episode import AlignedEpisode
 from lerobot_nb.enrich.hands.enrich import SIDES
 from lerobot_nb.enrich.hands.geometry import SKELETON
+from lerobot_nb.episode import AlignedEpisode
 
 __all__ = ["log_hands_to_rerun"]
 
