@@ -8,12 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 import polars as pl
 
-__all__ = ["AlignedEpisode", "EncodedVideo", "EpisodeSkipped", "FrameSource", "StreamTiming"]
+__all__ = [
+    "AlignedEpisode",
+    "EncodedVideo",
+    "EpisodeSkipped",
+    "FrameSource",
+    "ImageStream",
+    "NumericStream",
+    "RecordedEpisode",
+    "StreamTiming",
+    "TextStream",
+    "TimelineKind",
+]
+
+#: A timestamp timeline counts int64 nanoseconds; a sequence timeline counts steps (records, frames).
+TimelineKind = Literal["timestamp", "sequence"]
 
 
 @dataclass(frozen=True)
@@ -120,3 +134,62 @@ class EpisodeSkipped:
     episode_id: str
     reason: str
     source: str = ""
+
+
+# -- before alignment: one episode's streams on their own clocks, read straight from files ---------
+@dataclass(frozen=True)
+class NumericStream:
+    """Samples of one numeric stream: `values[i]` (float64, shape (D,), NaN = missing) at `times[i]`.
+
+    `times` is int64, non-decreasing, in the episode's index timeline unit (ns or steps);
+    `names` are the D dimension names when the source has them.
+    """
+
+    times: np.ndarray
+    values: np.ndarray
+    names: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.values.ndim != 2 or len(self.values) != len(self.times):
+            raise ValueError(f"values {self.values.shape} do not match {len(self.times)} times")
+
+
+@runtime_checkable
+class ImageStream(Protocol):
+    """Samples of one camera at `times` (int64, non-decreasing); pixels are decoded only when asked."""
+
+    @property
+    def times(self) -> np.ndarray: ...
+
+    def frames(self, picks: np.ndarray) -> FrameSource:
+        """The frames of samples `picks[k]` for k = 0..len(picks)-1 (non-decreasing, repeats allowed)."""
+        ...
+
+
+@dataclass(frozen=True)
+class TextStream:
+    """A text stream (the task): `texts[i]` holds from `times[i]` on."""
+
+    times: np.ndarray
+    texts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RecordedEpisode:
+    """One episode as recorded, before alignment: every stream on the timeline `index`.
+
+    Stream keys are entity-like paths (`/xarm_joints`, `/xgym/camera/worm`), the names that
+    `AlignConfig`'s `*_path` and `image` fields use. A sequence `index` (records, steps) needs
+    `rate_hz`, its steps per second, for an fps to mean anything. `notes` say what the reader did
+    to the data (records trimmed, NaN held), one line each, for the alignment report.
+    """
+
+    episode_id: str
+    index: str
+    index_kind: TimelineKind
+    numeric: Mapping[str, NumericStream]
+    images: Mapping[str, ImageStream] = field(default_factory=dict)
+    task: str | TextStream | None = None
+    rate_hz: float | None = None
+    source: str = ""
+    notes: tuple[str, ...] = ()

@@ -361,7 +361,7 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
     talker = MCAP_DIR / "rosbag2_talker.mcap"
     return [
         ([str(tmp / "missing")], f"error: {tmp / 'missing'}: no such file or folder"),
-        ([str(empty)], f"error: {empty}: folder holds no .rrd or .mcap recordings"),
+        ([str(empty)], f"error: {empty}: folder holds no recordings (expected .rrd, .mcap)"),
         ([str(cut)], f"error: {cut}: not a readable Rerun recording, truncated or corrupt ("),
         ([str(lich)], f"error: {lich}: MCAP has no decodable robot streams"),
         ([str(talker)], f"error: {talker}: MCAP has no decodable robot streams"),

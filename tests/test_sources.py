@@ -103,13 +103,13 @@ def test_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not a recording")
     with pytest.raises(LerobotNbError) as err:
         discover_recordings([tmp_path])
-    assert str(err.value) == f"{tmp_path}: folder holds no .rrd or .mcap recordings"
+    assert str(err.value) == f"{tmp_path}: folder holds no recordings (expected .rrd, .mcap)"
 
 
 def test_not_a_recording(tmp_path: Path) -> None:
     other = tmp_path / "data.csv"
     other.write_text("a,b\n")
-    with pytest.raises(LerobotNbError, match=r"not a recording \(expected .rrd or .mcap\)"):
+    with pytest.raises(LerobotNbError, match=r"not a recording \(expected .rrd, .mcap\)"):
         discover_recordings([other])
 
 

@@ -1,69 +1,71 @@
-"""Find `.rrd` and `.mcap` recordings in files and folders and read their recording ids."""
+"""Find recordings in files and folders (every format of `formats.FORMATS`) and bring each to `.rrd`."""
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.sources.cache import default_cache_dir
+from lerobot_nb.sources.formats import FORMATS, SourceFormat, format_of
+from lerobot_nb.sources.rrd import read_recording_id  # re-exported: it lives with the .rrd format now
 
-__all__ = ["RECORDING_SUFFIXES", "Recording", "discover_recordings", "read_recording_id"]
+__all__ = ["Recording", "discover_recordings", "read_recording_id"]
 
-RECORDING_SUFFIXES = (".rrd", ".mcap")
+_KNOWN = "expected " + ", ".join(f.description for f in FORMATS)
 
 
 @dataclass(frozen=True)
 class Recording:
-    """One recording to serve: `rrd` is what the server registers (converted for MCAP input)."""
+    """One recording to serve: `rrd` is what the server registers (converted unless the input is one).
+
+    `format` names the input's format; `defaults` are the `AlignConfig` values that fit a ticked
+    format's data (empty for served formats, whose defaults are `AlignConfig`'s own).
+    """
 
     source: Path
     rrd: Path
     episode_id: str
+    format: str = "rrd"
+    defaults: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
-        return self.source.suffix.lstrip(".")
+        """The input's format name (kept for callers of the earlier suffix-based property)."""
+        return self.format
 
 
-def read_recording_id(rrd: Path) -> str:
-    """The id of the first recording store in an `.rrd` (the server's segment id)."""
-    import rerun.chunk as rrc
-
-    try:
-        with warnings.catch_warnings():
-            # A file without footer (old format, or cut off) warns before failing or scanning.
-            warnings.simplefilter("ignore")
-            stores = rrc.RrdReader(rrd).recordings()
-    except Exception as exc:  # rerun raises plain ValueError/IOError with long messages
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        # "Failed to read RRD file at <path>: <why>": the path is already in front of the message.
-        reason = reason.split(f"{rrd}: ", 1)[-1]
-        raise LerobotNbError(
-            f"not a readable Rerun recording, truncated or corrupt ({reason})", file=rrd
-        ) from None
-    if not stores:
-        raise LerobotNbError("holds no recording (only blueprints or nothing)", file=rrd)
-    return str(stores[0].recording_id)
-
-
-def _candidate_files(paths: Sequence[Path]) -> list[Path]:
-    files: list[Path] = []
+def _inputs(paths: Sequence[Path]) -> list[tuple[Path, SourceFormat]]:
+    """Every input under `paths` with its format: a claimed file or folder is one input; other
+    folders are searched (sorted) for claimed files and folders."""
+    found: list[tuple[Path, SourceFormat]] = []
     for path in paths:
         if not path.exists():
             raise LerobotNbError("no such file or folder", file=path)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in RECORDING_SUFFIXES and p.is_file())
-            if not found:
-                raise LerobotNbError("folder holds no .rrd or .mcap recordings", file=path)
-            files += found
-        elif path.suffix in RECORDING_SUFFIXES:
-            files.append(path)
+        fmt = format_of(path)
+        if fmt is not None:
+            found.append((path, fmt))
+        elif path.is_dir():
+            inside = _search(path)
+            if not inside:
+                raise LerobotNbError(f"folder holds no recordings ({_KNOWN})", file=path)
+            found += inside
         else:
-            raise LerobotNbError("not a recording (expected .rrd or .mcap)", file=path)
-    return files
+            raise LerobotNbError(f"not a recording ({_KNOWN})", file=path)
+    return found
+
+
+def _search(folder: Path) -> list[tuple[Path, SourceFormat]]:
+    found: list[tuple[Path, SourceFormat]] = []
+    for path in sorted(folder.iterdir()):
+        fmt = format_of(path)
+        if fmt is not None:
+            found.append((path, fmt))
+        elif path.is_dir():
+            found += _search(path)
+    return found
 
 
 def discover_recordings(
@@ -77,25 +79,21 @@ def discover_recordings(
     Two files with the same recording id are an error naming both, unless `on_duplicate` is
     `skip` (keep the first in path order) or `replace` (keep the last).
     """
-    from lerobot_nb.sources.mcap import mcap_to_rrd
-
     items = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     if not items:
         raise LerobotNbError("no input recordings given")
     by_id: dict[str, Recording] = {}
-    for file in _candidate_files(items):
-        if file.suffix == ".mcap":
-            rrd, episode_id = mcap_to_rrd(file, cache_dir=cache_dir)
-        else:
-            rrd, episode_id = file, read_recording_id(file)
-        rec = Recording(source=file.resolve(), rrd=rrd.resolve(), episode_id=episode_id)
+    cache = cache_dir or default_cache_dir()
+    recordings = [rec for path, fmt in _inputs(items) for rec in fmt.load().to_recordings(path, cache)]
+    for rec in recordings:
+        episode_id = rec.episode_id
         if episode_id in by_id:
             first = by_id[episode_id]
             if on_duplicate == "error":
                 raise LerobotNbError(
                     f"recording id {episode_id!r} also in {first.source} "
                     "(pass on_duplicate='skip' or 'replace', CLI --on-duplicate)",
-                    file=file,
+                    file=rec.source,
                 )
             if on_duplicate == "skip":
                 continue

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.sources.cache import cache_root, content_key, default_cache_dir
 
-__all__ = ["ROBOT_ARCHETYPES", "cache_root", "default_cache_dir", "mcap_to_rrd", "robot_streams"]
+if TYPE_CHECKING:
+    from lerobot_nb.sources.discover import Recording
+
+__all__ = [
+    "ROBOT_ARCHETYPES",
+    "cache_root",
+    "default_cache_dir",
+    "mcap_to_rrd",
+    "robot_streams",
+    "to_recordings",
+]
 
 #: Archetypes that carry robot data once decoded. An MCAP whose channels decode to none of them
 #: (only raw `McapMessage` blobs, e.g. JSON channels, or only logs) has nothing to align.
@@ -17,24 +28,6 @@ ROBOT_ARCHETYPES = ("Scalars", "Image", "EncodedImage", "VideoStream", "Transfor
 
 #: Bumped when the conversion itself changes, so stale cache entries are not reused.
 _CONVERTER_VERSION = "1"
-
-
-def cache_root() -> Path:
-    """`$LEROBOT_NB_CACHE` or `~/.cache/lerobot_nb`: converted MCAP in `mcap/`, samples in `sample/`."""
-    return Path(os.environ.get("LEROBOT_NB_CACHE") or Path.home() / ".cache" / "lerobot_nb")
-
-
-def default_cache_dir() -> Path:
-    """Where converted recordings live: `mcap/` below `cache_root()`."""
-    return cache_root() / "mcap"
-
-
-def _content_key(path: Path) -> str:
-    digest = hashlib.sha256(_CONVERTER_VERSION.encode())
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:20]
 
 
 def robot_streams(rrd: Path) -> list[str]:
@@ -62,7 +55,7 @@ def mcap_to_rrd(path: Path, *, cache_dir: Path | None = None) -> tuple[Path, str
     cache = cache_dir or default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     episode_id = path.stem
-    target = cache / f"{episode_id}-{_content_key(path)}.rrd"
+    target = cache / f"{episode_id}-{content_key(path, salt=_CONVERTER_VERSION)}.rrd"
     if target.exists():
         return target, episode_id
     fd, tmp_name = tempfile.mkstemp(dir=cache, suffix=".rrd.part")
@@ -84,3 +77,11 @@ def mcap_to_rrd(path: Path, *, cache_dir: Path | None = None) -> tuple[Path, str
     finally:
         tmp.unlink(missing_ok=True)
     return target, episode_id
+
+
+def to_recordings(path: Path, cache_dir: Path) -> list[Recording]:
+    """The MCAP converted to a cached `.rrd` (recording id = file stem)."""
+    from lerobot_nb.sources.discover import Recording
+
+    rrd, episode_id = mcap_to_rrd(path, cache_dir=cache_dir)
+    return [Recording(source=path.resolve(), rrd=rrd.resolve(), episode_id=episode_id, format="mcap")]
