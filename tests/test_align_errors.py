@@ -169,7 +169,7 @@ def test_fps_from_notebook_parameters() -> None:
 @pytest.mark.parametrize(
     ("cfg", "text"),
     [
-        ({"image": ("front:/camera/front",)}, "key:path:kind"),
+        ({"image": ("front",)}, r"key:path\[:kind\]"),
         ({"image": ("front:/camera/front:mpeg",)}, "kind 'mpeg'"),
         ({"stream_policy": ("action=cubic",)}, "stream_policy"),
         ({"stream_policy": ("gripper=nearest",)}, "unknown stream"),

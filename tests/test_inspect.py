@@ -265,12 +265,13 @@ def test_suggestion_builds_an_align_config(fixture_server: RecordingServer) -> N
 
 def test_suggestion_for_the_samples_is_the_align_default() -> None:
     from lerobot_nb.align import AlignConfig
+    from lerobot_nb.align.config import stream_paths
     from lerobot_nb.sources.sample import sample_recordings
 
     with open_recordings(sample_recordings()) as server:
         s = suggest(server)
     default = AlignConfig()
-    assert (s.index, s.fps, s.action_path, s.state_path, s.task_path) == (
+    assert (s.index, s.fps, stream_paths(s.action_path), stream_paths(s.state_path), s.task_path) == (
         default.index,
         default.fps,
         default.action_path,
