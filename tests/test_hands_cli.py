@@ -138,7 +138,7 @@ def test_npz_without_cameras(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     err = capsys.readouterr().err
     assert code == 2 and "ep3.npz" in err and "no camera array" in err and "joints float64[3, 7]" in err
     code = main(["hands", "--dir", str(tmp_path / "missing")])
-    assert code == 2 and "not a directory" in capsys.readouterr().err
+    assert code == 2 and "missing: no such file or folder" in capsys.readouterr().err
 
 
 def test_existing_lerobot_dataset_is_enriched(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

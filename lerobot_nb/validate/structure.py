@@ -41,13 +41,33 @@ _INFO_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "video_files_size_in_mb": ((int, float), False),
 }
 _DTYPES = {
-    "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-    "bool", "string", "language", "image", "video",
-}  # fmt: skip
+    "float16",
+    "float32",
+    "float64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "bool",
+    "string",
+    "language",
+    "image",
+    "video",
+}
 _EPISODE_COLUMNS = (
-    "episode_index", "tasks", "length", "data/chunk_index", "data/file_index",
-    "dataset_from_index", "dataset_to_index", "meta/episodes/chunk_index", "meta/episodes/file_index",
-)  # fmt: skip
+    "episode_index",
+    "tasks",
+    "length",
+    "data/chunk_index",
+    "data/file_index",
+    "dataset_from_index",
+    "dataset_to_index",
+    "meta/episodes/chunk_index",
+    "meta/episodes/file_index",
+)
 _FIX = "; rewrite the dataset with a v3.0 writer (lerobot-nb convert or lerobot's converter)"
 
 
