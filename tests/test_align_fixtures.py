@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from align_recordings import brute_latest, expected_ticks
 from conftest import MCAP_DIR, RRD_FIXTURES
-from test_align_recordings import brute_latest, expected_ticks
 
 from lerobot_nb.align import AlignConfig, AlignedEpisode, align_episode, iter_aligned
 from lerobot_nb.errors import LerobotNbError
