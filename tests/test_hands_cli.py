@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from conftest import RRD_FIXTURES, free_port
+from conftest import free_port
+from fixture_files import fixture
 from hamer_test_server import HamerTestServer, image_key
 from hands_fixtures import fake_hamer_answers, rhd_samples
 
@@ -91,7 +92,7 @@ def test_recordings_without_hands_keep_every_frame(capsys: pytest.CaptureFixture
     code = main(
         [
             "hands",
-            str(RRD_FIXTURES[0]),
+            str(fixture("rrd/episode_0.rrd")),
             "--image",
             "cam:/camera/raw:raw",
             "--state-path",
@@ -143,9 +144,7 @@ def test_npz_without_cameras(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 def test_existing_lerobot_dataset_is_enriched(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A dataset lerobot wrote (no hands in its synthetic frames) comes out with every frame and value."""
-    from conftest import LEROBOT_FIXTURES
-
-    src = LEROBOT_FIXTURES / "synthetic_v30_video_lerobot061"
+    src = fixture("lerobot/synthetic_v30_video_lerobot061")
     out = tmp_path / "ds"
     code = main(
         [
