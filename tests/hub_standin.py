@@ -19,20 +19,37 @@ from typing import Any
 
 import httpx
 import pytest
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+from conftest import free_port
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
 from huggingface_hub.errors import HfHubHTTPError, RevisionNotFoundError
 from huggingface_hub.hf_api import CommitInfo, DatasetInfo
 
-#: The methods a push may call; the stand-in answers exactly these.
-METHODS = (
-    "create_repo",
-    "create_branch",
-    "repo_info",
-    "list_repo_files",
-    "create_commit",
-    "delete_tag",
-    "create_tag",
+#: The methods a push may call (any order); the stand-in answers exactly these.
+METHODS = frozenset(
+    {
+        "create_branch",
+        "create_commit",
+        "create_repo",
+        "create_tag",
+        "delete_tag",
+        "list_repo_files",
+        "repo_info",
+    }
 )
+
+
+def closed_endpoint(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Online mode, a token, and the Hub endpoint on a closed local port: an unanswered call fails."""
+    url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setattr(constants, "ENDPOINT", url)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_TOKEN", "hf_standin")
+    return url
+
+
+def recording_hub(monkeypatch: pytest.MonkeyPatch) -> RecordingHub:
+    """A `RecordingHub` installed on `HfApi`, behind a closed endpoint."""
+    return RecordingHub(closed_endpoint(monkeypatch)).install(monkeypatch)
 
 
 @dataclass

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import free_port
 from export_support import synthetic_episode
-from hub_standin import RecordingHub
-from huggingface_hub import DatasetCard, constants
+from hub_standin import RecordingHub, recording_hub
+from huggingface_hub import DatasetCard
 
 from lerobot_nb.cli.main import SUBCOMMANDS, main
 from lerobot_nb.errors import LerobotNbError
@@ -33,11 +33,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def hub(monkeypatch: pytest.MonkeyPatch) -> RecordingHub:
-    url = f"http://127.0.0.1:{free_port()}"
-    monkeypatch.setattr(constants, "ENDPOINT", url)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setenv("HF_TOKEN", "hf_standin")
-    return RecordingHub(url).install(monkeypatch)
+    return recording_hub(monkeypatch)
 
 
 def test_push_is_listed_after_stats() -> None:

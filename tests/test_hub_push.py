@@ -12,9 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port
 from export_support import synthetic_episode
-from hub_standin import RecordingHub, http_error
+from hub_standin import RecordingHub, closed_endpoint, http_error
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, DatasetCard, constants
 from huggingface_hub.errors import HfHubHTTPError
 
@@ -60,12 +59,7 @@ def listing(root: Path) -> list[str]:
 
 @pytest.fixture
 def endpoint(monkeypatch: pytest.MonkeyPatch) -> str:
-    """A token, online mode, and HF_ENDPOINT on a closed port: any call the stand-in does not answer fails."""
-    url = f"http://127.0.0.1:{free_port()}"
-    monkeypatch.setattr(constants, "ENDPOINT", url)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setenv("HF_TOKEN", "hf_standin")
-    return url
+    return closed_endpoint(monkeypatch)
 
 
 @pytest.fixture
@@ -286,3 +280,15 @@ def test_push_config_refuses_bad_names(kwargs: dict[str, str], message: str) -> 
     with pytest.raises(LerobotNbError) as err:
         PushConfig(**kwargs)  # type: ignore[arg-type]
     assert str(err.value).startswith(message)
+
+
+def test_why_not_lerobots_push_to_hub(dataset: Path, hub: RecordingHub) -> None:
+    """lerobot 0.6.1's own push branches a dataset opened from disk off the `v3.0` tag, which a new
+    repository does not have: it stops at create_branch (the Hub answers 404 to a missing revision)."""
+    from huggingface_hub.errors import RevisionNotFoundError
+    from lerobot.datasets import LeRobotDataset
+
+    with pytest.raises(RevisionNotFoundError):
+        LeRobotDataset(REPO, root=dataset, video_backend="pyav").push_to_hub(branch="v0.1")
+    assert hub.names() == ["create_repo", "create_branch"]
+    assert hub.only("create_branch")["revision"] == "v3.0"
