@@ -88,11 +88,15 @@ def test_cli_not_a_dataset_exits_2(
     assert hub.calls == []
 
 
-def _run(dataset: Path, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
+def _run(
+    dataset: Path, tmp_path: Path, argv: list[str | Path] | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    # Earlier tests in this process may have set TRANSFORMERS_OFFLINE (the language step does).
+    offline = ("HF_", "HUGGING_FACE", "TRANSFORMERS_OFFLINE")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(offline)}
     exe = Path(sys.executable).with_name("lerobot-nb")
     return subprocess.run(
-        [exe, "push", dataset, "--repo-id", REPO, "--branch", "v0.1"],
+        argv or [exe, "push", dataset, "--repo-id", REPO, "--branch", "v0.1"],
         env={**base, "HF_HOME": str(tmp_path / "hf-home"), **env},
         capture_output=True,
         text=True,
@@ -123,6 +127,26 @@ def test_subprocess_without_token_is_one_line_exit_2(dataset: Path, tmp_path: Pa
         f"error: {dataset}: no Hugging Face token: nothing was pushed; the dataset is complete here, run "
         "`hf auth login` (huggingface_hub 1.x's `huggingface-cli login`) or set HF_TOKEN\n"
     )
+
+
+@pytest.mark.slow
+def test_validating_first_does_not_make_the_push_offline(dataset: Path, tmp_path: Path) -> None:
+    """A writing command's order: import the hub flags, validate (its loader check sets
+    HF_HUB_OFFLINE=1 for lerobot), then push with that report: the push still goes online."""
+    script = (
+        "import sys; from lerobot_nb.hub import PushConfig, push_dataset; from lerobot_nb.validate import validate\n"
+        "report = validate(sys.argv[1]); import os; assert os.environ['HF_HUB_OFFLINE'] == '1'\n"
+        "push_dataset(sys.argv[1], PushConfig(repo_id='lab/pick-red-block'), report=report)\n"
+    )
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    run = _run(
+        dataset, tmp_path, [sys.executable, "-c", script, dataset], HF_ENDPOINT=endpoint, HF_TOKEN="hf_x"
+    )
+    assert run.returncode == 1
+    assert (
+        f"push failed while creating the dataset repository {REPO}: cannot reach the Hub at {endpoint}"
+        in (run.stderr.splitlines()[-1])
+    ), run.stderr
 
 
 def _parse(argv: list[str], *, push: bool | None = True) -> argparse.Namespace:

@@ -236,15 +236,20 @@ def test_no_token_is_one_line_before_any_call(
     assert hub.calls == []
 
 
+@pytest.mark.parametrize("switch", ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"])
 def test_offline_mode_is_one_line_before_any_call(
-    dataset: Path, hub: RecordingHub, monkeypatch: pytest.MonkeyPatch
+    dataset: Path, hub: RecordingHub, monkeypatch: pytest.MonkeyPatch, switch: str
 ) -> None:
+    """huggingface_hub goes offline with either variable (read at import: the constant is patched too)."""
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(switch, "1")
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(LerobotNbError) as err:
         push_dataset(dataset, PushConfig(repo_id=REPO))
     assert str(err.value) == (
-        f"{dataset}: offline mode is on (HF_HUB_OFFLINE=1): nothing was pushed; the dataset is complete "
-        "here, unset HF_HUB_OFFLINE and push again"
+        f"{dataset}: offline mode is on ({switch}=1): nothing was pushed; the dataset is complete "
+        f"here, unset {switch} and push again"
     )
     assert hub.calls == []
 

@@ -26,6 +26,7 @@ card (`create_lerobot_dataset_card`), version, ignore patterns and call order ar
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ __all__ = ["CARD_PATH", "PushResult", "dataset_files", "push_dataset"]
 CARD_PATH = "README.md"
 #: What lerobot's `push_to_hub` leaves out (its writer's temporary PNG frames).
 LEROBOT_IGNORE = ("images/",)
+#: Either one switches huggingface_hub to offline mode.
+OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 _LOGIN_HINT = "run `hf auth login` (huggingface_hub 1.x's `huggingface-cli login`) or set HF_TOKEN"
 
 
@@ -94,14 +97,21 @@ def _require_valid(root: Path, report: ValidationReport | None, config: Validate
         )
 
 
+def _offline_switch() -> str:
+    """Which variable made huggingface_hub offline (it reads both, once, at import)."""
+    on = [v for v in OFFLINE_VARIABLES if os.environ.get(v, "").upper() in ("1", "ON", "YES", "TRUE")]
+    return on[0] if on else OFFLINE_VARIABLES[0]
+
+
 def _require_credentials(root: Path) -> None:
     """Offline mode and a missing token are known before any call: say so, touch nothing."""
     from huggingface_hub import constants, get_token
 
     if constants.HF_HUB_OFFLINE:
+        switch = _offline_switch()
         raise LerobotNbError(
-            "offline mode is on (HF_HUB_OFFLINE=1): nothing was pushed; the dataset is complete here, "
-            "unset HF_HUB_OFFLINE and push again",
+            f"offline mode is on ({switch}=1): nothing was pushed; the dataset is complete here, "
+            f"unset {switch} and push again",
             file=root,
         )
     if get_token() is None:
@@ -117,7 +127,7 @@ def _describe(exc: Exception, endpoint: str, repo_id: str) -> str:
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
     if isinstance(exc, OfflineModeIsEnabled):
-        return "offline mode is on (HF_HUB_OFFLINE=1): unset it"
+        return f"offline mode is on ({_offline_switch()}=1): unset it"
     if isinstance(exc, HfHubHTTPError):
         status = exc.response.status_code if exc.response is not None else None
         if status == 401:
