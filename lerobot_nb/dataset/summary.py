@@ -37,6 +37,8 @@ class RewriteSummary:
     validate_seconds: float = 0.0
     #: the validation report of the new dataset (None when validation was switched off)
     report: Any = None
+    #: lines for the reader, printed before the totals (e.g. which episodes a curation dropped)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def table(self) -> pl.DataFrame:
@@ -64,6 +66,7 @@ class RewriteSummary:
                 f"{r['frames']!s:>7}  {r['stats']}"
             )
         lines.append("-" * 60)
+        lines += self.notes
         valid = "" if self.report is None else f", validated in {self.validate_seconds:.1f} s"
         lines.append(
             f"wrote {self.episodes} episodes, {self.frames} frames in {self.seconds:.1f} s "
