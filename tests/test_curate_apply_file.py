@@ -63,14 +63,20 @@ def test_empty_file_keeps_everything() -> None:
     [
         ("episodes:\n  3:\n    trim: [0, 1]\n    trim: [2, 3]\n", "line 4: several trims for one episode"),
         ("episodes:\n  3: {trim: [[0, 1], [2, 3]]}\n", "episode 3: several trims for one episode"),
-        ("episodes:\n  3: {drop: a}\n  3: {drop: b}\n", "line 3: episode 3 is listed twice (first on line 2)"),
+        (
+            "episodes:\n  3: {drop: a}\n  3: {drop: b}\n",
+            "line 3: episode 3 is listed twice (first on line 2)",
+        ),
         ("episodes:\n  3: {trim: [5, 3]}\n", "episode 3: trim [5.0, 3.0] does not end after it starts"),
         ("episodes:\n  3: {trim: [-1, 3]}\n", "episode 3: trim start -1.0 is not a number of seconds >= 0"),
         ("episodes:\n  3: {trim: [1]}\n", "episode 3: trim [1] is not [START_S, END_S]"),
         ("episodes:\n  3: {trim: [a, 2]}\n", "episode 3: trim ['a', 2]: START_S and END_S must be seconds"),
         ("episodes:\n  3: {drop: ''}\n", "episode 3: drop needs a reason"),
         ("episodes:\n  3: {drop: x, trim: [0, 1]}\n", "episode 3: a dropped episode cannot also be trimmed"),
-        ("episodes:\n  3: {cut: [0, 1]}\n", "episode 3: unknown field(s) cut; known: drop, trim, split, task"),
+        (
+            "episodes:\n  3: {cut: [0, 1]}\n",
+            "episode 3: unknown field(s) cut; known: drop, trim, split, task",
+        ),
         ("episodes:\n  3: {split: [2, 1]}\n", "episode 3: split times [2.0, 1.0] must be increasing"),
         ("episodes:\n  3: drop\n", "episode 3: expected {drop: REASON} or {trim: [START_S, END_S]}"),
         ("episodes:\n  -1: {drop: x}\n", "-1 is not an episode_index"),
