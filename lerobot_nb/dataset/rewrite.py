@@ -150,6 +150,12 @@ def _check_not_in_place(output: Path, sources: Sequence[SourceDataset], *, overw
             )
         if resolved in root.parents:
             raise LerobotNbError(f"the input dataset {root} is inside the output folder", file=output)
+        if root in resolved.parents:
+            raise LerobotNbError(
+                f"the output is inside the input dataset {root}; write the new dataset elsewhere", file=output
+            )
+    if not overwrite and output.is_dir() and any(output.iterdir()):
+        raise LerobotNbError("the output exists; pass --overwrite to replace it", file=output)
     check_output(output, overwrite=overwrite, resume=False, inputs=[s.root for s in sources])
 
 
