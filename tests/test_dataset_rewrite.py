@@ -29,9 +29,11 @@ from lerobot_nb.dataset import (
     EpisodeEdit,
     ResolvedEdit,
     RewriteConfig,
+    SourceDataset,
     merge_datasets,
     rewrite_dataset,
 )
+from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.stats import aggregate_stats, image_stats, numeric_stats, stats_to_json
 
 LENGTHS = (12, 9, 15, 20)
@@ -187,8 +189,11 @@ class _Doubled:
 
     changed = frozenset({"action", "observation.speed"})
 
-    def features(self, features: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        return {"observation.speed": {"dtype": "float32", "shape": [1], "names": None}, **features}
+    def features(self, source: SourceDataset) -> dict[str, dict[str, Any]]:
+        return {"observation.speed": {"dtype": "float32", "shape": [1], "names": None}, **source.features}
+
+    def write_meta(self, root: Path) -> None:
+        pass
 
     def apply(self, edit: ResolvedEdit, rows: pa.Table) -> pa.Table:
         action = np.stack(rows["action"].to_numpy(zero_copy_only=False))
@@ -221,3 +226,57 @@ def test_column_transform_rewrites_columns_and_their_stats_only(tmp_path: Path) 
                 for a, b in zip(frames(out, out_ep, key), frames(src, ep, key)[start:end], strict=True)
             )
     assert rows[1]["stats/observation.state/q50"] == episodes(src)[1]["stats/observation.state/q50"]  # reused
+
+
+class _NewState:
+    """Sources of different state sizes mapped to one 2-dim state; the wrist camera left out; a sidecar."""
+
+    changed = frozenset({"observation.state"})
+
+    def features(self, source: SourceDataset) -> dict[str, dict[str, Any]]:
+        out = {k: f for k, f in source.features.items() if k != "observation.images.wrist"}
+        out["observation.state"] = {"dtype": "float32", "shape": [2], "names": ["first", "last"]}
+        return out
+
+    def apply(self, edit: ResolvedEdit, rows: pa.Table) -> pa.Table:
+        state = np.stack(rows["observation.state"].to_numpy(zero_copy_only=False))
+        both = np.stack([state[:, 0], state[:, -1]], axis=1).astype(np.float32)
+        column = pa.FixedSizeListArray.from_arrays(pa.array(both.ravel()), 2)
+        return rows.set_column(rows.column_names.index("observation.state"), "observation.state", column)
+
+    def write_meta(self, root: Path) -> None:
+        (root / "meta" / "sidecar.json").write_text('{"ok": true}')
+
+
+def test_column_transform_merges_sources_of_other_features(tmp_path: Path) -> None:
+    """Features are compared after the transform: 7- and 5-dim states merge into one 2-dim state;
+    a camera the transform leaves out is not copied; its own meta file is published with the rest."""
+    seven = [synthetic_episode("rec-a", 10, 1)]
+    five = [synthetic_episode("rec-b", 8, 2, state_dim=5)]
+    a, b = export(tmp_path / "a", seven, codec="h264"), export(tmp_path / "b", five, codec="h264")
+    plan = EditPlan.of([a, b], [EpisodeEdit(0, 0), EpisodeEdit(1, 0)])
+    with pytest.raises(LerobotNbError, match=r"feature observation.state has shape \[5\], not \[7\]"):
+        rewrite_dataset(plan, _config(tmp_path / "plain"))
+    rewrite_dataset(plan, _config(tmp_path / "out"), transform=_NewState())
+    out = tmp_path / "out"
+    assert json.loads((out / "meta/sidecar.json").read_text()) == {"ok": True}
+    assert "observation.images.wrist" not in info(out)["features"]
+    assert not (out / "videos/observation.images.wrist").exists()
+    table = data(out)
+    for out_ep, ep in enumerate([seven[0], five[0]]):
+        state = ep.numeric["observation.state"]
+        mine = np.stack(
+            table.filter(np.asarray(table["episode_index"]) == out_ep)["observation.state"].to_numpy(
+                zero_copy_only=False
+            )
+        )
+        np.testing.assert_array_equal(mine, np.stack([state[:, 0], state[:, -1]], axis=1))
+        assert episodes(out)[out_ep]["stats/observation.state/mean"] == numeric_stats(mine)["mean"].tolist()
+        assert all(
+            np.array_equal(x, y)
+            for x, y in zip(
+                frames(out, out_ep, "observation.images.front"),
+                frames([a, b][out_ep], 0, "observation.images.front"),
+                strict=True,
+            )
+        )

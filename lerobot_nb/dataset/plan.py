@@ -8,7 +8,7 @@ exist, ranges are inside them and not empty, sources can be merged) before anyth
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,17 +120,26 @@ def resolve(plan: EditPlan, sources: Sequence[SourceDataset]) -> list[ResolvedEd
     return out
 
 
-def merged_layout(sources: Sequence[SourceDataset]) -> OutputLayout:
-    """The output's fps and features; sources of another fps or other features are an error."""
+def merged_layout(
+    sources: Sequence[SourceDataset],
+    features_of: Callable[[SourceDataset], dict[str, dict[str, Any]]] | None = None,
+) -> OutputLayout:
+    """The output's fps and features; sources of another fps or other features are an error.
+
+    `features_of` gives the features a source's episodes will have in the output (a column
+    transform's); the sources must agree on those instead of on their own.
+    """
     first = sources[0]
-    features = copy.deepcopy(first.features)
-    for other in sources[1:]:
+    mapped = [features_of(s) if features_of is not None else s.features for s in sources]
+    features = copy.deepcopy(mapped[0])
+    video_keys = [k for k, f in features.items() if f["dtype"] == "video"]
+    for other, theirs in zip(sources[1:], mapped[1:], strict=True):
         where = f"{other.root} cannot be merged with {first.root}"
         if other.fps != first.fps:
             raise LerobotNbError(f"{where}: fps {other.fps} differs from {first.fps}")
-        _check_same_features(first.features, other.features, where)
-        for key in first.video_keys:
-            _merge_tuning(features[key].setdefault("info", {}), other.features[key].get("info") or {})
+        _check_same_features(mapped[0], theirs, where)
+        for key in video_keys:
+            _merge_tuning(features[key].setdefault("info", {}), theirs[key].get("info") or {})
     robot_types = {s.info.get("robot_type") for s in sources}
     info = first.info
     return OutputLayout(

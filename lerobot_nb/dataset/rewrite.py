@@ -12,7 +12,6 @@ dataset is built beside the output, validated, then published atomically; inputs
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import io
 import shutil
@@ -73,17 +72,22 @@ _MB = 1024 * 1024
 class ColumnTransform(Protocol):
     """Changes the non-video columns of every output episode, e.g. `prepare`'s new state/action.
 
-    `features` maps the inputs' features (info.json entries, video ones included) to the
-    output's; `apply` gets an output episode's kept rows and returns them with those columns
-    (cameras are still copied from the source videos). Features in `changed` get their stats
-    recomputed from the new values; every other whole-episode stat is reused.
+    `features` gives the output features (info.json entries, video ones included) of one
+    source's episodes: sources with different features merge when they map to the same ones
+    (video features left out are not copied). `apply` gets an output episode's kept rows and
+    returns them with those columns (cameras are still copied from the source videos). Features
+    in `changed` get their stats recomputed from the new values; every other whole-episode stat
+    is reused. `write_meta` adds its own files to the new dataset (its folder `root`), after the
+    engine's metadata and before validation, so they are published with it or not at all.
     """
 
     changed: frozenset[str]
 
-    def features(self, features: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]: ...
+    def features(self, source: SourceDataset) -> dict[str, dict[str, Any]]: ...
 
     def apply(self, edit: ResolvedEdit, rows: pa.Table) -> pa.Table: ...
+
+    def write_meta(self, root: Path) -> None: ...
 
 
 def rewrite_dataset(
@@ -103,9 +107,7 @@ def rewrite_dataset(
     if not config.output:
         raise LerobotNbError("no output folder given")
     opened = list(sources) if sources is not None else [SourceDataset(p) for p in plan.sources]
-    layout = merged_layout(opened)
-    if transform is not None:
-        layout = dataclasses.replace(layout, features=transform.features(layout.features))
+    layout = merged_layout(opened, transform.features if transform is not None else None)
     edits = resolve(plan, opened)
     for src in opened:
         src.check_files(sorted({e.episode for e in edits if e.source is src}))
@@ -121,6 +123,8 @@ def rewrite_dataset(
             summary.rows.append(writer.add(edit))
         writer.close()
         writer.write_meta()
+        if transform is not None:
+            transform.write_meta(build)
         summary.seconds = time.perf_counter() - started
         if config.validate != "off":
             summary.report = _validated(build, output, quick=config.validate == "quick")
