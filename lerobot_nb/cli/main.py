@@ -22,6 +22,7 @@ SUBCOMMANDS = (
     "validate",
     "stats",
     "curate",
+    "prepare",
     "push",
     "notebooks",
 )
