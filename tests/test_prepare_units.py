@@ -12,6 +12,7 @@ from lerobot_nb.prepare import normalize, parse_embodiments, unnormalize
 from lerobot_nb.prepare.actions import action_chunks, actions_from_state
 from lerobot_nb.prepare.rotation import matrix_from_rot6d, rot6d, to_matrix
 from lerobot_nb.prepare.run import parse_source
+from lerobot_nb.prepare.training import parse_losses
 from lerobot_nb.stats import numeric_stats
 
 
@@ -134,3 +135,12 @@ def test_bad_embodiment_files(text: str, message: str) -> None:
         parse_embodiments(text, "mine.yaml")
     assert str(info.value).startswith("mine.yaml: ") and message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_parse_losses() -> None:
+    log = (
+        "INFO step:1 smpl:8 ep:0 epch:0.05 loss:96.270 grdn:1318.537 lr:1.0e-05\n"
+        "noise\nINFO step:2K smpl:16 ep:0 epch:0.10 loss:71.5 grdn:1.0\n"
+    )
+    steps, losses = parse_losses(log)
+    assert steps.tolist() == [1, 2000] and losses.tolist() == [96.27, 71.5]

@@ -70,8 +70,14 @@ class PrepareSummary:
         return self.rewrite.output
 
     def render(self) -> str:
-        lines = [self.rewrite.render(), "", "embodiments (share of known values per shared key):"]
-        lines += str(self.coverage).splitlines()
+        lines = [self.rewrite.render(), "embodiments (share of known values per shared key):"]
+        for row in self.coverage.iter_rows(named=True):
+            known = ", ".join(
+                f"{k} {v:.0%}" for k, v in row.items() if k not in ("embodiment", "episodes", "frames")
+            )
+            lines.append(
+                f"  {row['embodiment']}: {row['episodes']} episodes, {row['frames']} frames; {known}"
+            )
         if self.normalized:
             lines.append(
                 "observation.state / action are stored normalized per embodiment (meta/embodiments.json)"
@@ -210,12 +216,10 @@ def carried_features(
                 break
         else:
             kept.append(key)
-    notes += [
-        f"left out {k}: only in {s.root}"
-        for s in sources[1:]
-        for k in s.features
-        if k not in first.features and k not in reserved
-    ]
+    for other in sources[1:]:
+        only = [k for k in other.features if k not in first.features and k not in reserved]
+        if only:
+            notes.append(f"left out {len(only)} feature(s) only {other.root} has: {', '.join(only)}")
     return tuple(kept), notes
 
 
