@@ -25,8 +25,8 @@ __all__ = ["SAMPLE_ALIGN", "sample_dataset"]
 SAMPLE_ALIGN = AlignConfig(
     fps=10,
     index="real_time",
-    action_path="/action",
-    state_path="/observation/state",
+    action_path=("/action",),
+    state_path=("/observation/state",),
     task_path="/language_instruction",
     image=SAMPLE_DEFAULTS["image"],
 )
