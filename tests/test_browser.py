@@ -248,3 +248,46 @@ def test_align_picker_updates_the_preview(
     assert not page.locator(f"{preview}[data-mime-type='application/vnd.jupyter.stderr']").count()
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator(".widget-vbox").last.screenshot(path=str(ARTIFACTS / "02_align_picker.png"))
+
+
+def test_train_prep_in_chromium(
+    jupyterlab: tuple[str, Path], browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """06 after Run All: figures (before/after, chunks, coverage, loss) render; the frame slider redraws the chunk."""
+    from lerobot_nb.notebooks.datasets import sample_dataset
+
+    url, root = jupyterlab
+    dataset = sample_dataset("pusht", tmp_path_factory.mktemp("pusht") / "pusht")
+    interactive_copy(
+        notebook_dir() / "06_train_prep.ipynb",
+        root / "06_train_prep.ipynb",
+        datasets=[str(dataset)],
+        hand_demo=False,
+        output=str(tmp_path_factory.mktemp("prepared") / "prepared"),
+        steps=3,
+        interactive=True,
+    )
+    page = browser
+    open_and_run_all(page, url, "06_train_prep.ipynb")
+    figures = page.locator(".jp-RenderedImage img[src^='data:image/png']")
+    assert figures.count() >= 5  # before/after, chunks, the slider's chunk, coverage, loss
+    slider = page.locator(".widget-slider", has_text="frame")
+    slider.scroll_into_view_if_needed()
+    preview = ".widget-vbox .widget-output .jp-OutputArea-output"
+    before = page.locator(f"{preview} img").last.get_attribute("src")
+    assert before and before.startswith("data:image/png")
+    readout = slider.locator(".widget-readout")  # ipywidgets 8: an editable text box beside the slider
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("0")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        f"(before) => {{ const imgs = document.querySelectorAll('{preview} img'); "
+        "return imgs.length > 0 && imgs[imgs.length - 1].src !== before; }",
+        arg=before,
+        timeout=60_000,
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".widget-vbox").last.screenshot(path=str(ARTIFACTS / "06_train_prep_chunks.png"))
+    figures.last.scroll_into_view_if_needed()
+    figures.last.screenshot(path=str(ARTIFACTS / "06_train_prep_loss.png"))

@@ -1,4 +1,4 @@
-"""The five notebooks executed by papermill on the sample recordings, checked by their recorded results."""
+"""The six notebooks executed by papermill on the sample recordings, checked by their recorded results."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def full_run(recordings: Path, tmp_path_factory: pytest.TempPathFactory) -> RunR
     )
 
 
-def test_all_five_run_in_order(full_run: RunResult) -> None:
+def test_all_six_run_in_order(full_run: RunResult) -> None:
     assert full_run.ok, full_run.summary()
     assert [r.name for r in full_run.runs] == list(NOTEBOOKS) and full_run.exit_code == 0
     for r in full_run.runs:
@@ -94,6 +94,31 @@ def test_recorded_results_match_the_data(full_run: RunResult, recordings: Path) 
     assert res["05_validate"]["verdict"] == "pass"
     assert res["05_validate"]["frames_loaded"] == sum(ticks.values())
     assert res["05_validate"]["episodes_loaded"] == 2
+
+    # 06 prepares what 04 wrote, merged with the hand demonstration, and trains on it
+    prep = res["06_train_prep"]
+    assert prep["datasets"][0] == str(dataset) and prep["datasets"][1].endswith(":mano")
+    hand = Path(prep["datasets"][1].rsplit(":", 1)[0])
+    hand_frames = json.loads((hand / "meta" / "info.json").read_text())["total_frames"]
+    assert prep["embodiments"] == ["pusht", "mano"] and prep["normalized"] is True
+    assert (prep["episodes"], prep["frames"]) == (4, sum(ticks.values()) + hand_frames)
+    assert Path(prep["output"]) == full_run.output_dir / "prepared"
+    prepared = json.loads((full_run.output_dir / "prepared" / "meta" / "info.json").read_text())
+    assert prepared["total_frames"] == prep["frames"] and "action_chunk" in prepared["features"]
+    assert (
+        "observation.images.wrist" in prepared["features"]
+        and "observation.images.top" not in prepared["features"]
+    )
+    assert prep["coverage"]["pusht"] == {
+        "episodes": 2,
+        "frames": sum(ticks.values()),
+        "eef_pos": 0.6667,
+        "eef_rot": 0.0,
+        "gripper": 0.0,
+    }
+    assert prep["coverage"]["mano"]["eef_pos"] > 0.85  # MediaPipe finds the drawn hand in most frames
+    losses = prep["losses"]
+    assert prep["train_exit_code"] == 0 and len(losses) == 20 and losses[-1] < losses[0]
 
 
 def test_overridden_parameters(recordings: Path, tmp_path: Path) -> None:
@@ -147,6 +172,43 @@ def test_overridden_parameters(recordings: Path, tmp_path: Path) -> None:
             strict=True,
         )
     )
+
+
+def test_train_prep_alone(full_run: RunResult, tmp_path: Path) -> None:
+    """06 on its own: one dataset named with its embodiment, delta actions, no hand demonstration,
+    no training; `interactive=true` under papermill creates the chunk slider without waiting."""
+    dataset = full_run.output_dir / "dataset"
+    # the `notebooks:` entry is where 06's own parameters go (a shared `output` is 04's)
+    run = run_notebooks(
+        {
+            "interactive": True,
+            "notebooks": {
+                "06_train_prep": {
+                    "datasets": [f"{dataset}:pusht"],
+                    "hand_demo": False,
+                    "horizon": 3,
+                    "action_mode": "delta",
+                    "steps": 0,
+                    "output": str(tmp_path / "mine"),
+                }
+            },
+        },
+        tmp_path / "run7",
+        notebooks=["06_train_prep"],
+        html=False,
+    )
+    assert run.ok, run.summary()
+    results = run.runs[0].results
+    assert results["embodiments"] == ["pusht"] and results["normalized"] is False
+    assert "train_exit_code" not in results and results["output"] == str(tmp_path / "mine")
+    info = json.loads((tmp_path / "mine" / "meta" / "info.json").read_text())
+    assert info["features"]["action_chunk_is_pad"]["shape"] == [3]
+    widgets = [
+        o
+        for o in outputs(tmp_path / "run7" / "06_train_prep.ipynb")
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    assert len(widgets) >= 1  # the frame slider of the action chunks
 
 
 def test_stops_at_first_failure_naming_the_cell(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -74,6 +74,7 @@ def test_every_notebook_teaches() -> None:
     assert "fixed grid" in text["02_align"].lower() and "staleness" in text["02_align"].lower()
     assert "focal length" in text["03_hand_pose"].lower()
     assert "protects against" in text["05_validate"].lower()
+    assert "shared action space" in text["06_train_prep"] and "6d" in text["06_train_prep"].lower()
     assert all(len(t) > 800 for t in text.values())
 
 
@@ -213,6 +214,14 @@ def test_per_notebook_split() -> None:
     assert per["02_align"]["fps"] == 5 and "output" not in per["02_align"]
     assert per["05_validate"] == {"output": "/o", "interactive": False}
     assert per["03_hand_pose"]["camera"] == "wrist" and "camera" not in per["04_export"]
+    # 06 reads what 04 wrote (the chain's output) and never writes there
+    assert per["06_train_prep"]["datasets"] == ["/o"] and "output" not in per["06_train_prep"]
+    chain = _per_notebook({}, NOTEBOOKS, NB_DIR, source="p.yaml", defaults={"output": "/run/dataset"})
+    assert chain["04_export"]["output"] == chain["05_validate"]["output"] == "/run/dataset"
+    assert (chain["06_train_prep"]["datasets"], chain["06_train_prep"]["output"]) == (["/run/dataset"], "/run/prepared")
+    own = {"output": "/x", "notebooks": {"06_train_prep": {"output": "/p", "datasets": ["/a:xarm7"]}}}
+    mine = _per_notebook(own, NOTEBOOKS, NB_DIR, source="p.yaml", defaults={"output": "/run/dataset"})["06_train_prep"]
+    assert (mine["datasets"], mine["output"]) == (["/a:xarm7"], "/p")
     with pytest.raises(LerobotNbError, match=r"p.yaml: unknown parameter\(s\) fsp"):
         _per_notebook({"fsp": 5}, NOTEBOOKS, NB_DIR, source="p.yaml")
     with pytest.raises(LerobotNbError, match="05_validate declares no parameter"):

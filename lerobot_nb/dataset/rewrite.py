@@ -285,7 +285,7 @@ class _Writer:
             "start": edit.start,
             "end": edit.end,
             "frames": n,
-            "stats": _stats_status(edit, self.repaired),
+            "stats": _stats_status(edit, self.repaired, transformed=bool(self.changed)),
             "lead_frames": lead,
         }
 
@@ -449,12 +449,12 @@ class _Writer:
         write_json_atomic(self.root / INFO_PATH, info)
 
 
-def _stats_status(edit: ResolvedEdit, repaired: set[str]) -> str:
+def _stats_status(edit: ResolvedEdit, repaired: set[str], *, transformed: bool = False) -> str:
     if not edit.whole:
         return "recomputed"
     if repaired:
         return f"reused; recomputed {', '.join(sorted(repaired))} (uint8 overflow)"
-    return "reused"
+    return "reused; transformed recomputed" if transformed else "reused"
 
 
 def _numpy(column: pa.ChunkedArray) -> np.ndarray:

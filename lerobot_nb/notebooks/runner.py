@@ -37,7 +37,10 @@ __all__ = [
 ]
 
 #: The notebooks in the order of the data flow; `run_notebooks` runs them in this order.
-NOTEBOOKS = ("01_inspect", "02_align", "03_hand_pose", "04_export", "05_validate")
+NOTEBOOKS = ("01_inspect", "02_align", "03_hand_pose", "04_export", "05_validate", "06_train_prep")
+#: Notebooks that write a dataset of their own from the one 04 wrote: notebook -> (its input
+#: parameter, which gets the chain's `output`, and the folder under the output dir its `output` defaults to).
+DERIVED = {"06_train_prep": ("datasets", "prepared")}
 
 #: Exit codes of `lerobot-nb notebooks run`: all ran / a notebook failed (bad input is 2).
 EXIT_OK, EXIT_NOTEBOOK_FAILED = 0, 1
@@ -197,8 +200,27 @@ def _per_notebook(
         merged = {k: v for k, v in (defaults or {}).items() if k in declared[name]}
         merged.update({k: v for k, v in shared.items() if k in declared[name]})
         merged.update(mine)
+        if name in DERIVED:
+            _derive(merged, shared, mine, (defaults or {}).get("output"), name)
         out[name] = merged
     return out
+
+
+def _derive(
+    merged: dict[str, Any], shared: Mapping[str, Any], mine: Mapping[str, Any], exported: Any, name: str
+) -> None:
+    """A notebook that reads the dataset 04 wrote (the chain's `output`) and writes its own: its
+    input parameter defaults to that dataset, its `output` to a folder beside it (the shared
+    `output` is 04's, never its own; only its `notebooks:` entry sets that)."""
+    inputs, folder = DERIVED[name]
+    chain_output = shared.get("output", exported)
+    if inputs not in mine and inputs not in shared and chain_output is not None:
+        merged[inputs] = [str(chain_output)]
+    if "output" not in mine:
+        if exported is None:
+            merged.pop("output", None)
+        else:
+            merged["output"] = str(Path(exported).parent / folder)
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

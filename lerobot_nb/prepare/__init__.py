@@ -20,7 +20,7 @@ from lerobot_nb.prepare.embodiment import (
 )
 from lerobot_nb.prepare.meta import embodiment_stats, normalizer_stats, read_prepared
 from lerobot_nb.prepare.normalize import normalize, unnormalize
-from lerobot_nb.prepare.run import PrepareSummary, prepare_datasets
+from lerobot_nb.prepare.run import PrepareSummary, common_cameras, prepare_datasets
 
 __all__ = [
     "SHARED_KEYS",
@@ -29,6 +29,7 @@ __all__ = [
     "KeyMap",
     "PrepareConfig",
     "PrepareSummary",
+    "common_cameras",
     "embodiment_stats",
     "load_embodiments",
     "normalize",

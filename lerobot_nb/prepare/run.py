@@ -31,7 +31,7 @@ from lerobot_nb.prepare.shared import BoundEmbodiment, SharedLayout, bind
 from lerobot_nb.prepare.transform import PrepareTransform, normalized_with
 from lerobot_nb.stats import FeatureStats, aggregate_stats, numeric_stats, stats_to_json
 
-__all__ = ["PrepareSummary", "carried_features", "parse_source", "prepare_datasets"]
+__all__ = ["PrepareSummary", "carried_features", "common_cameras", "parse_source", "prepare_datasets"]
 
 #: Source features that the prepared ones replace.
 REPLACED = (STATE, ACTION)
@@ -175,6 +175,22 @@ def _camera_keys(sources: Sequence[SourceDataset], cameras: Sequence[str]) -> li
 
 def _stream_info(feature: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in (feature.get("info") or {}).items() if k not in ENCODER_TUNING}
+
+
+def common_cameras(datasets: Sequence[str | Path]) -> tuple[str, ...]:
+    """The cameras every dataset (`SRC` or `SRC:NAME`) has alike, so they can be merged as they are."""
+    sources = [SourceDataset(parse_source(d, "-")[0]) for d in datasets]
+    first = sources[0]
+    return tuple(
+        key
+        for key in first.video_keys + first.image_keys
+        if all(
+            key in s.features
+            and s.features[key]["shape"] == first.features[key]["shape"]
+            and _stream_info(s.features[key]) == _stream_info(first.features[key])
+            for s in sources[1:]
+        )
+    )
 
 
 def carried_features(
