@@ -218,9 +218,14 @@ def test_per_notebook_split() -> None:
     assert per["06_train_prep"]["datasets"] == ["/o"] and "output" not in per["06_train_prep"]
     chain = _per_notebook({}, NOTEBOOKS, NB_DIR, source="p.yaml", defaults={"output": "/run/dataset"})
     assert chain["04_export"]["output"] == chain["05_validate"]["output"] == "/run/dataset"
-    assert (chain["06_train_prep"]["datasets"], chain["06_train_prep"]["output"]) == (["/run/dataset"], "/run/prepared")
+    assert (chain["06_train_prep"]["datasets"], chain["06_train_prep"]["output"]) == (
+        ["/run/dataset"],
+        "/run/prepared",
+    )
     own = {"output": "/x", "notebooks": {"06_train_prep": {"output": "/p", "datasets": ["/a:xarm7"]}}}
-    mine = _per_notebook(own, NOTEBOOKS, NB_DIR, source="p.yaml", defaults={"output": "/run/dataset"})["06_train_prep"]
+    mine = _per_notebook(own, NOTEBOOKS, NB_DIR, source="p.yaml", defaults={"output": "/run/dataset"})[
+        "06_train_prep"
+    ]
     assert (mine["datasets"], mine["output"]) == (["/a:xarm7"], "/p")
     with pytest.raises(LerobotNbError, match=r"p.yaml: unknown parameter\(s\) fsp"):
         _per_notebook({"fsp": 5}, NOTEBOOKS, NB_DIR, source="p.yaml")
