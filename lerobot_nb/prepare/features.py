@@ -10,8 +10,9 @@
 | `action_chunk_is_pad` | bool (H) | that step lies past the episode's end |
 | `mask.action_chunk` | bool (H * D) | the chunk's action mask, False on padded steps |
 
-Masks and the embodiment index live outside `observation.*` / `action`: lerobot would take an
-`observation.*` feature as a policy input and cast the normalizer's statistics to its dtype.
+Masks and the embodiment index live outside `observation.*` / `action`: lerobot 0.6.1 takes an
+`observation.*` feature as a policy input and casts its normalizer's statistics to the feature's dtype
+(a bool one fails on bool subtraction, an int64 one gets its statistics truncated).
 """
 
 from __future__ import annotations
