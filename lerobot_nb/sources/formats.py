@@ -88,8 +88,15 @@ def _suffix(*suffixes: str) -> Callable[[Path], bool]:
     return lambda path: path.is_file() and path.suffix.lower() in suffixes
 
 
+def _xgym_folder(path: Path) -> bool:
+    from lerobot_nb.sources.xgym_files import claims
+
+    return claims(path)
+
+
 #: Every format, in detection order: folder formats before the file formats found inside folders.
 FORMATS: tuple[SourceFormat, ...] = (
+    SourceFormat("xgym", "ticked", _xgym_folder, "lerobot_nb.sources.xgym", "xgym memmap folder"),
     SourceFormat("rrd", "served", _suffix(".rrd"), "lerobot_nb.sources.rrd", ".rrd"),
     SourceFormat("mcap", "served", _suffix(".mcap"), "lerobot_nb.sources.mcap", ".mcap"),
 )
