@@ -87,7 +87,7 @@ def _readable(files: list[EpisodeFiles]) -> list[Sidecar]:
             f.check_pair()
             found.append(read_sidecar(f.sidecar))
         except LerobotNbError as exc:
-            first = first or exc
+            first = first or exc.with_context(episode=f.episode_id)
     if not found:
         assert first is not None
         raise first
@@ -139,8 +139,11 @@ class XgymReader:
             raise LerobotNbError(
                 f"no episode {episode_id!r}; episodes: {', '.join(self._files)}", file=self._folder
             )
-        episode = load_episode(files)
-        self._layout.check(episode.sidecar)
+        try:
+            episode = load_episode(files)
+            self._layout.check(episode.sidecar)
+        except LerobotNbError as exc:
+            raise exc.with_context(episode=episode_id) from None
         return episode
 
     def read(self, episode_id: str, index: str) -> RecordedEpisode:
