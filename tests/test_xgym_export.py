@@ -35,7 +35,7 @@ from lerobot_nb.sources.xgym_sample import SAMPLE_EPISODES, XgymEpisodeSpec, rea
 CAMERAS = ("worm", "side", "wrist")
 #: The sample's cases, shorter: padding, a crash with padding, a late camera with NaN grippers.
 SHORT = (
-    XgymEpisodeSpec(records=20, maxlen=30, seed=0),
+    XgymEpisodeSpec(records=20, maxlen=30, seed=0, texture=True),
     XgymEpisodeSpec(records=15, maxlen=30, crashed=True, seed=1),
     XgymEpisodeSpec(records=24, late=((1, 4),), nan_gripper=(10, 11, 12), seed=2),
 )

@@ -64,6 +64,7 @@ class XgymEpisodeSpec:
     start_s: float = 3.0  # node uptime at record 0
     jitter_s: float = 0.002  # timer jitter, uniform +-
     seed: int = 0
+    texture: bool = False  # camera-like detail in the frames (see `frame_bgr`)
 
     @property
     def total(self) -> int:
@@ -97,9 +98,14 @@ def numeric_truth(spec: XgymEpisodeSpec) -> dict[str, np.ndarray]:
     return {k: v.astype(np.float32) for k, v in values.items()}
 
 
-def frame_bgr(record: int, camera: int, height: int = 224, width: int = 224) -> np.ndarray:
+def frame_bgr(
+    record: int, camera: int, height: int = 224, width: int = 224, *, texture: bool = False
+) -> np.ndarray:
     """The stored (BGR) frame of `camera` at `record`: a blue band (BGR 255, 0, 0) on top, then
-    the id `record | camera << 12` as a 4 x 4 grid of black (0) and white (1) blocks, row-major."""
+    the id `record | camera << 12` as a 4 x 4 grid of black (0) and white (1) blocks, row-major.
+
+    `texture` overlays a moving pattern and grain (at most 40 levels, so the id still reads) for
+    codecs to work on as on a camera image."""
     if record >= 1 << _RECORD_BITS or camera >= 1 << _CAMERA_BITS:
         raise ValueError(f"frame id out of range: record {record}, camera {camera}")
     frame = np.zeros((height, width, 3), np.uint8)
@@ -110,7 +116,17 @@ def frame_bgr(record: int, camera: int, height: int = 224, width: int = 224) -> 
     rows = np.linspace(0, _GRID, height - band, endpoint=False).astype(int)
     cols = np.linspace(0, _GRID, width, endpoint=False).astype(int)
     frame[band:] = bits[rows[:, None], cols[None, :], None]
-    return frame
+    return _textured(frame, record, camera) if texture else frame
+
+
+def _textured(frame: np.ndarray, record: int, camera: int) -> np.ndarray:
+    height, width = frame.shape[:2]
+    y, x = np.mgrid[0:height, 0:width]
+    wave = 14 * (1 + np.sin((x + 3 * record) / 11.0 + camera) * np.cos((y - 2 * record) / 7.0))
+    grain = np.random.default_rng([record, camera]).integers(0, 12, (height, width, 3))
+    detail = (wave[:, :, None] + grain).astype(np.int16)
+    signed = np.where(frame > 127, -detail, detail)  # towards mid-grey, never across it
+    return (frame.astype(np.int16) + signed).astype(np.uint8)
 
 
 def read_frame_id(rgb: np.ndarray) -> tuple[int, int]:
@@ -162,7 +178,7 @@ def write_episode(dat: Path, spec: XgymEpisodeSpec) -> Path:
             records[name][i] = v[i]
         for c, topic in enumerate(spec.cameras):
             if i >= spec.first_frame(c):
-                records[topic][i] = frame_bgr(i, c, spec.height, spec.width)
+                records[topic][i] = frame_bgr(i, c, spec.height, spec.width, texture=spec.texture)
     records.flush()
     del records
     if not spec.crashed:
