@@ -187,7 +187,7 @@ class XgymReader:
         return target
 
 
-def open_reader(path: Path) -> XgymReader:
+def open_reader(path: str | Path) -> XgymReader:
     """The reader of the xgym folder `path`."""
     return XgymReader(Path(path))
 
