@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_export import measure, peak_rss_mb
+from bench_export import measure, peak_rss_mb, table
 
 CAMERAS = ("/xgym/camera/worm", "/xgym/camera/side", "/xgym/camera/wrist")
 
@@ -77,7 +77,9 @@ def child(args: argparse.Namespace) -> None:
     print("RESULT " + json.dumps({**result, "rss_mb": peak_rss_mb()}))
 
 
-def run_child(run: str, folder: Path, out: Path, codec: str) -> dict[str, Any]:
+def run_child(
+    run: str, folder: Path, out: Path, codec: str, name: str = "", episodes: int = 0
+) -> dict[str, Any]:
     shutil.rmtree(out, ignore_errors=True)
     cmd = [
         sys.executable,
@@ -93,22 +95,7 @@ def run_child(run: str, folder: Path, out: Path, codec: str) -> dict[str, Any]:
     ]
     result, wall, rss = measure(cmd)
     shutil.rmtree(out, ignore_errors=True)
-    return {**result, "wall": wall, "rss_mb": rss}
-
-
-def table(rows: dict[str, dict[str, Any]], native: dict[str, Any]) -> str:
-    head = (
-        f"{'contender':<34} {'frames':>7} {'camera frames':>13} {'seconds':>8} {'frames/s':>9} "
-        f"{'peak RSS MB':>11} {'MB out':>7} {'native speed-up':>15}"
-    )
-    lines = [head, "-" * len(head)]
-    for name, r in rows.items():
-        lines.append(
-            f"{name:<34} {r['frames']:>7} {r['frames'] * len(CAMERAS):>13} {r['seconds']:>8.1f} "
-            f"{r['frames'] / r['seconds']:>9.1f} {r['rss_mb']:>11.0f} {r['bytes'] / 1e6:>7.1f} "
-            f"{r['seconds'] / native['seconds']:>14.2f}x"
-        )
-    return "\n".join(lines)
+    return {**result, "wall": wall, "rss_mb": rss, "name": name or run, "episodes": episodes}
 
 
 def main() -> None:
@@ -136,19 +123,15 @@ def main() -> None:
             flush=True,
         )
         folder = prepare(work / "speed", args.episodes, args.records)
-        rows = {}
-        for run, name in (
-            ("native", "native (reader + streaming writer)"),
-            ("lerobot", "xgym's approach (lerobot writer)"),
-        ):
+        rows = []
+        for run, name in (("native", "native (streaming writer)"), ("lerobot", "lerobot writer (xgym's)")):
             print(f"running {run} ...", flush=True)
-            rows[name] = run_child(run, folder, work / f"out-{run}", args.codec)
-        native = rows["native (reader + streaming writer)"]
+            rows.append(run_child(run, folder, work / f"out-{run}", args.codec, name, args.episodes))
+        native, lerobot = rows
         print(
-            f"\ncodec {args.codec}, {args.episodes} episodes x {args.records} records at 50 fps, same frames for both"
+            f"\ncodec {args.codec}, {args.records} records per episode, 3 cameras 224x224, 50 fps, same frames for both"
         )
         print(table(rows, native))
-        lerobot = rows["xgym's approach (lerobot writer)"]
         speed_up = (native["frames"] / native["seconds"]) / (lerobot["frames"] / lerobot["seconds"])
         print(f"\nnative / lerobot writer frames/s = {speed_up:.2f}x (target >= 3)")
         short, long = args.rss_records
