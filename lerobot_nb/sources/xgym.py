@@ -132,13 +132,18 @@ class XgymReader:
             "task_path": TASK_PATH,
         }
 
-    def load(self, episode_id: str) -> XgymEpisode:
-        """An episode's trimmed numeric records (images stay on disk), checked against the folder."""
+    def files(self, episode_id: str) -> EpisodeFiles:
+        """The `.dat` and sidecar paths of an episode (either may be missing)."""
         files = self._files.get(episode_id)
         if files is None:
             raise LerobotNbError(
                 f"no episode {episode_id!r}; episodes: {', '.join(self._files)}", file=self._folder
             )
+        return files
+
+    def load(self, episode_id: str) -> XgymEpisode:
+        """An episode's trimmed numeric records (images stay on disk), checked against the folder."""
+        files = self.files(episode_id)
         try:
             episode = load_episode(files)
             self._layout.check(episode.sidecar)
@@ -166,10 +171,9 @@ class XgymReader:
 
     def to_rrd(self, episode_id: str, cache_dir: Path) -> Path:
         """`<cache_dir>/<episode>-<content key>.rrd`, written (atomically) unless already there."""
-        files = self._files.get(episode_id)
-        if files is None:
-            raise LerobotNbError(f"no episode {episode_id!r}", file=self._folder)
-        files.check_pair()
+        files = self.files(episode_id)
+        if not (files.dat.is_file() and files.sidecar.is_file()):
+            self.load(episode_id)  # raises the missing-file error
         key = content_key(files.dat, files.sidecar, self.task.path, salt=_CONVERTER_VERSION)
         target = cache_dir / f"{episode_id}-{key}.rrd"
         if target.exists():
@@ -200,7 +204,7 @@ def to_recordings(path: Path, cache_dir: Path) -> list[Recording]:
     defaults = reader.defaults()
     return [
         Recording(
-            source=(reader.path / f"{episode}.dat").resolve(),
+            source=reader.files(episode).dat.resolve(),
             rrd=reader.to_rrd(episode, cache_dir).resolve(),
             episode_id=episode,
             format="xgym",
