@@ -79,12 +79,13 @@ def test_bad_sidecars(folder: Path, edit: Callable[[dict], None], stream: str | 
     assert _error_of(folder) == f"{where}, episode {SECOND}{f', stream {stream}' if stream else ''}: {what}"
 
 
-def test_dat_without_sidecar_and_the_reverse(folder: Path) -> None:
+def test_dat_without_sidecar_and_the_reverse(folder: Path, tmp_path: Path) -> None:
     (folder / f"{SECOND}.json").unlink()
-    assert (
-        _error_of(folder)
-        == f"{folder / SECOND}.dat, episode {SECOND}: has no .json beside it ({SECOND}.json is missing)"
-    )
+    missing = f"{folder / SECOND}.dat, episode {SECOND}: has no .json beside it ({SECOND}.json is missing)"
+    assert _error_of(folder) == missing
+    with pytest.raises(LerobotNbError) as info:  # the server path: converting to .rrd
+        discover_recordings(folder, cache_dir=tmp_path / "cache")
+    assert str(info.value) == missing
     (folder / f"{FIRST}.dat").unlink()
     assert (
         _error_of(folder, FIRST)
