@@ -98,10 +98,14 @@ class AlignConfig:
         2.0, "default tolerance as a multiple of each stream's median period"
     )
     on_stale: Literal["drop", "flag"] = help_field(
-        "drop", "a tick beyond a stream's tolerance is dropped, or kept and flagged in the report"
+        "flag",
+        "a tick whose value is older than the stream's tolerance keeps the latest value and is flagged "
+        "in the report (flag), or is dropped, which splits the episode there (drop)",
     )
     max_gap_s: float | None = help_field(
-        None, "a source gap longer than this (seconds) splits or ends the episode"
+        1.0,
+        "a source gap longer than this (seconds) splits or ends the episode (a real outage, not a "
+        "hiccup); empty: never",
     )
     on_gap: Literal["split", "end"] = help_field("split", "what a gap longer than max_gap_s does")
     min_ticks: int = help_field(1, "pieces shorter than this many ticks (after a split) are left out")
