@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
 import types
 import typing
 from collections.abc import Mapping
@@ -17,7 +18,14 @@ from typing import Any, Literal, get_args, get_origin
 
 from lerobot_nb.errors import LerobotNbError
 
-__all__ = ["add_config_arguments", "config_from_args", "config_from_mapping", "help_field"]
+__all__ = [
+    "add_config_arguments",
+    "as_flags",
+    "config_from_args",
+    "config_from_mapping",
+    "flag_name",
+    "help_field",
+]
 
 
 def help_field(default: Any, help: str, **kwargs: Any) -> Any:
@@ -34,8 +42,27 @@ def _strip_optional(tp: Any) -> tuple[Any, bool]:
     return tp, False
 
 
-def _flag(name: str, prefix: str) -> str:
+def flag_name(name: str, prefix: str = "") -> str:
+    """The CLI flag of config field `name`: `max_staleness_s` -> `--max-staleness-s`."""
     return "--" + (prefix + name).replace("_", "-")
+
+
+def as_flags(values: Mapping[str, Any]) -> str:
+    """Shell-quoted flags that give these field values (`{"fps": 15}` -> `--fps 15`).
+
+    None, "" and () are left out (the field's default then applies); a tuple repeats its flag;
+    a bool is `--name` / `--no-name`.
+    """
+    parts: list[str] = []
+    for name, value in values.items():
+        if value is None or value == "" or value == ():
+            continue
+        if isinstance(value, bool):
+            parts.append(flag_name(name) if value else flag_name("no_" + name))
+            continue
+        for item in value if isinstance(value, tuple | list) else (value,):
+            parts.append(f"{flag_name(name)} {shlex.quote(str(item))}")
+    return " ".join(parts)
 
 
 def add_config_arguments(
@@ -81,7 +108,7 @@ def add_config_arguments(
             continue
         if "metavar" in f.metadata and "metavar" not in kwargs:
             kwargs["metavar"] = f.metadata["metavar"]
-        parser.add_argument(_flag(f.name, prefix), **kwargs)
+        parser.add_argument(flag_name(f.name, prefix), **kwargs)
 
 
 def config_from_args[C](cls: type[C], args: argparse.Namespace, *, prefix: str = "", **overrides: Any) -> C:

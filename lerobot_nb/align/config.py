@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from lerobot_nb.align.images import normalize_codec
-from lerobot_nb.columns import ColumnSpec
+from lerobot_nb.codecs import normalize_codec
+from lerobot_nb.columns import IMAGE_COMPONENTS, IMAGE_KINDS, ColumnSpec
 from lerobot_nb.config import help_field
 from lerobot_nb.errors import LerobotNbError
 
 __all__ = [
+    "IMAGE_COMPONENTS",
     "IMAGE_KINDS",
     "POLICIES",
     "AlignConfig",
@@ -22,15 +23,7 @@ __all__ = [
 
 Policy = Literal["latest", "nearest", "linear"]
 POLICIES: tuple[str, ...] = ("latest", "nearest", "linear")
-ImageKind = Literal["raw", "compressed", "video"]
-IMAGE_KINDS: tuple[str, ...] = ("raw", "compressed", "video")
-
-#: The archetype component each image kind reads (entity + this = the column on the server).
-IMAGE_COMPONENTS: dict[str, str] = {
-    "raw": "Image:buffer",
-    "compressed": "EncodedImage:blob",
-    "video": "VideoStream:sample",
-}
+ImageKind = Literal["raw", "compressed", "video"]  # = columns.IMAGE_KINDS
 
 
 @dataclass(frozen=True, kw_only=True)
