@@ -6,16 +6,16 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 from conftest import MCAP_DIR, RRD_FIXTURES
+from inspect_support import align_fields, streams
 
 from lerobot_nb.errors import LerobotNbError
-from lerobot_nb.inspection import (
+from lerobot_nb.inspect import (
     Suggestion,
     list_columns,
     list_episodes,
@@ -179,17 +179,15 @@ def test_stream_summary_folds_episodes(fixture_server: RecordingServer) -> None:
 
 
 def test_cli_folds_many_episodes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from lerobot_nb.cli import inspect as inspect_cli
     from lerobot_nb.cli.main import main
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(inspect_cli, "PER_EPISODE_LIMIT", 1)
-        assert main(["inspect", *map(str, RRD_FIXTURES)]) == 0
-        out = capsys.readouterr().out
-        assert "streams over 2 episodes (on real_time; --per-episode for every row)" in out
-        assert "| episode_0 | /action" not in out
-        assert main(["inspect", *map(str, RRD_FIXTURES), "--per-episode"]) == 0
-        assert "| episode_0 | /action:Scalars:scalars" in capsys.readouterr().out
+    limit = ["--per-episode-limit", "1"]  # InspectConfig.per_episode_limit (default 10)
+    assert main(["inspect", *map(str, RRD_FIXTURES), *limit]) == 0
+    out = capsys.readouterr().out
+    assert "streams over 2 episodes (on real_time; --per-episode for every row)" in out
+    assert "| episode_0 | /action" not in out
+    assert main(["inspect", *map(str, RRD_FIXTURES), *limit, "--per-episode"]) == 0
+    assert "| episode_0 | /action:Scalars:scalars" in capsys.readouterr().out
 
 
 def test_stream_stats_on_a_sequence_timeline(fixture_server: RecordingServer) -> None:
@@ -229,8 +227,8 @@ def test_suggestion_for_the_fixtures(fixture_server: RecordingServer) -> None:
     assert suggest(fixture_server) == Suggestion(
         index="real_time",
         fps=15,  # the cameras' rate: every chosen stream is fresh at each tick
-        action_path="/action",
-        state_path="/observation/joint_positions",
+        action_path=("/action",),
+        state_path=("/observation/joint_positions",),
         task_path="/language_instruction",
         image=("jpeg:/camera/jpeg:compressed", "raw:/camera/raw:raw", "video:/camera/video:video"),
     )
@@ -244,8 +242,8 @@ def test_suggestion_for_ros2_mcap() -> None:
     assert s == Suggestion(
         index="message_log_time",
         fps=15,
-        action_path="/action",
-        state_path="/joint_states/position",
+        action_path=("/action",),
+        state_path=("/joint_states/position",),
         task_path="/task",
         image=(
             "camera_image_compressed:/camera/image/compressed:compressed",
@@ -258,7 +256,7 @@ def test_suggestion_builds_an_align_config(fixture_server: RecordingServer) -> N
     from lerobot_nb.align import AlignConfig
 
     s = suggest(fixture_server)
-    config = AlignConfig(**asdict(s))
+    config = AlignConfig(**align_fields(s))
     assert (config.fps, config.index, config.image) == (15, "real_time", s.image)
     assert s.as_flags().startswith("--index real_time --fps 15 --action-path /action ")
 
@@ -273,8 +271,8 @@ def test_suggestion_for_the_samples_is_the_align_default() -> None:
     assert (s.index, s.fps, s.action_path, s.state_path, s.task_path) == (
         default.index,
         default.fps,
-        default.action_path,
-        default.state_path,
+        streams(default.action_path),
+        streams(default.state_path),
         default.task_path,
     )
     assert s.image == ("top:/camera/top:video", "wrist:/camera/wrist:compressed")

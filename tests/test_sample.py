@@ -333,20 +333,20 @@ def test_rewriting_a_folder_with_fewer_episodes_leaves_no_extras(tmp_path: Path)
 
 
 def test_the_mcap_episode_aligns_with_the_suggested_config() -> None:
-    from dataclasses import asdict
+    from inspect_support import align_fields
 
     from lerobot_nb.align import AlignConfig, align_episode
-    from lerobot_nb.inspection import suggest
+    from lerobot_nb.inspect import suggest
 
     with open_recordings(sample_mcap()) as server:
         s = suggest(server)
         assert (s.action_path, s.state_path, s.task_path, s.fps) == (
-            "/joint_commands/position",
-            "/joint_states/position",
+            ("/joint_commands/position",),
+            ("/joint_states/position",),
             "/task",
             10,
         )
-        ep = align_episode(server.dataset, "pusht_003_ros2", AlignConfig(**asdict(s)))
+        ep = align_episode(server.dataset, "pusht_003_ros2", AlignConfig(**align_fields(s)))
         assert ep.length == 78  # 7.8 s of overlap at 10 fps
         assert ep.numeric["action"].shape == (78, 2) and ep.numeric["observation.state"].shape == (78, 5)
         assert ep.names["observation.state"] == STATE_NAMES
