@@ -4,33 +4,11 @@ from __future__ import annotations
 
 import warnings
 
-from lerobot_nb.inspect import (
-    STREAM_COMPONENTS,
-    Suggestion,
-    list_columns,
-    list_episodes,
-    plot_stream_rates,
-    plot_stream_timeline,
-    stream_columns,
-    stream_stats,
-    stream_summary,
-    suggest,
-)
+from lerobot_nb import inspect as _inspect
+from lerobot_nb.inspect import *  # noqa: F403 - the alias re-exports every public name
 from lerobot_nb.units import NS_PER_S
 
-__all__ = [
-    "NS_PER_S",
-    "STREAM_COMPONENTS",
-    "Suggestion",
-    "list_columns",
-    "list_episodes",
-    "plot_stream_rates",
-    "plot_stream_timeline",
-    "stream_columns",
-    "stream_stats",
-    "stream_summary",
-    "suggest",
-]
+__all__ = [*_inspect.__all__, "NS_PER_S"]
 
 warnings.warn(
     "lerobot_nb.inspection is deprecated; import from lerobot_nb.inspect",

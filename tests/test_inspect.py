@@ -407,3 +407,54 @@ def test_cli_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["inspect", str(RRD_FIXTURES[0]), "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert err == f"error: 127.0.0.1:{port}: port {port} is already in use (pass port=0 for a free one)\n"
+
+
+# -- InspectConfig: one name in the API, the CLI and notebook 01 -----------------------------------------
+def test_inspect_recordings_follows_the_config(fixture_server: RecordingServer) -> None:
+    from lerobot_nb.inspect import InspectConfig, inspect_recordings
+
+    report = inspect_recordings(fixture_server)
+    assert (report.folded, report.columns, report.suggestion) == (False, None, suggest(fixture_server))
+    assert report.streams.equals(report.stats) and report.stats.equals(stream_stats(fixture_server))
+    assert report.timelines == {"frame": "sequence", "log_time": "timestamp", "real_time": "timestamp"}
+    folded = inspect_recordings(
+        fixture_server, InspectConfig(columns=True, shapes=False, per_episode_limit=1)
+    )
+    assert folded.folded and folded.streams.equals(stream_summary(folded.stats))
+    assert folded.columns is not None and folded.columns["column"].to_list() == FIXTURE_COLUMNS
+    assert folded.columns["length"].null_count() == len(FIXTURE_COLUMNS)  # shapes=False reads no data
+    kept = inspect_recordings(fixture_server, InspectConfig(per_episode=True, per_episode_limit=1))
+    assert not kept.folded
+    on_frame = inspect_recordings(fixture_server, InspectConfig(index="frame"))
+    assert on_frame.suggestion.index == "frame" and "rate_per_step" in on_frame.stats.columns
+
+
+def test_inspect_flags_and_notebook_parameters_are_the_config_fields() -> None:
+    import dataclasses
+
+    from lerobot_nb.cli.main import build_parser
+    from lerobot_nb.config import config_from_args
+    from lerobot_nb.inspect import InspectConfig
+    from lerobot_nb.notebooks import notebook_dir, notebook_parameters
+
+    args = build_parser().parse_args(
+        ["inspect", "x.rrd", "--index", "frame", "--no-shapes", "--per-episode-limit", "3", "--columns"]
+    )
+    assert config_from_args(InspectConfig, args) == InspectConfig(
+        index="frame", shapes=False, per_episode_limit=3, columns=True
+    )
+    assert config_from_args(InspectConfig, build_parser().parse_args(["inspect"])) == InspectConfig()
+    fields = {f.name for f in dataclasses.fields(InspectConfig)}
+    notebook_only = {"recordings", "server_url", "dataset_name", "episode", "interactive"}
+    declared = set(notebook_parameters(notebook_dir() / "01_inspect.ipynb")) - notebook_only
+    assert declared == fields - {"columns"}  # notebook 01 always lists the columns
+    with pytest.raises(LerobotNbError, match="per_episode_limit=-1 must be >= 0"):
+        InspectConfig(per_episode_limit=-1)
+
+
+def test_cli_no_shapes_reads_no_data() -> None:
+    proc = _cli(*map(str, RRD_FIXTURES), "--json", "--no-shapes")
+    assert proc.returncode == 0, proc.stderr
+    columns = json.loads(proc.stdout)["columns"]
+    assert [c["column"] for c in columns] == FIXTURE_COLUMNS
+    assert all(c["length"] is None and c["height"] is None for c in columns)
