@@ -31,8 +31,9 @@ IMAGE_COMPONENTS: dict[str, str] = {
     "compressed": "EncodedImage:blob",
     "video": "VideoStream:sample",
 }
-#: The image kinds, in that order.
-IMAGE_KINDS: tuple[str, ...] = tuple(IMAGE_COMPONENTS)
+#: The kinds a camera spec may name: the three stream kinds, and `file` (a video file beside the
+#: recording, read without the server).
+IMAGE_KINDS: tuple[str, ...] = (*IMAGE_COMPONENTS, "file")
 _KIND_OF_ARCHETYPE = {component.split(":", 1)[0]: kind for kind, component in IMAGE_COMPONENTS.items()}
 
 

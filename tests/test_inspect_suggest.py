@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shlex
 import struct
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +70,20 @@ def test_pick_arms_takes_each_side_left_first_and_prefers_the_mirror() -> None:
     assert pick_arms([], str, lambda p: (0,)) == []
 
 
+def assert_flags_round_trip(s: Suggestion) -> None:
+    """`lerobot-nb align PATH <s.as_flags()>` aligns the same streams as `AlignConfig(**asdict(s))`
+    (no stream is `''` on the command line, None in the API: the same alignment)."""
+    from lerobot_nb.align import AlignConfig
+    from lerobot_nb.cli.main import build_parser
+    from lerobot_nb.config import config_from_args
+
+    def alignment(c: AlignConfig) -> tuple[object, ...]:
+        return (c.index, c.fps, c.numeric_specs(), c.image_specs(), c.task_spec())
+
+    args = build_parser().parse_args(["align", "x.rrd", *shlex.split(s.as_flags())])
+    assert alignment(config_from_args(AlignConfig, args)) == alignment(AlignConfig(**asdict(s)))
+
+
 # -- the real bimanual teleoperation MCAP -------------------------------------------------------------
 def _header_rates(path: Path, topics: list[str]) -> dict[str, float]:
     """Per topic, 1 / median interval of the JointState header stamps, read from the raw CDR."""
@@ -107,10 +123,12 @@ def test_prismax_bimanual_rig_proposes_both_leaders_as_action_and_both_followers
         image=(),  # the cameras were saved as separate mp4 files
     )
     assert s.fps == 50
+    assert_flags_round_trip(s)
     assert s.as_flags() == (
         "--index ros2_timestamp --fps 50 "
         "--action-path /robot/arm_left_lead/joint_states/position,/robot/arm_right_lead/joint_states/position "
-        "--state-path /robot/arm_left_follow/joint_states/position,/robot/arm_right_follow/joint_states/position"
+        "--state-path /robot/arm_left_follow/joint_states/position,/robot/arm_right_follow/joint_states/position "
+        "--task-path ''"
     )
 
 
@@ -161,6 +179,7 @@ def test_command_state_rig_with_left_and_right_arms(command_state_rig: Recording
         task_path=None,
         image=(),
     )
+    assert_flags_round_trip(s)
 
 
 def test_teleop_rig_whose_follower_is_called_robot(tmp_path: Path) -> None:

@@ -333,7 +333,7 @@ def test_rewriting_a_folder_with_fewer_episodes_leaves_no_extras(tmp_path: Path)
 
 
 def test_the_mcap_episode_aligns_with_the_suggested_config() -> None:
-    from inspect_support import align_fields
+    from dataclasses import asdict
 
     from lerobot_nb.align import AlignConfig, align_episode
     from lerobot_nb.inspect import suggest
@@ -346,7 +346,7 @@ def test_the_mcap_episode_aligns_with_the_suggested_config() -> None:
             "/task",
             10,
         )
-        ep = align_episode(server.dataset, "pusht_003_ros2", AlignConfig(**align_fields(s)))
+        ep = align_episode(server.dataset, "pusht_003_ros2", AlignConfig(**asdict(s)))
         assert ep.length == 78  # 7.8 s of overlap at 10 fps
         assert ep.numeric["action"].shape == (78, 2) and ep.numeric["observation.state"].shape == (78, 5)
         assert ep.names["observation.state"] == STATE_NAMES

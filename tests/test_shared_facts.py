@@ -123,7 +123,8 @@ def test_one_median_interval_under_each_callers_convention() -> None:
 def test_image_kinds_have_one_definition() -> None:
     from lerobot_nb.align import config
 
-    assert config.IMAGE_KINDS is IMAGE_KINDS == ("raw", "compressed", "video")
+    assert config.IMAGE_KINDS is IMAGE_KINDS == ("raw", "compressed", "video", "file")
+    assert tuple(IMAGE_COMPONENTS) == IMAGE_KINDS[:3]  # `file` is read beside the server
     assert config.IMAGE_COMPONENTS is IMAGE_COMPONENTS
     assert typing.get_args(config.ImageKind) == IMAGE_KINDS
     assert [image_kind(a) for a in ("Image", "EncodedImage", "VideoStream", "DepthImage")] == [
@@ -166,13 +167,14 @@ def test_flag_spelling_has_one_home() -> None:
         {
             "fps": 15,
             "image": ("a:/b:raw", "c:/d d:video"),
-            "task": None,
+            "task": None,  # left out: the default applies
             "extra": (),
+            "state_path": "",  # explicitly nothing
             "overwrite": True,
             "resume": False,
         }
     )
-    assert flags == "--fps 15 --image a:/b:raw --image 'c:/d d:video' --overwrite --no-resume"
+    assert flags == "--fps 15 --image a:/b:raw --image 'c:/d d:video' --state-path '' --overwrite --no-resume"
 
 
 # -- the deprecated module ---------------------------------------------------------------------------

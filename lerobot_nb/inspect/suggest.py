@@ -51,15 +51,16 @@ class Suggestion:
     image: tuple[str, ...]
 
     def as_flags(self) -> str:
-        """The same suggestion as `lerobot-nb align` / `convert` flags (several streams of one
-        feature comma-separated in one flag: `--state-path /a,/b`)."""
+        """The same suggestion as `lerobot-nb align` / `convert` flags: several streams of one
+        feature comma-separated in one flag (`--state-path /a,/b`), no stream as `''` (so the
+        flag's default stream does not apply)."""
         return as_flags(
             {
                 "index": self.index,
                 "fps": self.fps,
                 "action_path": ",".join(self.action_path),
                 "state_path": ",".join(self.state_path),
-                "task_path": self.task_path,
+                "task_path": self.task_path or "",
                 "image": self.image,
             }
         )
