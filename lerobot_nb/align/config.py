@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from lerobot_nb.align.images import normalize_codec
-from lerobot_nb.columns import ColumnSpec
+from lerobot_nb.codecs import normalize_codec
+from lerobot_nb.columns import IMAGE_COMPONENTS, IMAGE_KINDS, ColumnSpec
 from lerobot_nb.config import help_field, warn_deprecated
 from lerobot_nb.errors import LerobotNbError
 
 __all__ = [
+    "IMAGE_COMPONENTS",
     "IMAGE_KINDS",
     "POLICIES",
     "AlignConfig",
@@ -24,15 +25,7 @@ __all__ = [
 
 Policy = Literal["latest", "nearest", "linear"]
 POLICIES: tuple[str, ...] = ("latest", "nearest", "linear")
-ImageKind = Literal["raw", "compressed", "video", "file"]
-IMAGE_KINDS: tuple[str, ...] = ("raw", "compressed", "video", "file")
-
-#: The archetype component each image kind reads (entity + this = the column on the server).
-IMAGE_COMPONENTS: dict[str, str] = {
-    "raw": "Image:buffer",
-    "compressed": "EncodedImage:blob",
-    "video": "VideoStream:sample",
-}
+ImageKind = Literal["raw", "compressed", "video", "file"]  # = columns.IMAGE_KINDS
 
 
 @dataclass(frozen=True, kw_only=True)
