@@ -31,7 +31,9 @@ def raw_joint_states(mcap: Path) -> dict[str, tuple[np.ndarray, np.ndarray, tupl
 
     out: dict[str, tuple[list[int], list[list[float]], tuple[str, ...]]] = {}
     with mcap.open("rb") as fh:
-        for _, channel, _, msg in make_reader(fh, decoder_factories=[DecoderFactory()]).iter_decoded_messages():
+        for _, channel, _, msg in make_reader(
+            fh, decoder_factories=[DecoderFactory()]
+        ).iter_decoded_messages():
             if not channel.topic.endswith("joint_states"):
                 continue
             times, values, _ = out.setdefault(channel.topic, ([], [], tuple(msg.name)))
@@ -45,21 +47,32 @@ def raw_joint_states(mcap: Path) -> dict[str, tuple[np.ndarray, np.ndarray, tupl
 
 
 def test_names_keep_their_own_unless_they_clash() -> None:
-    assert feature_names([("/a/joints", 2, ("j1", "j2")), ("/a/gripper", 1, ("grip",))]) == ("j1", "j2", "grip")
+    assert feature_names([("/a/joints", 2, ("j1", "j2")), ("/a/gripper", 1, ("grip",))]) == (
+        "j1",
+        "j2",
+        "grip",
+    )
     clash = [("/robot/arm_left/js", 2, ("pan", "lift")), ("/robot/arm_right/js", 2, ("pan", "lift"))]
     assert feature_names(clash) == ("arm_left.pan", "arm_left.lift", "arm_right.pan", "arm_right.lift")
     unnamed = [("/x/left", 2, ("a", "b")), ("/x/right", 2, None)]
     assert feature_names(unnamed) == ("left.a", "left.b", "right.0", "right.1")
     assert feature_names([("/x", 3, None), ("/y", 1, None)]) is None
     assert feature_names([("/only", 2, None)]) is None
-    assert part_prefixes(["/a/b:Scalars:scalars", "/a/b:Scalars:scalars"]) == ["a/b:Scalars:scalars0", "a/b:Scalars:scalars1"] or True
+    assert (
+        part_prefixes(["/a/b:Scalars:scalars", "/a/b:Scalars:scalars"])
+        == ["a/b:Scalars:scalars0", "a/b:Scalars:scalars1"]
+        or True
+    )
 
 
 def test_stream_paths_accept_strings_commas_and_tuples() -> None:
     a = AlignConfig(state_path="/a,/b", action_path=None)
     b = AlignConfig(state_path=("/a", "/b"), action_path="")
     assert a.state_path == b.state_path == ("/a", "/b") and a.action_path == b.action_path == ()
-    assert [(s.key, s.column.entity) for s in a.numeric_specs()] == [("observation.state", "/a"), ("observation.state", "/b")]
+    assert [(s.key, s.column.entity) for s in a.numeric_specs()] == [
+        ("observation.state", "/a"),
+        ("observation.state", "/b"),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +84,12 @@ def prismax() -> object:
 
 def _config(**kw: object) -> AlignConfig:
     return AlignConfig(
-        index="ros2_timestamp", fps=30, state_path=arms("follow"), action_path=arms("lead"), task_path=None, **kw
+        index="ros2_timestamp",
+        fps=30,
+        state_path=arms("follow"),
+        action_path=arms("lead"),
+        task_path=None,
+        **kw,
     )
 
 
@@ -86,7 +104,9 @@ def test_real_bimanual_recordings_stay_one_episode_with_every_arm(prismax: objec
         action_topics = [p.rsplit("/", 1)[0] for p in arms("lead")]
         start = max(raw[t][0][0] for t in raw)
         end = min(raw[t][0][-1] for t in raw)
-        want_ticks = start + (2 * np.arange(0, (end - start) * 30 // 1_000_000_000 + 1) * 1_000_000_000 + 30) // 60
+        want_ticks = (
+            start + (2 * np.arange(0, (end - start) * 30 // 1_000_000_000 + 1) * 1_000_000_000 + 30) // 60
+        )
         np.testing.assert_array_equal(ep.ticks, want_ticks[want_ticks <= end])
         for key, topics in (("observation.state", state_topics), ("action", action_topics)):
             want = []
