@@ -88,17 +88,27 @@ def _suffix(*suffixes: str) -> Callable[[Path], bool]:
     return lambda path: path.is_file() and path.suffix.lower() in suffixes
 
 
-def _xgym_folder(path: Path) -> bool:
-    from lerobot_nb.sources.xgym_files import claims
+def _claims_lerobot(path: Path) -> bool:
+    return path.is_dir() and (path / "meta" / "info.json").is_file()
 
-    return claims(path)
+
+def _claims_npz(path: Path) -> bool:
+    return path.is_dir() and any(path.glob("ep*.npz"))
+
+
+def _claims_xgym(path: Path) -> bool:
+    return path.is_dir() and (any(path.glob("xgym_data_*.dat")) or any(path.glob("xgym_data_*.json")))
 
 
 #: Every format, in detection order: folder formats before the file formats found inside folders.
 FORMATS: tuple[SourceFormat, ...] = (
-    SourceFormat("xgym", "ticked", _xgym_folder, "lerobot_nb.sources.xgym", "xgym memmap folder"),
     SourceFormat("rrd", "served", _suffix(".rrd"), "lerobot_nb.sources.rrd", ".rrd"),
     SourceFormat("mcap", "served", _suffix(".mcap"), "lerobot_nb.sources.mcap", ".mcap"),
+    SourceFormat(
+        "lerobot", "ticked", _claims_lerobot, "lerobot_nb.sources.lerobot_dataset", "LeRobot dataset folder"
+    ),
+    SourceFormat("npz", "ticked", _claims_npz, "lerobot_nb.sources.mano_npz", "folder of HaMeR ep*.npz"),
+    SourceFormat("xgym", "ticked", _claims_xgym, "lerobot_nb.sources.xgym", "xgym memmap folder"),
 )
 
 

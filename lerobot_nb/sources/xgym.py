@@ -28,7 +28,6 @@ from lerobot_nb.sources.xgym_files import (
     EpisodeFiles,
     Sidecar,
     camera_key,
-    claims,
     entity_of,
     find_episodes,
     read_sidecar,
@@ -39,7 +38,7 @@ from lerobot_nb.sources.xgym_rrd import TASK_PATH, write_episode_rrd
 if TYPE_CHECKING:
     from lerobot_nb.sources.discover import Recording
 
-__all__ = ["ACTION_STREAMS", "STATE_STREAMS", "XgymReader", "claims", "open_reader", "to_recordings"]
+__all__ = ["ACTION_STREAMS", "STATE_STREAMS", "XgymReader", "open_reader", "to_recordings"]
 
 #: Schema entries that make `observation.state` and `action` by default, in this order.
 STATE_STREAMS = ("xarm_joints", "xarm_gripper", "xarm_pose")

@@ -30,7 +30,6 @@ __all__ = [
     "Sidecar",
     "Task",
     "camera_key",
-    "claims",
     "entity_of",
     "find_episodes",
     "read_sidecar",
@@ -49,13 +48,6 @@ DIMENSION_NAMES: Mapping[str, tuple[str, ...]] = {
     "xarm_pose": ("x", "y", "z", "roll", "pitch", "yaw"),
     "gello_joints": (*(f"joint_{i}" for i in range(1, 8)), "gripper"),
 }
-
-
-def claims(path: Path) -> bool:
-    """A folder holding at least one xgym `.dat` or sidecar is one xgym input."""
-    return path.is_dir() and any(
-        True for pattern in (DAT_PATTERN, SIDECAR_PATTERN) for _ in path.glob(pattern)
-    )
 
 
 @dataclass(frozen=True)
