@@ -162,7 +162,7 @@ def test_a_bad_episode_stops_the_export_with_nothing_written(folder: Path, tmp_p
     with pytest.raises(LerobotNbError, match=f"^{folder / SECOND}.dat, episode {SECOND}, stream "):
         export_dataset(iter_recorded(reader, config), ExportConfig(output=str(out), progress=False))
     assert list(out.parent.iterdir()) == []
-    skipping = list(iter_recorded(reader, AlignConfig(**{**reader.defaults(), "on_error": "skip"})))
+    skipping = list(iter_recorded(reader, AlignConfig(**{**reader.defaults(), "skip_bad_episodes": True})))
     assert [type(e).__name__ for e in skipping] == ["AlignedEpisode", "EpisodeSkipped"]
     assert isinstance(skipping[1], EpisodeSkipped) and "truncated: 100 bytes" in skipping[1].reason
 
