@@ -350,3 +350,17 @@ def test_one_step_is_one_frame_at_the_given_fps(two_shards: Path) -> None:
         ep.numeric["observation.state"],  # type: ignore[union-attr]
         np.array([state(2, t) for t in range(5)], np.float32),
     )
+
+
+def test_a_corrupt_image_names_stream_and_step(tmp_path: Path) -> None:
+    root = tmp_path / NAME / "1.0.0"
+    values = episode_values(0, 3)
+    blobs = list(values["steps/observation/image_0"][1])
+    blobs[0] = blobs[2] = b"\x89PNG\r\n\x1a\n broken"  # first: the black-camera check must not fail
+    values["steps/observation/image_0"] = ("bytes", blobs)
+    write_builder(root, NAME, features(), {"train": [[example_bytes(values)]]})
+    rec = open_reader(root).read("train_00000")
+    frames = rec.images["/steps/observation/image_0"].frames(np.arange(1, 3))
+    with pytest.raises(LerobotNbError) as err:
+        list(frames)
+    assert str(err.value) == "stream /steps/observation/image_0: step 2: cannot decode image (15 bytes)"

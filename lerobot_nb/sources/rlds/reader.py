@@ -45,7 +45,7 @@ def open_reader(
     `split` keeps only those splits; `fps` is the steps per second when the metadata has none
     (or overrides it).
     """
-    return RldsReader(open_builder(Path(path), split=split), fps=fps)
+    return RldsReader(open_builder(Path(path).expanduser(), split=split), fps=fps)
 
 
 class RldsReader:
