@@ -11,7 +11,11 @@ from conftest import MCAP_DIR, RRD_FIXTURES
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.sources import discover_recordings, mcap_to_rrd
 from lerobot_nb.sources.discover import read_recording_id
+from lerobot_nb.sources.formats import FORMATS
 from lerobot_nb.sources.mcap import robot_streams
+
+#: What discovery says it accepts: every registered format, in detection order.
+KNOWN = ", ".join(f.description for f in FORMATS)
 
 NO_ROBOT_STREAMS = [
     *sorted(MCAP_DIR.glob("rosbag2_*.mcap")),
@@ -103,14 +107,15 @@ def test_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not a recording")
     with pytest.raises(LerobotNbError) as err:
         discover_recordings([tmp_path])
-    assert str(err.value) == f"{tmp_path}: folder holds no recordings (expected .rrd, .mcap)"
+    assert str(err.value) == f"{tmp_path}: folder holds no recordings (expected {KNOWN})"
 
 
 def test_not_a_recording(tmp_path: Path) -> None:
     other = tmp_path / "data.csv"
     other.write_text("a,b\n")
-    with pytest.raises(LerobotNbError, match=r"not a recording \(expected .rrd, .mcap\)"):
+    with pytest.raises(LerobotNbError) as err:
         discover_recordings([other])
+    assert str(err.value) == f"{other}: not a recording (expected {KNOWN})"
 
 
 def test_no_paths() -> None:
