@@ -27,6 +27,7 @@ from lerobot_nb.inspection import (
 )
 from lerobot_nb.query import read_streams
 from lerobot_nb.server import RecordingServer, open_recordings
+from lerobot_nb.sources.formats import FORMATS
 
 FIXTURE_STREAMS = {  # column -> (rate the fixture was written with, samples per episode)
     "/action:Scalars:scalars": (30, 120),
@@ -353,6 +354,10 @@ def test_cli_attaches_to_a_server(fixture_server: RecordingServer) -> None:
     )
 
 
+#: What discovery says it accepts: every registered format, in detection order.
+KNOWN = ", ".join(f.description for f in FORMATS)
+
+
 def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
     empty = tmp / "empty"
     empty.mkdir()
@@ -362,7 +367,7 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
     talker = MCAP_DIR / "rosbag2_talker.mcap"
     return [
         ([str(tmp / "missing")], f"error: {tmp / 'missing'}: no such file or folder"),
-        ([str(empty)], f"error: {empty}: folder holds no recordings (expected .rrd, .mcap)"),
+        ([str(empty)], f"error: {empty}: folder holds no recordings (expected {KNOWN})"),
         ([str(cut)], f"error: {cut}: not a readable Rerun recording, truncated or corrupt ("),
         ([str(lich)], f"error: {lich}: MCAP has no decodable robot streams"),
         ([str(talker)], f"error: {talker}: MCAP has no decodable robot streams"),
