@@ -364,3 +364,18 @@ def test_a_corrupt_image_names_stream_and_step(tmp_path: Path) -> None:
     with pytest.raises(LerobotNbError) as err:
         list(frames)
     assert str(err.value) == "stream /steps/observation/image_0: step 2: cannot decode image (15 bytes)"
+
+
+def test_unsupported_features_are_noted_and_the_rest_is_read(tmp_path: Path) -> None:
+    root = tmp_path / NAME / "1.0.0"
+    feats = features()
+    step = feats["featuresDict"]["features"]["steps"]["sequence"]["feature"]["featuresDict"]["features"]
+    step["points"] = tensor([-1, 3])  # ragged per step
+    step["clip"] = {"pythonClassName": "tensorflow_datasets.core.features.video_feature.Video", "video": {}}
+    write_builder(root, NAME, feats, {"train": [[record(0, 3)]]})
+    rec = open_reader(root).read("train_00000")
+    assert rec.notes == (
+        "feature steps/points not read: Tensor of shape [None, 3] (ragged per step) is not supported",
+        "feature steps/clip not read: feature type Video is not supported",
+    )
+    assert rec.numeric["/steps/action"].values.shape == (3, 2)

@@ -95,6 +95,7 @@ class RldsReader:
         steps = self.steps(episode_id)
         images = steps.images()
         black = {key for key, im in images.items() if im.black()}
+        skipped = [f"feature {path} not read: {why}" for path, why in self.builder.features.skipped.items()]
         return RecordedEpisode(
             episode_id=episode_id,
             index=STEP,
@@ -104,7 +105,7 @@ class RldsReader:
             task=_task(steps),
             rate_hz=self.rate_hz,
             source=str(steps.slot.shard),
-            notes=tuple(episode_notes(steps, black)),
+            notes=(*episode_notes(steps, black), *skipped),
         )
 
     # -- what fits this data -----------------------------------------------------------------
