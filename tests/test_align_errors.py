@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_align_recordings import T0, write_rrd
+from align_recordings import T0, write_rrd
 
 from lerobot_nb.align import AlignConfig, EpisodeSkipped, align_episode, iter_aligned
 from lerobot_nb.config import config_from_mapping

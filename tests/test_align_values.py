@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from test_align_recordings import (
+from align_recordings import (
     T0,
     brute_latest,
     brute_linear,

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from conftest import MCAP_DIR, RRD_FIXTURES
+from fixture_files import fixture, fixture_glob
 
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.inspection import (
@@ -52,7 +52,7 @@ FIXTURE_COLUMNS = [
 
 @pytest.fixture(scope="module")
 def mcap_server() -> Iterator[RecordingServer]:
-    with open_recordings([MCAP_DIR / "ros2_robot.mcap", MCAP_DIR / "foxglove_robot.mcap"]) as server:
+    with open_recordings([fixture("mcap/ros2_robot.mcap"), fixture("mcap/foxglove_robot.mcap")]) as server:
         yield server
 
 
@@ -60,8 +60,8 @@ def mcap_server() -> Iterator[RecordingServer]:
 def test_list_episodes(fixture_server: RecordingServer) -> None:
     eps = list_episodes(fixture_server)
     assert eps["episode"].to_list() == ["episode_0", "episode_1"]
-    assert eps["source"].to_list() == [str(p.resolve()) for p in RRD_FIXTURES]
-    assert eps["size_bytes"].to_list() == [p.stat().st_size for p in RRD_FIXTURES]
+    assert eps["source"].to_list() == [str(p.resolve()) for p in fixture_glob("rrd", "*.rrd")]
+    assert eps["size_bytes"].to_list() == [p.stat().st_size for p in fixture_glob("rrd", "*.rrd")]
     assert {
         "frame_start",
         "frame_end",
@@ -89,7 +89,7 @@ def test_list_episodes_names_the_mcap_source(mcap_server: RecordingServer) -> No
     assert eps["episode"].to_list() == ["foxglove_robot", "ros2_robot"]
     assert [Path(s).name for s in eps["source"]] == ["foxglove_robot.mcap", "ros2_robot.mcap"]
     assert eps["size_bytes"].to_list() == [
-        (MCAP_DIR / f).stat().st_size for f in ("foxglove_robot.mcap", "ros2_robot.mcap")
+        fixture(f"mcap/{f}").stat().st_size for f in ("foxglove_robot.mcap", "ros2_robot.mcap")
     ]
 
 
@@ -185,11 +185,11 @@ def test_cli_folds_many_episodes(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(inspect_cli, "PER_EPISODE_LIMIT", 1)
-        assert main(["inspect", *map(str, RRD_FIXTURES)]) == 0
+        assert main(["inspect", *map(str, fixture_glob("rrd", "*.rrd"))]) == 0
         out = capsys.readouterr().out
         assert "streams over 2 episodes (on real_time; --per-episode for every row)" in out
         assert "| episode_0 | /action" not in out
-        assert main(["inspect", *map(str, RRD_FIXTURES), "--per-episode"]) == 0
+        assert main(["inspect", *map(str, fixture_glob("rrd", "*.rrd")), "--per-episode"]) == 0
         assert "| episode_0 | /action:Scalars:scalars" in capsys.readouterr().out
 
 
@@ -238,7 +238,7 @@ def test_suggestion_for_the_fixtures(fixture_server: RecordingServer) -> None:
 
 
 def test_suggestion_for_ros2_mcap() -> None:
-    with open_recordings(MCAP_DIR / "ros2_robot.mcap") as server:
+    with open_recordings(fixture("mcap/ros2_robot.mcap")) as server:
         s = suggest(server)
     # The Float64MultiArray action and the String task carry no header stamp: only the log time
     # has every stream.
@@ -299,8 +299,8 @@ def test_plots(fixture_server: RecordingServer) -> None:
 # -- corrupt data found at query time -------------------------------------------------------------
 def test_corrupt_chunk_names_file_and_episode(tmp_path: Path) -> None:
     good = tmp_path / "episode_1.rrd"
-    good.write_bytes(RRD_FIXTURES[1].read_bytes())
-    data = bytearray(RRD_FIXTURES[0].read_bytes())
+    good.write_bytes(fixture("rrd/episode_1.rrd").read_bytes())
+    data = bytearray(fixture("rrd/episode_0.rrd").read_bytes())
     # Registration only reads the footer; a damaged chunk fails when a query fetches it.
     data[3320:3328] = b"\xff" * 8
     bad = tmp_path / "episode_0.rrd"
@@ -323,7 +323,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_prints_tables_and_suggestion() -> None:
-    proc = _cli(*map(str, RRD_FIXTURES), "--columns")
+    proc = _cli(*map(str, fixture_glob("rrd", "*.rrd")), "--columns")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert out.startswith("2 episode(s) from ")
@@ -335,7 +335,7 @@ def test_cli_prints_tables_and_suggestion() -> None:
 
 
 def test_cli_json() -> None:
-    proc = _cli(str(MCAP_DIR / "ros2_robot.mcap"), "--json")
+    proc = _cli(str(fixture("mcap/ros2_robot.mcap")), "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert [e["episode"] for e in data["episodes"]] == ["ros2_robot"]
@@ -362,9 +362,9 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
     empty = tmp / "empty"
     empty.mkdir()
     cut = tmp / "cut.rrd"
-    cut.write_bytes(RRD_FIXTURES[0].read_bytes()[:30_000])
-    lich = MCAP_DIR / "lichtblick_custom-camera-model.mcap"
-    talker = MCAP_DIR / "rosbag2_talker.mcap"
+    cut.write_bytes(fixture("rrd/episode_0.rrd").read_bytes()[:30_000])
+    lich = fixture("mcap/lichtblick_custom-camera-model.mcap")
+    talker = fixture("mcap/rosbag2_talker.mcap")
     return [
         ([str(tmp / "missing")], f"error: {tmp / 'missing'}: no such file or folder"),
         ([str(empty)], f"error: {empty}: folder holds no recordings (expected {KNOWN})"),
@@ -391,8 +391,8 @@ def test_cli_bad_inputs_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_cli_bad_inputs_in_a_real_process_are_exactly_one_line(tmp_path: Path) -> None:
     cut = tmp_path / "cut.rrd"
-    cut.write_bytes(RRD_FIXTURES[0].read_bytes()[:30_000])
-    topics = MCAP_DIR / "rosbag2_only_topics.mcap"  # the importer also warns about its metadata
+    cut.write_bytes(fixture("rrd/episode_0.rrd").read_bytes()[:30_000])
+    topics = fixture("mcap/rosbag2_only_topics.mcap")  # the importer also warns about its metadata
     for path, start in (
         (cut, "not a readable Rerun recording, truncated or corrupt ("),
         (topics, "MCAP has no decodable robot streams"),
@@ -412,6 +412,6 @@ def test_cli_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        assert main(["inspect", str(RRD_FIXTURES[0]), "--port", str(port)]) == 2
+        assert main(["inspect", str(fixture("rrd/episode_0.rrd")), "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert err == f"error: 127.0.0.1:{port}: port {port} is already in use (pass port=0 for a free one)\n"

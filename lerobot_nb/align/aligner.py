@@ -83,7 +83,7 @@ def iter_aligned(
 ) -> Iterator[AlignedEpisode | EpisodeSkipped]:
     """Aligned episodes of a server one at a time (lazy), in episode order.
 
-    With `config.on_error == "skip"`, an episode with bad input yields `EpisodeSkipped` with the
+    With `config.skip_bad_episodes`, an episode with bad input yields `EpisodeSkipped` with the
     one-line reason instead of stopping the run; otherwise the error propagates.
     """
     dataset = server.dataset
@@ -105,7 +105,7 @@ def iter_recorded(
     reader: EpisodeReader, config: AlignConfig, *, episodes: Sequence[str] | None = None
 ) -> Iterator[AlignedEpisode | EpisodeSkipped]:
     """Aligned episodes of a file reader one at a time (lazy), in its order; reading and alignment
-    errors skip the episode with `on_error == "skip"`, like `iter_aligned`."""
+    errors skip the episode with `skip_bad_episodes`, like `iter_aligned`."""
     known = reader.episode_ids()
     chosen = list(episodes) if episodes is not None else known
     missing = [e for e in chosen if e not in known]
@@ -126,11 +126,11 @@ def _read_and_align(reader: EpisodeReader, episode: str, config: AlignConfig) ->
 def _skipping(
     align: Callable[[], list[AlignedEpisode]], episode: str, source: str, config: AlignConfig
 ) -> Iterator[AlignedEpisode | EpisodeSkipped]:
-    """The pieces of `align()`, or with `on_error == "skip"` the reason it failed."""
+    """The pieces of `align()`, or with `skip_bad_episodes` the reason it failed."""
     try:
         pieces = align()
     except LerobotNbError as exc:
-        if config.on_error != "skip":
+        if not config.skip_bad_episodes:
             raise
         yield EpisodeSkipped(episode, str(exc.with_context(file=source or None, episode=episode)), source)
         return

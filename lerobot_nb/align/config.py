@@ -8,7 +8,7 @@ from typing import Literal
 
 from lerobot_nb.align.images import normalize_codec
 from lerobot_nb.columns import ColumnSpec
-from lerobot_nb.config import help_field
+from lerobot_nb.config import help_field, warn_deprecated
 from lerobot_nb.errors import LerobotNbError
 
 __all__ = [
@@ -122,11 +122,18 @@ class AlignConfig:
         "usable after the server closes); bigger ones fetch image cells from the server while frames "
         "are iterated",
     )
-    on_error: Literal["error", "skip"] = help_field(
-        "error", "a bad episode stops the run (error) or is skipped with its reason (skip)"
+    skip_bad_episodes: bool = help_field(
+        False, "leave out a bad episode with its one-line reason instead of stopping the run"
+    )
+    on_error: Literal["error", "skip"] | None = help_field(
+        None, "deprecated: skip_bad_episodes", deprecated="skip_bad_episodes"
     )
 
     def __post_init__(self) -> None:
+        if self.on_error is not None:
+            warn_deprecated("on_error", "skip_bad_episodes")
+            object.__setattr__(self, "skip_bad_episodes", self.skip_bad_episodes or self.on_error == "skip")
+            object.__setattr__(self, "on_error", None)
         for name in ("action_path", "state_path"):
             object.__setattr__(self, name, stream_paths(getattr(self, name)))
         if isinstance(self.fps, bool) or not isinstance(self.fps, int):

@@ -220,10 +220,19 @@ def _piece(
         own_bad = int(g.bad[dropped].sum())
         reports.append(
             StreamReport(
-                piece_id, s.label, s.column, s.kind, s.policy.policy, sample_s, tol_s, int(span.sum()),
-                staleness / per_s, own_bad, int(flagged.sum()),
+                piece_id,
+                s.label,
+                s.column,
+                s.kind,
+                s.policy.policy,
+                sample_s,
+                tol_s,
+                int(span.sum()),
+                staleness / per_s,
+                own_bad,
+                int(flagged.sum()),
             )
-        )  # fmt: skip
+        )
         if s.kind == "numeric":
             assert g.values is not None
             parts.setdefault(s.key, []).append(g.values[piece])

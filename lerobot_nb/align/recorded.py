@@ -27,7 +27,8 @@ def recorded_streams(rec: RecordedEpisode, config: AlignConfig) -> tuple[list[So
     """The episode's streams the config names, and what else the grid needs to know."""
     if config.index != rec.index:
         raise LerobotNbError(f"the episode was read on timeline {rec.index!r}, not {config.index!r}")
-    rate = config.sequence_rate if config.sequence_rate is not None else rec.rate_hz
+    # Records of a ticked source are frames: with no rate of their own they tick at the fps asked.
+    rate = next((r for r in (config.sequence_rate, rec.rate_hz) if r is not None), float(config.fps))
     per_s = units_per_second(rec.index, rec.index_kind, rate)
     specs = config.numeric_specs()
     parts = Counter(ns.key for ns in specs)
@@ -76,9 +77,15 @@ def _camera(im: ImageSpec, rec: RecordedEpisode, config: AlignConfig, per_s: Fra
     stream = _lookup(dict(rec.images), im.entity, im.key, "image")
     _check_times(stream.times, im.key)
     return SourceStream(
-        im.key, im.key, im.entity, "image", policy, stream.times, entity=im.entity,
+        im.key,
+        im.key,
+        im.entity,
+        "image",
+        policy,
+        stream.times,
+        entity=im.entity,
         frames=lambda picks, remuxable: stream.frames(picks),
-    )  # fmt: skip
+    )
 
 
 def _task_lookup(rec: RecordedEpisode, config: AlignConfig) -> TaskLookup | None:

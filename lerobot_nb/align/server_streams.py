@@ -414,10 +414,17 @@ class _EpisodeRead:
             )
             out.append(
                 SourceStream(
-                    ns.key, part_label(ns.key, ns.column.entity, parts[ns.key]), column, "numeric",
-                    self.config.policy_for(ns.key), r.times, values, names, ns.column.entity,
+                    ns.key,
+                    part_label(ns.key, ns.column.entity, parts[ns.key]),
+                    column,
+                    "numeric",
+                    self.config.policy_for(ns.key),
+                    r.times,
+                    values,
+                    names,
+                    ns.column.entity,
                 )
-            )  # fmt: skip
+            )
         for im, column in self.columns.images:
             out.append(self._camera(im, column))
         return out
@@ -478,9 +485,15 @@ class _EpisodeRead:
         return ImageRows(len(r), fetch)
 
     def _frames(
-        self, im: ImageSpec, column: str, r: StreamRows, codec: str, keyframes: np.ndarray | None,
-        picks: np.ndarray, remuxable: bool,
-    ) -> FrameSource:  # fmt: skip
+        self,
+        im: ImageSpec,
+        column: str,
+        r: StreamRows,
+        codec: str,
+        keyframes: np.ndarray | None,
+        picks: np.ndarray,
+        remuxable: bool,
+    ) -> FrameSource:
         where = {"stream": im.key, "episode": self.episode, "file": self.source}
         if im.kind == "raw":
             fmt_col = f"{im.entity}:Image:format"
@@ -552,8 +565,12 @@ class _EpisodeRead:
 
 def _name_columns(entity: str, archetype: str) -> list[str]:
     """Where a numeric stream's dimension names may be, best first."""
-    return [f"{entity}:SeriesLines:names", f"{entity}:{archetype}:names", f"{entity}:{archetype}:joint_names",
-            f"{entity}:{archetype}:name"]  # fmt: skip
+    return [
+        f"{entity}:SeriesLines:names",
+        f"{entity}:{archetype}:names",
+        f"{entity}:{archetype}:joint_names",
+        f"{entity}:{archetype}:name",
+    ]
 
 
 def server_streams(

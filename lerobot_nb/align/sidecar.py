@@ -81,8 +81,10 @@ class VideoFileFrames(DecodedFrames):
                 if current is None:
                     raise LerobotNbError(
                         f"the video file ends after {position} frames, frame {int(pick)} was needed",
-                        file=self._path, episode=self._episode, stream=self._stream,
-                    )  # fmt: skip
+                        file=self._path,
+                        episode=self._episode,
+                        stream=self._stream,
+                    )
             assert current is not None
             yield current
 

@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from lerobot_nb.align import AlignConfig, AlignedEpisode, EpisodeSkipped, iter_aligned
-from lerobot_nb.config import add_config_arguments, config_from_args
+from lerobot_nb.align import AlignConfig, AlignedEpisode, EpisodeSkipped
+from lerobot_nb.config import add_config_arguments, config_from_args, given_args
 from lerobot_nb.errors import LerobotNbError
-from lerobot_nb.server import RecordingServer, ServerConfig
+from lerobot_nb.server import ServerConfig
 
 __all__ = ["register", "run"]
 
@@ -96,32 +96,35 @@ def run(args: argparse.Namespace) -> int:
     server_config = config_from_args(ServerConfig, args, recordings=tuple(args.recordings))
     if not server_config.recordings and not server_config.server_url:
         raise LerobotNbError("no recordings given (pass files or folders, or --server-url)")
-    config = config_from_args(AlignConfig, args)
+    from lerobot_nb.pipeline import Inputs, iterate_pipeline
+
+    inputs = Inputs.discover(server_config)
+    source = inputs.open(inputs.align_config(given_args(AlignConfig, args)))
     reports: list[pl.DataFrame] = []
     skipped: list[EpisodeSkipped] = []
-    with RecordingServer(server_config) as server:
-        for item in iter_aligned(server, config, episodes=args.episodes):
-            if isinstance(item, EpisodeSkipped):
-                skipped.append(item)
-                print(f"{item.episode_id}: SKIPPED: {item.reason}\n")
-                continue
-            ep: AlignedEpisode = item
-            if args.decode:
-                for src in ep.images.values():
-                    for _ in src:
-                        pass
-            seconds = ep.length / ep.fps
-            cams = ", ".join(f"{k} {s.width}x{s.height}" for k, s in ep.images.items()) or "no cameras"
-            task = ep.tasks[0] if ep.tasks else "-"
-            print(
-                f"{ep.episode_id}: {ep.length} ticks at {ep.fps} fps ({seconds:.1f} s) on {ep.index}; "
-                f"{cams}; task {task!r}"
-            )
-            _print_table(list(ep.report.iter_rows(named=True)), _SHOWN)
-            print()
-            reports.append(ep.report)
-            if args.plots:
-                _save_plots(ep, args.plots)
+    # one episode at a time; the source stays open while they are read
+    for item in iterate_pipeline(source, episodes=args.episodes or ()):
+        if isinstance(item, EpisodeSkipped):
+            skipped.append(item)
+            print(f"{item.episode_id}: SKIPPED: {item.reason}\n")
+            continue
+        ep: AlignedEpisode = item
+        if args.decode:
+            for src in ep.images.values():
+                for _ in src:
+                    pass
+        seconds = ep.length / ep.fps
+        cams = ", ".join(f"{k} {s.width}x{s.height}" for k, s in ep.images.items()) or "no cameras"
+        task = ep.tasks[0] if ep.tasks else "-"
+        print(
+            f"{ep.episode_id}: {ep.length} ticks at {ep.fps} fps ({seconds:.1f} s) on {ep.index}; "
+            f"{cams}; task {task!r}"
+        )
+        _print_table(list(ep.report.iter_rows(named=True)), _SHOWN)
+        print()
+        reports.append(ep.report)
+        if args.plots:
+            _save_plots(ep, args.plots)
     done = len(reports)
     print(f"{done} episode(s) aligned" + (f", {len(skipped)} skipped" if skipped else ""))
     if args.plots:

@@ -13,7 +13,7 @@ from lerobot_nb.errors import LerobotNbError
 __all__ = ["SUBCOMMANDS", "main", "run_cli"]
 
 #: Subcommand modules under `lerobot_nb.cli`, in the order `--help` lists them (the data flow).
-SUBCOMMANDS = ("sample", "inspect", "align", "hands", "convert", "validate", "stats", "notebooks")
+SUBCOMMANDS = ("sample", "inspect", "align", "hands", "convert", "validate", "stats", "push", "notebooks")
 
 
 def build_parser() -> argparse.ArgumentParser:

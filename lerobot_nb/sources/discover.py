@@ -12,7 +12,7 @@ from lerobot_nb.sources.cache import default_cache_dir
 from lerobot_nb.sources.formats import FORMATS, SourceFormat, format_of
 from lerobot_nb.sources.rrd import read_recording_id  # re-exported: it lives with the .rrd format now
 
-__all__ = ["Recording", "discover_recordings", "read_recording_id"]
+__all__ = ["Recording", "discover_recordings", "find_inputs", "read_recording_id"]
 
 _KNOWN = "expected " + ", ".join(f.description for f in FORMATS)
 
@@ -37,7 +37,7 @@ class Recording:
         return self.format
 
 
-def _inputs(paths: Sequence[Path]) -> list[tuple[Path, SourceFormat]]:
+def find_inputs(paths: Sequence[Path]) -> list[tuple[Path, SourceFormat]]:
     """Every input under `paths` with its format: a claimed file or folder is one input; other
     folders are searched (sorted) for claimed files and folders."""
     found: list[tuple[Path, SourceFormat]] = []
@@ -84,7 +84,7 @@ def discover_recordings(
         raise LerobotNbError("no input recordings given")
     by_id: dict[str, Recording] = {}
     cache = cache_dir or default_cache_dir()
-    recordings = [rec for path, fmt in _inputs(items) for rec in fmt.load().to_recordings(path, cache)]
+    recordings = [rec for path, fmt in find_inputs(items) for rec in fmt.load().to_recordings(path, cache)]
     for rec in recordings:
         episode_id = rec.episode_id
         if episode_id in by_id:

@@ -89,6 +89,14 @@ def _suffix(*suffixes: str) -> Callable[[Path], bool]:
     return lambda path: path.is_file() and path.suffix.lower() in suffixes
 
 
+def _claims_lerobot(path: Path) -> bool:
+    return path.is_dir() and (path / "meta" / "info.json").is_file()
+
+
+def _claims_npz(path: Path) -> bool:
+    return path.is_dir() and any(path.glob("ep*.npz"))
+
+
 _TFDS_VERSION = re.compile(r"\d+\.\d+\.\d+")
 _TFDS_SHARD = re.compile(r".+-[^-.]+\.tfrecord-\d+-of-\d+")
 
@@ -111,9 +119,13 @@ def _tfds_builder(path: Path) -> bool:
 
 #: Every format, in detection order: folder formats before the file formats found inside folders.
 FORMATS: tuple[SourceFormat, ...] = (
-    SourceFormat("rlds", "ticked", _tfds_builder, "lerobot_nb.sources.rlds", "TFDS/RLDS builder folder"),
     SourceFormat("rrd", "served", _suffix(".rrd"), "lerobot_nb.sources.rrd", ".rrd"),
     SourceFormat("mcap", "served", _suffix(".mcap"), "lerobot_nb.sources.mcap", ".mcap"),
+    SourceFormat(
+        "lerobot", "ticked", _claims_lerobot, "lerobot_nb.sources.lerobot_dataset", "LeRobot dataset folder"
+    ),
+    SourceFormat("npz", "ticked", _claims_npz, "lerobot_nb.sources.mano_npz", "folder of HaMeR ep*.npz"),
+    SourceFormat("rlds", "ticked", _tfds_builder, "lerobot_nb.sources.rlds", "TFDS/RLDS builder folder"),
 )
 
 
