@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -229,12 +230,6 @@ def write_builder(
     return paths
 
 
-def jpeg(pixels: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(pixels).save(buf, format="JPEG", quality=95)
-    return buf.getvalue()
-
-
 def png(pixels: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(pixels).save(buf, format="PNG")
@@ -243,3 +238,70 @@ def png(pixels: np.ndarray) -> bytes:
 
 def pil_decode(blob: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(blob)).convert("RGB"))
+
+
+# -- a small generated dataset: `toy` ---------------------------------------------------------------
+NAME = "toy_rlds"
+
+
+def features(*, is_last: bool = True) -> dict:
+    step = {
+        "action": tensor([2], description="Delta [x, y]."),
+        "observation": fdict(
+            state=tensor([3], description="Robot state [2x joint, 1x gripper]."),
+            image_0=image([4, 5, 3], "png"),
+            depth=tensor([2, 2], "uint16", encoding="zlib"),
+        ),
+        "language_instruction": text(),
+        "is_first": tensor([], "bool"),
+        "is_terminal": tensor([], "bool"),
+        "reward": tensor([], "float32"),
+    }
+    if is_last:
+        step["is_last"] = tensor([], "bool")
+    return fdict(steps=steps(fdict(**step)), episode_metadata=fdict(has_image_0=tensor([], "bool")))
+
+
+def state(e: int, t: int) -> list[float]:
+    return [e + t / 8, -t * 0.25, 1.5 * e]
+
+
+def action(e: int, t: int) -> list[float]:
+    return [t * 0.125, e - 0.5]
+
+
+def pixels(e: int, t: int) -> np.ndarray:
+    return np.full((4, 5, 3), (10 * e + t, 3 * t, 200), np.uint8)
+
+
+def depth(e: int, t: int) -> np.ndarray:
+    return np.array([[e, t], [1000 + t, 65535]], np.uint16)
+
+
+def episode_values(e: int, n: int, *, is_last: bool = True, last_at: int | None = None) -> dict:
+    last = n - 1 if last_at is None else last_at
+    values = {
+        "steps/action": ("float", [v for t in range(n) for v in action(e, t)]),
+        "steps/observation/state": ("float", [v for t in range(n) for v in state(e, t)]),
+        "steps/observation/image_0": ("bytes", [png(pixels(e, t)) for t in range(n)]),
+        "steps/observation/depth": ("bytes", [zlib.compress(depth(e, t).tobytes()) for t in range(n)]),
+        "steps/language_instruction": ("bytes", [f"task {e}".encode()] * n),
+        "steps/is_first": ("int64", [int(t == 0) for t in range(n)]),
+        "steps/is_terminal": ("int64", [0] * n),
+        "steps/reward": ("float", [float(t == n - 1) for t in range(n)]),
+        "episode_metadata/has_image_0": ("int64", [1]),
+    }
+    if is_last:
+        values["steps/is_last"] = ("int64", [int(t == last) for t in range(n)])
+    return values
+
+
+def record(e: int, n: int, **kw: object) -> bytes:
+    return example_bytes(episode_values(e, n, **kw))  # type: ignore[arg-type]
+
+
+def toy(root: Path, shards: list[list[int]], **kw: object) -> dict[str, list[Path]]:
+    """A `train` split whose shards hold episodes of the given lengths (episode e has length n)."""
+    e = iter(range(100))
+    split = [[record(next(e), n, **kw) for n in shard] for shard in shards]
+    return write_builder(root, NAME, features(is_last=bool(kw.get("is_last", True))), {"train": split})

@@ -129,6 +129,7 @@ def test_defaults(root: Path) -> None:
             "image_2:/steps/observation/image_2",
         ),
         "task_path": "/steps/language_instruction",
+        "fps": None,  # not in the metadata: the pipeline asks for --fps
     }
     assert reader.language_embedding_path() == "/steps/language_embedding"
     # Bridge's descriptions list 10 names for 7 values: no names are made up
@@ -140,7 +141,7 @@ def test_defaults(root: Path) -> None:
 def test_no_fps_in_the_metadata(root: Path) -> None:
     reader = open_reader(root)
     assert reader.rate_hz is None and reader.read("train_00000").rate_hz is None
-    assert "fps" not in reader.defaults()
+    assert reader.defaults()["fps"] is None and "sequence_rate" not in reader.defaults()
     assert reader.fps_request() == (
         f"{root}: RLDS dataset bridge_dataset 1.0.0 does not say its steps per second (no fps in "
         "metadata.json): pass --fps <steps per second> (one step = one frame; API/notebooks: fps=...)"
@@ -155,3 +156,13 @@ def test_claimed_paths(root: Path) -> None:
     assert format_of(shard).name == "rlds"  # type: ignore[union-attr]
     assert format_of(root / "features.json") is None
     assert open_reader(shard).episode_ids() == [f"val_{i:05d}" for i in range(25)]
+
+
+def test_the_embedding_is_offered_where_language_embedding_npy_looks(root: Path) -> None:
+    from lerobot_nb.enrich.language import LANGUAGE_STREAM
+
+    rec = open_reader(root).read("train_00002")
+    assert LANGUAGE_STREAM == "/language_embedding"
+    np.testing.assert_array_equal(
+        rec.numeric[LANGUAGE_STREAM].values, rec.numeric["/steps/language_embedding"].values
+    )

@@ -36,7 +36,7 @@ def test_export_and_load_with_lerobot(tmp_path: Path) -> None:
 
     root = fixture(BRIDGE)
     reader = open_reader(root, split="train")
-    config = AlignConfig(**reader.defaults(), fps=5, sequence_rate=5, extra=EMBEDDING)
+    config = AlignConfig(**{**reader.defaults(), "fps": 5, "sequence_rate": 5, "extra": EMBEDDING})
     out = tmp_path / "bridge"
     summary = export_dataset(iter_recorded(reader, config), ExportConfig(output=str(out), progress=False))
     assert "written 25 episodes" in str(summary)
@@ -81,7 +81,7 @@ def test_served_rrds_align_like_the_direct_reader(tmp_path: Path) -> None:
     assert [r.rrd for r in again] == [r.rrd for r in recordings]
     assert [r.rrd.stat().st_mtime_ns for r in again] == [r.rrd.stat().st_mtime_ns for r in recordings]
 
-    config = AlignConfig(**reader.defaults(), fps=5, sequence_rate=5, extra=EMBEDDING)
+    config = AlignConfig(**{**reader.defaults(), "fps": 5, "sequence_rate": 5, "extra": EMBEDDING})
     chosen = ["train_00003", "val_00024"]
     direct = [e for e in iter_recorded(reader, config, episodes=chosen) if isinstance(e, AlignedEpisode)]
     server_config = ServerConfig(recordings=(str(root),), cache_dir=str(tmp_path / "cache"))

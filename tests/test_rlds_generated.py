@@ -9,14 +9,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 from rlds_support import (
+    NAME,
+    action,
+    depth,
+    episode_values,
     example_bytes,
     fdict,
+    features,
     image,
-    png,
+    pixels,
+    record,
     sequence_example_bytes,
+    state,
     steps,
     tensor,
     text,
+    toy,
     write_builder,
 )
 
@@ -26,73 +34,6 @@ from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.sources.discover import discover_recordings
 from lerobot_nb.sources.formats import format_of
 from lerobot_nb.sources.rlds import builder_dir, open_reader
-
-NAME = "toy_rlds"
-
-
-def features(*, is_last: bool = True) -> dict:
-    step = {
-        "action": tensor([2], description="Delta [x, y]."),
-        "observation": fdict(
-            state=tensor([3], description="Robot state [2x joint, 1x gripper]."),
-            image_0=image([4, 5, 3], "png"),
-            depth=tensor([2, 2], "uint16", encoding="zlib"),
-        ),
-        "language_instruction": text(),
-        "is_first": tensor([], "bool"),
-        "is_terminal": tensor([], "bool"),
-        "reward": tensor([], "float32"),
-    }
-    if is_last:
-        step["is_last"] = tensor([], "bool")
-    return fdict(steps=steps(fdict(**step)), episode_metadata=fdict(has_image_0=tensor([], "bool")))
-
-
-def state(e: int, t: int) -> list[float]:
-    return [e + t / 8, -t * 0.25, 1.5 * e]
-
-
-def action(e: int, t: int) -> list[float]:
-    return [t * 0.125, e - 0.5]
-
-
-def pixels(e: int, t: int) -> np.ndarray:
-    return np.full((4, 5, 3), (10 * e + t, 3 * t, 200), np.uint8)
-
-
-def depth(e: int, t: int) -> np.ndarray:
-    return np.array([[e, t], [1000 + t, 65535]], np.uint16)
-
-
-def episode_values(e: int, n: int, *, is_last: bool = True, last_at: int | None = None) -> dict:
-    import zlib
-
-    last = n - 1 if last_at is None else last_at
-    values = {
-        "steps/action": ("float", [v for t in range(n) for v in action(e, t)]),
-        "steps/observation/state": ("float", [v for t in range(n) for v in state(e, t)]),
-        "steps/observation/image_0": ("bytes", [png(pixels(e, t)) for t in range(n)]),
-        "steps/observation/depth": ("bytes", [zlib.compress(depth(e, t).tobytes()) for t in range(n)]),
-        "steps/language_instruction": ("bytes", [f"task {e}".encode()] * n),
-        "steps/is_first": ("int64", [int(t == 0) for t in range(n)]),
-        "steps/is_terminal": ("int64", [0] * n),
-        "steps/reward": ("float", [float(t == n - 1) for t in range(n)]),
-        "episode_metadata/has_image_0": ("int64", [1]),
-    }
-    if is_last:
-        values["steps/is_last"] = ("int64", [int(t == last) for t in range(n)])
-    return values
-
-
-def record(e: int, n: int, **kw: object) -> bytes:
-    return example_bytes(episode_values(e, n, **kw))  # type: ignore[arg-type]
-
-
-def toy(root: Path, shards: list[list[int]], **kw: object) -> dict[str, list[Path]]:
-    """A `train` split whose shards hold episodes of the given lengths (episode e has length n)."""
-    e = iter(range(100))
-    split = [[record(next(e), n, **kw) for n in shard] for shard in shards]
-    return write_builder(root, NAME, features(is_last=bool(kw.get("is_last", True))), {"train": split})
 
 
 @pytest.fixture
@@ -140,6 +81,7 @@ def test_defaults_on_generated(two_shards: Path) -> None:
         "action_path": ("/steps/action",),
         "image": ("image_0:/steps/observation/image_0",),
         "task_path": "/steps/language_instruction",
+        "fps": None,  # not in the metadata: the pipeline asks for --fps
     }
 
 
@@ -244,7 +186,7 @@ def test_data_crc_corruption_names_file_and_record(two_shards: Path) -> None:
     assert msg.startswith(f"{shard}, episode train_00001: record 1 (byte {at}): data CRC mismatch (stored 0x")
     assert msg.endswith("the file is corrupt") and "\n" not in msg
     got = list(
-        iter_recorded(reader, AlignConfig(**reader.defaults(), fps=5, sequence_rate=5, on_error="skip"))
+        iter_recorded(reader, AlignConfig(**{**reader.defaults(), "fps": 5, "skip_bad_episodes": True}))
     )
     assert [g.episode_id for g in got] == [
         "train_00000",
@@ -323,7 +265,7 @@ def test_unknown_split_and_split_choice(two_shards: Path) -> None:
 # -- frame rate --------------------------------------------------------------------------------------
 def test_no_rate_in_metadata_asks_for_fps(two_shards: Path) -> None:
     reader = open_reader(two_shards)
-    assert "fps" not in reader.defaults() and "sequence_rate" not in reader.defaults()
+    assert reader.defaults()["fps"] is None and "sequence_rate" not in reader.defaults()
     assert reader.read("train_00000").rate_hz is None
     assert reader.fps_request() == (
         f"{two_shards}: RLDS dataset {NAME} 1.0.0 does not say its steps per second (no fps in "

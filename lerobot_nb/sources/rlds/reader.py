@@ -100,7 +100,7 @@ class RldsReader:
             episode_id=episode_id,
             index=STEP,
             index_kind="sequence",
-            numeric=numeric_streams(steps),
+            numeric=numeric_streams(steps, language=self.language_embedding_path()),
             images=dict[str, ImageStream](images),
             task=_task(steps),
             rate_hz=self.rate_hz,
@@ -111,7 +111,7 @@ class RldsReader:
     # -- what fits this data -----------------------------------------------------------------
     def defaults(self) -> Mapping[str, Any]:
         """State, action, cameras (without those black in every probed episode), task, and the
-        fps and step rate only when known (see `fps_request`)."""
+        fps and step rate when known; `fps` is None when not (the caller must ask for one)."""
         return self._defaults
 
     @cached_property
@@ -127,7 +127,9 @@ class RldsReader:
             "image": tuple(f"{camera_key(s, specs)}:{s.key}" for s in cameras),
             "task_path": task.key if task is not None else "",
         }
-        if self.rate_hz is not None:
+        if self.rate_hz is None:
+            out["fps"] = None  # the pipeline's "pass --fps" request (see `fps_request`)
+        else:
             out |= {"fps": max(1, round(self.rate_hz)), "sequence_rate": self.rate_hz}
         return out
 

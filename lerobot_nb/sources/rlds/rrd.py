@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["episode_rrd"]
 
 #: Bumped when the conversion changes, so stale cache entries are not reused.
-_CONVERTER_VERSION = "1"
+_CONVERTER_VERSION = "2"
 
 
 def episode_rrd(reader: RldsReader, episode_id: str, cache_dir: Path) -> Path:
@@ -48,7 +48,7 @@ def episode_rrd(reader: RldsReader, episode_id: str, cache_dir: Path) -> Path:
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        _write(steps, numeric_streams(steps), episode_id, tmp)
+        _write(steps, numeric_streams(steps, language=reader.language_embedding_path()), episode_id, tmp)
         tmp.replace(target)  # atomic: a crash never leaves a half-written cache entry
     finally:
         tmp.unlink(missing_ok=True)

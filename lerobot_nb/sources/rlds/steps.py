@@ -23,7 +23,15 @@ from lerobot_nb.sources.rlds.features import FeatureSpec, FeatureValues, read_va
 from lerobot_nb.sources.rlds.images import EncodedImages
 from lerobot_nb.sources.rlds.tfrecord import read_record
 
-__all__ = ["EpisodeSteps", "camera_key", "decode_steps", "episode_notes", "feature_names", "numeric_streams"]
+__all__ = [
+    "LANGUAGE_STREAM",
+    "EpisodeSteps",
+    "camera_key",
+    "decode_steps",
+    "episode_notes",
+    "feature_names",
+    "numeric_streams",
+]
 
 
 @dataclass(frozen=True)
@@ -158,8 +166,14 @@ def _has_flag_notes(steps: EpisodeSteps, black: set[str]) -> list[str]:
     return notes
 
 
-def numeric_streams(steps: EpisodeSteps) -> dict[str, NumericStream]:
-    """Every numeric feature as a stream; per-episode values repeated at every step."""
+#: Where every source offers the language embedding its data carries (`enrich.language.LANGUAGE_STREAM`,
+#: aligned by `--language-embedding npy`); sources may not import `enrich`, a test checks they agree.
+LANGUAGE_STREAM = "/language_embedding"
+
+
+def numeric_streams(steps: EpisodeSteps, *, language: str | None = None) -> dict[str, NumericStream]:
+    """Every numeric feature as a stream; per-episode values repeated at every step. The stream
+    `language` (the embedding, e.g. `/steps/language_embedding`) is also offered as `LANGUAGE_STREAM`."""
     times = np.arange(steps.length, dtype=np.int64)
     out = {}
     for v in steps.values.values():
@@ -167,6 +181,8 @@ def numeric_streams(steps: EpisodeSteps) -> dict[str, NumericStream]:
             continue
         values = v.array if v.spec.in_steps else np.repeat(v.array[:1], steps.length, axis=0)
         out[v.spec.key] = NumericStream(times, values, feature_names(v.spec, values.shape[1]))
+    if language is not None and language in out:
+        out[LANGUAGE_STREAM] = out[language]
     return out
 
 
