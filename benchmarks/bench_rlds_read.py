@@ -52,7 +52,7 @@ def main() -> None:
         return n // max(1, len(rec.images))
 
     def read_align() -> int:
-        config = AlignConfig(**reader.defaults(), fps=5, sequence_rate=5)
+        config = AlignConfig(**{**reader.defaults(), "fps": 5})
         n = 0
         for ep in iter_recorded(reader, config):
             assert isinstance(ep, AlignedEpisode)
