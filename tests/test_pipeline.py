@@ -103,3 +103,23 @@ def test_language_embedding_flag_alone_means_minilm() -> None:
     assert LanguageConfig(language_embedding="npy").align_extra == (
         "observation.language_embedding=/language_embedding",
     )
+
+
+@pytest.mark.slow
+def test_served_ticked_data_ticks_at_the_fps_asked_and_inspect_uses_its_defaults() -> None:
+    from fixture_files import fixture
+
+    from lerobot_nb.inspect import suggest
+
+    bridge = fixture("real/bridge_rlds_octo/bridge_dataset/1.0.0")
+    inputs = Inputs.discover(ServerConfig(recordings=(str(bridge),)), direct=False)
+    align = inputs.align_config({"fps": 5, "image": ["image_0:/steps/observation/image_0"]})
+    assert align.sequence_rate == 5 and align.index == "step"
+    source = inputs.open(align)
+    assert isinstance(source, ServedSource)
+    first = next(iter(iterate_pipeline(source, episodes=["train_00000"])))
+    assert first.length == 10 and first.fps == 5
+    with RecordingServer(ServerConfig(recordings=(str(bridge),))) as server:
+        s = suggest(server)
+    assert s.index == "step" and s.state_path == ("/steps/observation/state",)
+    assert [i.split(":")[0] for i in s.image] == ["image_0", "image_1", "image_2"]

@@ -9,12 +9,12 @@ from typing import Any, Literal
 
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.sources.cache import default_cache_dir
-from lerobot_nb.sources.formats import FORMATS, SourceFormat, format_of
+from lerobot_nb.sources.formats import SourceFormat, format_of, formats_text
 from lerobot_nb.sources.rrd import read_recording_id  # re-exported: it lives with the .rrd format now
 
 __all__ = ["Recording", "discover_recordings", "find_inputs", "read_recording_id"]
 
-_KNOWN = "expected " + ", ".join(f.description for f in FORMATS)
+_KNOWN = "expected " + formats_text()
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,11 @@ FORMATS: tuple[SourceFormat, ...] = (
 )
 
 
+def formats_text() -> str:
+    """How help texts and errors list what can be read: `.rrd, .mcap, ...`."""
+    return ", ".join(f.description for f in FORMATS)
+
+
 def format_of(path: Path) -> SourceFormat | None:
     """The format that claims `path` (a file, or a folder that is one input), or None."""
     return next((f for f in FORMATS if f.claims(path)), None)
