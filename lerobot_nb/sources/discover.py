@@ -22,7 +22,9 @@ class Recording:
     """One recording to serve: `rrd` is what the server registers (converted unless the input is one).
 
     `format` names the input's format; `defaults` are the `AlignConfig` values that fit a ticked
-    format's data (empty for served formats, whose defaults are `AlignConfig`'s own).
+    format's data (empty for served formats, whose defaults are `AlignConfig`'s own); `notes` are
+    what the user should know about the conversion (a channel that yielded nothing, a legacy
+    file), one line each, shown when the recording is discovered.
     """
 
     source: Path
@@ -30,6 +32,7 @@ class Recording:
     episode_id: str
     format: str = "rrd"
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:

@@ -88,10 +88,22 @@ def _suffix(*suffixes: str) -> Callable[[Path], bool]:
     return lambda path: path.is_file() and path.suffix.lower() in suffixes
 
 
+def _rosbag2_folder(path: Path) -> bool:
+    from lerobot_nb.sources.rosbag import is_rosbag2_folder  # light: no rosbags import
+
+    return is_rosbag2_folder(path)
+
+
 #: Every format, in detection order: folder formats before the file formats found inside folders.
 FORMATS: tuple[SourceFormat, ...] = (
+    # A rosbag2 folder is one recording (its splits together), so it is claimed before its files.
+    SourceFormat(
+        "rosbag2", "served", _rosbag2_folder, "lerobot_nb.sources.rosbag", "rosbag2 folder (metadata.yaml)"
+    ),
     SourceFormat("rrd", "served", _suffix(".rrd"), "lerobot_nb.sources.rrd", ".rrd"),
     SourceFormat("mcap", "served", _suffix(".mcap"), "lerobot_nb.sources.mcap", ".mcap"),
+    SourceFormat("bag", "served", _suffix(".bag"), "lerobot_nb.sources.rosbag", ".bag (ROS 1)"),
+    SourceFormat("db3", "served", _suffix(".db3"), "lerobot_nb.sources.rosbag", ".db3 (ROS 2)"),
 )
 
 
