@@ -161,13 +161,14 @@ def _joint_state(c: _Ctx) -> list[Row]:
 def _multi_array(c: _Ctx) -> list[Row]:
     import rerun as rr
 
-    return [c.row(c.base, rr.Scalars(np.asarray(c.msg.get("data") or [], dtype=np.float64)))]
+    # ROS's MultiArray has no stamp (log times only); a look-alike with a `timestamp` keeps it.
+    return [c.row(c.own_times(), rr.Scalars(np.asarray(c.msg.get("data") or [], dtype=np.float64)))]
 
 
 def _string(c: _Ctx) -> list[Row]:
     import rerun as rr
 
-    return [c.row(c.base, rr.TextDocument(str(c.msg.get("data", ""))))]
+    return [c.row(c.own_times(), rr.TextDocument(str(c.msg.get("data", ""))))]
 
 
 #: ROS image encodings -> (archetype, color model, channel datatype), as Rerun's importer maps them.
