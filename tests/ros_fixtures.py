@@ -133,36 +133,32 @@ def _messages(typestore: Any, ros1: bool) -> list[tuple[int, str, str, Any, Any]
     return out
 
 
+def _open_writer(path: Path, kind: str) -> Any:
+    if kind == "bag":
+        from rosbags.rosbag1 import Writer as Writer1
+
+        return Writer1(path)
+    from rosbags.rosbag2 import StoragePlugin
+    from rosbags.rosbag2 import Writer as Writer2
+
+    plugin = StoragePlugin.SQLITE3 if kind == "db3" else StoragePlugin.MCAP
+    return Writer2(path, version=9, storage_plugin=plugin)
+
+
 def write_bag(path: Path, kind: Literal["bag", "db3", "mcap"]) -> BagContent:
     """Write the episode at `path` (a `.bag` file, or a rosbag2 folder with sqlite3 / mcap storage)."""
     from rosbags.typesys import Stores, get_typestore
 
     ros1 = kind == "bag"
     typestore = get_typestore(Stores.ROS1_NOETIC if ros1 else Stores.ROS2_HUMBLE)
-    messages = _messages(typestore, ros1)
+    serialize = typestore.serialize_ros1 if ros1 else typestore.serialize_cdr
     content = BagContent()
-    if ros1:
-        from rosbags.rosbag1 import Writer as Writer1
-
-        writer1 = Writer1(path)
-        with writer1:
-            conns: dict[str, Any] = {}
-            for t, topic, msgtype, msg, value in messages:
-                if topic not in conns:
-                    conns[topic] = writer1.add_connection(topic, msgtype, typestore=typestore)
-                writer1.write(conns[topic], t, typestore.serialize_ros1(msg, msgtype))
-                content.add(topic, t, value)
-        return content
-    from rosbags.rosbag2 import StoragePlugin
-    from rosbags.rosbag2 import Writer as Writer2
-
-    plugin = StoragePlugin.SQLITE3 if kind == "db3" else StoragePlugin.MCAP
-    writer2 = Writer2(path, version=9, storage_plugin=plugin)
-    with writer2:
-        conns = {}
-        for t, topic, msgtype, msg, value in messages:
+    writer = _open_writer(path, kind)
+    with writer:
+        conns: dict[str, Any] = {}
+        for t, topic, msgtype, msg, value in _messages(typestore, ros1):
             if topic not in conns:
-                conns[topic] = writer2.add_connection(topic, msgtype, typestore=typestore)
-            writer2.write(conns[topic], t, typestore.serialize_cdr(msg, msgtype))
+                conns[topic] = writer.add_connection(topic, msgtype, typestore=typestore)
+            writer.write(conns[topic], t, serialize(msg, msgtype))
             content.add(topic, t, value)
     return content

@@ -22,7 +22,7 @@ from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.server import open_recordings
 from lerobot_nb.sources import discover_recordings
 from lerobot_nb.sources.formats import format_of
-from lerobot_nb.sources.mcap import convert_mcap, entity_rows
+from lerobot_nb.sources.mcap import entity_rows
 
 AMBER = "real/amber_soccer_goal_mcap_fragment"
 FPS = 5
