@@ -11,6 +11,7 @@ from conftest import MCAP_DIR, RRD_FIXTURES
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.sources import discover_recordings, mcap_to_rrd
 from lerobot_nb.sources.discover import read_recording_id
+from lerobot_nb.sources.formats import FORMATS
 from lerobot_nb.sources.mcap import robot_streams
 
 # (lichtblick_custom-camera-model.mcap used to be here: its JSON channels decode now, see
@@ -102,10 +103,8 @@ def test_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not a recording")
     with pytest.raises(LerobotNbError) as err:
         discover_recordings([tmp_path])
-    assert str(err.value) == (
-        f"{tmp_path}: folder holds no recordings (expected rosbag2 folder (metadata.yaml), .rrd, .mcap, "
-        ".bag (ROS 1), .db3 (ROS 2))"
-    )
+    known = ", ".join(f.description for f in FORMATS)
+    assert str(err.value) == f"{tmp_path}: folder holds no recordings (expected {known})"
 
 
 def test_not_a_recording(tmp_path: Path) -> None:

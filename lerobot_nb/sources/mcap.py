@@ -20,7 +20,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -108,7 +108,7 @@ def _rows_per_topic(rrd: Path, topics: Sequence[str]) -> dict[str, int]:
 
 
 def _why_empty(ch: ChannelInfo) -> str:
-    if ch.message_encoding not in ("cdr", "json", "protobuf", "ros2msg", "flatbuffer"):
+    if ch.message_encoding not in ("cdr", "json", "protobuf"):
         return f"Rerun does not decode {ch.message_encoding or 'unnamed'}-encoded messages"
     return "no field could be decoded"
 
@@ -127,18 +127,7 @@ def _all_channels(plans: Sequence[FilePlan]) -> list[ChannelInfo]:
     for plan in plans:
         for ch in plan.channels.values():
             seen = merged.get(ch.topic)
-            merged[ch.topic] = (
-                ch
-                if seen is None
-                else ChannelInfo(
-                    ch.topic,
-                    ch.schema,
-                    ch.schema_encoding,
-                    ch.message_encoding,
-                    seen.messages + ch.messages,
-                    ch.compression,
-                )
-            )
+            merged[ch.topic] = ch if seen is None else replace(seen, messages=seen.messages + ch.messages)
     return list(merged.values())
 
 
@@ -163,7 +152,7 @@ def _import(plans: Sequence[FilePlan], tmp: Path, episode_id: str, scratch: Path
     return decoded.notes + _empty_channel_notes(channels, rows)
 
 
-def _no_robot_streams(plans: Sequence[FilePlan], notes: Sequence[str]) -> str:
+def _no_robot_streams(plans: Sequence[FilePlan]) -> str:
     channels = ", ".join(c.label for c in _all_channels(plans)) or "no channels"
     return (
         "MCAP has no decodable robot streams (no Scalars, images or video after import; "
@@ -233,7 +222,7 @@ def _convert_to(target: Path, files: Sequence[Path], *, episode_id: str, source:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise LerobotNbError(f"cannot read MCAP ({reason})", file=source) from None
         if not robot_streams(tmp):
-            raise LerobotNbError(_no_robot_streams(plans, found), file=source)
+            raise LerobotNbError(_no_robot_streams(plans), file=source)
         if found:  # most conversions have nothing to say: no file beside them
             _notes_path(target).write_text(json.dumps(found))
         tmp.replace(target)

@@ -18,8 +18,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lerobot_nb.sources.ros_rows import normalize_ros_name
+
+if TYPE_CHECKING:
+    from mcap.reader import McapReader
+    from mcap.writer import Writer
 
 __all__ = ["ChannelInfo", "FilePlan", "normalized_copy", "plan_file"]
 
@@ -119,7 +124,7 @@ def _decompress(data: bytes, how: str | None) -> bytes:
 class _Copier:
     """Schemas and channels of several input files registered once in one output writer."""
 
-    def __init__(self, writer: object) -> None:
+    def __init__(self, writer: Writer) -> None:
         self.writer = writer
         self.schemas: dict[tuple[str, str, bytes], int] = {}
         self.channels: dict[tuple[str, str, int], int] = {}
@@ -129,13 +134,13 @@ class _Copier:
             name = normalize_ros_name(name)
         key = (name, encoding, data)
         if key not in self.schemas:
-            self.schemas[key] = self.writer.register_schema(name=name, encoding=encoding, data=data)  # type: ignore[attr-defined]
+            self.schemas[key] = self.writer.register_schema(name=name, encoding=encoding, data=data)
         return self.schemas[key]
 
     def channel_id(self, topic: str, encoding: str, schema_id: int, metadata: dict[str, str]) -> int:
         key = (topic, encoding, schema_id)
         if key not in self.channels:
-            self.channels[key] = self.writer.register_channel(  # type: ignore[attr-defined]
+            self.channels[key] = self.writer.register_channel(
                 topic=topic, message_encoding=encoding, schema_id=schema_id, metadata=metadata
             )
         return self.channels[key]
@@ -162,12 +167,12 @@ def normalized_copy(plans: Sequence[FilePlan], target: Path) -> None:
         writer.finish()
 
 
-def _copy_messages(reader: object, plan: FilePlan, copier: _Copier) -> None:
+def _copy_messages(reader: McapReader, plan: FilePlan, copier: _Copier) -> None:
     topics = sorted({c.topic for c in plan.channels.values() if c.message_encoding != "json"})
     if not topics:
         return
     ids: dict[int, int] = {}
-    for schema, channel, message in reader.iter_messages(topics=topics, log_time_order=False):  # type: ignore[attr-defined]
+    for schema, channel, message in reader.iter_messages(topics=topics, log_time_order=False):
         if channel.id not in ids:
             sid = copier.schema_id(schema.name, schema.encoding, schema.data) if schema else 0
             ids[channel.id] = copier.channel_id(
@@ -175,7 +180,7 @@ def _copy_messages(reader: object, plan: FilePlan, copier: _Copier) -> None:
             )
         info = plan.channels.get(channel.id)
         data = _decompress(message.data, info.compression if info else None)
-        copier.writer.add_message(  # type: ignore[attr-defined]
+        copier.writer.add_message(
             channel_id=ids[channel.id],
             log_time=message.log_time,
             publish_time=message.publish_time,
