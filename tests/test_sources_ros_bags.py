@@ -143,15 +143,17 @@ def test_bags_are_detected_and_cover_every_message(kind: str, tmp_path: Path) ->
     }
 
 
-def test_bare_db3_file(tmp_path: Path) -> None:
-    path, content = _write("db3", tmp_path)
-    db3 = tmp_path / "loose.db3"
-    shutil.copy(next(path.glob("*.db3")), db3)
-    (rec,) = discover_recordings([db3], cache_dir=tmp_path / "cache")
-    assert rec.format == "db3" and rec.episode_id == "loose"
-    assert dict((e, n) for e, n, _ in entity_rows(rec.rrd))["/joint_states/position"] == len(
-        content.times["/joint_states"]
-    )
+@pytest.mark.parametrize("kind", ["db3", "mcap"])
+def test_bare_storage_file_of_a_rosbag2_folder(kind: str, tmp_path: Path) -> None:
+    """A `.db3` / `.mcap` taken out of its rosbag2 folder is a recording of its own."""
+    path, content = _write(kind, tmp_path / "bag")
+    loose = tmp_path / f"loose.{kind}"
+    shutil.copy(next(path.glob(f"*.{kind}")), loose)
+    (rec,) = discover_recordings([loose], cache_dir=tmp_path / "cache")
+    assert rec.format == kind and rec.episode_id == "loose"
+    rows = {e: n for e, n, _ in entity_rows(rec.rrd)}
+    assert rows["/joint_states/position"] == len(content.times["/joint_states"])
+    assert rows["/camera/image_raw"] == len(content.times["/camera/image_raw"])
 
 
 def test_bag_is_converted_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
