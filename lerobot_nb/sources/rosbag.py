@@ -7,8 +7,9 @@ MCAP goes through the MCAP path (`mcap.convert_mcap`). So a bag gets exactly the
 and naming of a ROS 2 MCAP: what Rerun's importer decodes, with the same entities and timelines
 (`ros2_timestamp` from header stamps, `message_log_time` = the bag's receive time).
 
-A rosbag2 folder whose `metadata.yaml` lists storage files that are not there (a partial copy) is
-converted from the MCAP files that are, with a note naming the missing ones.
+A rosbag2 folder with MCAP storage skips the rewrite: its split files go to the MCAP path as they
+are (it undoes per-message compression itself), also when `metadata.yaml` lists splits that are not
+there (a partial copy), with a note naming the missing ones.
 """
 
 from __future__ import annotations
@@ -98,22 +99,30 @@ def _key_files(source: Path) -> list[Path]:
     return [source]
 
 
-def _partial_folder(folder: Path, info: dict[str, Any], cache_dir: Path | None) -> Converted | None:
-    """A rosbag2 folder with missing MCAP splits: convert the ones present (None: nothing missing)."""
-    present, missing = _storage_files(folder, info)
-    if not missing:
+def _mcap_folder(folder: Path, info: dict[str, Any], cache_dir: Path | None) -> Converted | None:
+    """A rosbag2 folder of MCAP splits goes straight to the MCAP path (which undoes message
+    compression itself), also when some splits are missing (with a note). None: not such a folder
+    (sqlite3 storage, or whole-file compression), for `rosbags` to read."""
+    if (
+        str(info.get("storage_identifier")) != "mcap"
+        or str(info.get("compression_mode", "")).lower() == "file"
+    ):
         return None
-    if str(info.get("storage_identifier")) != "mcap" or not present:
+    present, missing = _storage_files(folder, info)
+    if not present:
         raise LerobotNbError(
             f"storage files listed in {_METADATA} are missing: {', '.join(missing)}", file=folder
         )
-    note = (
-        f"{_METADATA} lists {len(present) + len(missing)} storage files, {len(missing)} missing "
-        f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}): converted the {len(present)} present"
-    )
+    notes: tuple[str, ...] = ()
+    if missing:
+        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+        notes = (
+            f"{_METADATA} lists {len(present) + len(missing)} storage files, {len(missing)} missing "
+            f"({shown}): converted the {len(present)} present",
+        )
     target = cache_entry(folder.name, [folder / _METADATA, *present], cache_dir)
-    return cached(target, folder.name, (note,)) or convert_into(
-        target, present, episode_id=folder.name, source=folder, notes=(note,)
+    return cached(target, folder.name, notes) or convert_into(
+        target, present, episode_id=folder.name, source=folder, notes=notes
     )
 
 
@@ -121,9 +130,15 @@ def bag_to_rrd(source: Path, *, cache_dir: Path | None = None) -> Converted:
     """`source` (`.bag`, `.db3` or a rosbag2 folder) as a cached `.rrd`; recording id = file stem
     or folder name. Converted once per content, like MCAP."""
     if source.is_dir():
-        partial = _partial_folder(source, _read_metadata(source), cache_dir)
-        if partial is not None:
-            return partial
+        info = _read_metadata(source)
+        direct = _mcap_folder(source, info, cache_dir)
+        if direct is not None:
+            return direct
+        missing = _storage_files(source, info)[1]
+        if missing:
+            raise LerobotNbError(
+                f"storage files listed in {_METADATA} are missing: {', '.join(missing)}", file=source
+            )
     episode_id = source.name if source.is_dir() else source.stem
     target = cache_entry(episode_id, _key_files(source), cache_dir)
     hit = cached(target, episode_id)
