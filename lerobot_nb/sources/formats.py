@@ -117,10 +117,22 @@ def _tfds_builder(path: Path) -> bool:
     return any(p.is_dir() and _TFDS_VERSION.fullmatch(p.name) and _tfds_files(p) for p in path.iterdir())
 
 
+def _rosbag2_folder(path: Path) -> bool:
+    from lerobot_nb.sources.rosbag import is_rosbag2_folder  # light: no rosbags import
+
+    return is_rosbag2_folder(path)
+
+
 #: Every format, in detection order: folder formats before the file formats found inside folders.
 FORMATS: tuple[SourceFormat, ...] = (
+    # A rosbag2 folder is one recording (its splits together), so it is claimed before its files.
+    SourceFormat(
+        "rosbag2", "served", _rosbag2_folder, "lerobot_nb.sources.rosbag", "rosbag2 folder (metadata.yaml)"
+    ),
     SourceFormat("rrd", "served", _suffix(".rrd"), "lerobot_nb.sources.rrd", ".rrd"),
     SourceFormat("mcap", "served", _suffix(".mcap"), "lerobot_nb.sources.mcap", ".mcap"),
+    SourceFormat("bag", "served", _suffix(".bag"), "lerobot_nb.sources.rosbag", ".bag (ROS 1)"),
+    SourceFormat("db3", "served", _suffix(".db3"), "lerobot_nb.sources.rosbag", ".db3 (ROS 2)"),
     SourceFormat(
         "lerobot", "ticked", _claims_lerobot, "lerobot_nb.sources.lerobot_dataset", "LeRobot dataset folder"
     ),
