@@ -14,6 +14,7 @@ from lerobot_nb.inspect.access import ServerLike, dataset_of
 from lerobot_nb.inspect.roles import (
     ACTION_WORDS,
     NOT_STATE,
+    NOT_TASK,
     STATE_WORDS,
     TASK_WORDS,
     image_keys,
@@ -130,7 +131,9 @@ def suggest(server: ServerLike, *, index: str | None = None, stats: pl.DataFrame
     texts = [
         i
         for i in component_columns(dataset_of(server))
-        if column_kind(i) == "text" and (i.is_static or i.name in live)
+        if column_kind(i) == "text"
+        and (i.is_static or i.name in live)
+        and not any(w in i.entity.lower() for w in NOT_TASK)
     ]
     task = max(texts, key=lambda i: (score(i.entity, TASK_WORDS), i.is_static), default=None)
     cameras = [r for r in per_stream if r["kind"].startswith("image:")]
