@@ -172,5 +172,6 @@ def test_a_bad_episode_leaves_no_cache_entry(folder: Path, tmp_path: Path) -> No
     cache = tmp_path / "cache"
     with pytest.raises(LerobotNbError, match="all 12 records are zero"):
         discover_recordings(folder, cache_dir=cache)
-    left = [p.name for p in cache.iterdir()]  # the good episode, converted before the bad one failed
+    left = [p.name for p in cache.glob("*.rrd")]  # the good episode, converted before the bad one failed
+    assert not list(cache.glob("*.part")) and not list(cache.glob(f"{SECOND}*"))
     assert len(left) == 1 and left[0].startswith(f"{FIRST}-") and left[0].endswith(".rrd")

@@ -25,7 +25,7 @@ from lerobot_nb.align import AlignConfig, iter_aligned
 from lerobot_nb.align.aligner import iter_recorded
 from lerobot_nb.episode import AlignedEpisode
 from lerobot_nb.export import ExportConfig, export_dataset
-from lerobot_nb.inspection import stream_stats
+from lerobot_nb.inspect import stream_stats
 from lerobot_nb.query import index_timelines
 from lerobot_nb.server import RecordingServer, ServerConfig
 from lerobot_nb.sources import discover_recordings
@@ -151,6 +151,8 @@ def test_rrd_is_cached_by_content(folder: Path, tmp_path: Path) -> None:
     assert [r.format for r in first] == ["xgym"] * 3
     assert first[0].source == (copy / "xgym_data_20250301-090000.dat").resolve()
     assert first[0].defaults == open_reader(copy).defaults()
+    assert [r.notes for r in first] == [open_reader(copy).read(r.episode_id, "record").notes for r in first]
+    assert first[2].notes[0].startswith("4 leading records trimmed")
     stamps = [r.rrd.stat().st_mtime_ns for r in first]
     again = discover_recordings(copy, cache_dir=cache)
     assert [r.rrd for r in again] == [r.rrd for r in first]
@@ -159,7 +161,9 @@ def test_rrd_is_cached_by_content(folder: Path, tmp_path: Path) -> None:
     sidecar.write_text(sidecar.read_text().replace('"len": 0', '"len": 50'))
     edited = discover_recordings(copy, cache_dir=cache)
     assert edited[1].rrd != first[1].rrd and edited[0].rrd == first[0].rrd
-    assert len(list(cache.iterdir())) == 4
+    assert edited[1].notes == ("25 trailing all-zero records (padding up to maxlen 75) removed",)
+    assert len(list(cache.glob("*.rrd"))) == len(list(cache.glob("*.notes.json"))) == 4
+    assert not list(cache.glob("*.part"))
 
 
 def test_one_camera_and_short_episodes_are_kept(tmp_path: Path) -> None:

@@ -14,9 +14,11 @@ component), the task sentence of the `task-*.npy` file; its embedding is the str
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -170,24 +172,51 @@ class XgymReader:
 
     def to_rrd(self, episode_id: str, cache_dir: Path) -> Path:
         """`<cache_dir>/<episode>-<content key>.rrd`, written (atomically) unless already there."""
+        return self.converted(episode_id, cache_dir)[0]
+
+    def converted(self, episode_id: str, cache_dir: Path) -> tuple[Path, tuple[str, ...]]:
+        """The episode's cached `.rrd` and the reader's notes on it (kept beside it in the cache,
+        so a cached episode is not read again)."""
         files = self.files(episode_id)
         if not (files.dat.is_file() and files.sidecar.is_file()):
             self.load(episode_id)  # raises the missing-file error
         key = content_key(files.dat, files.sidecar, self.task.path, salt=_CONVERTER_VERSION)
         target = cache_dir / f"{episode_id}-{key}.rrd"
-        if target.exists():
-            return target
+        notes = _cached_notes(target)
+        if target.exists() and notes is not None:
+            return target, notes
         episode = self.load(episode_id)  # bad input fails before anything is written
         cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=cache_dir, suffix=".rrd.part")
-        os.close(fd)
-        tmp = Path(name)
-        try:
+        with _part(cache_dir, ".notes.json") as tmp:
+            tmp.write_text(json.dumps(list(episode.notes)))
+            tmp.replace(_notes_path(target))
+        with _part(cache_dir, ".rrd") as tmp:
             write_episode_rrd(episode, self.task, tmp)
-            tmp.replace(target)  # atomic: a crash never leaves a half-written cache entry
-        finally:
-            tmp.unlink(missing_ok=True)
-        return target
+            tmp.replace(target)  # last and atomic: an .rrd in the cache is always complete
+        return target, episode.notes
+
+
+def _notes_path(rrd: Path) -> Path:
+    return rrd.with_suffix(".notes.json")
+
+
+def _cached_notes(rrd: Path) -> tuple[str, ...] | None:
+    try:
+        notes = json.loads(_notes_path(rrd).read_text())
+    except (OSError, ValueError):
+        return None
+    return tuple(str(n) for n in notes) if isinstance(notes, list) else None
+
+
+@contextlib.contextmanager
+def _part(folder: Path, suffix: str) -> Iterator[Path]:
+    """A temporary file in `folder` that is gone afterwards unless it was renamed away."""
+    fd, name = tempfile.mkstemp(dir=folder, suffix=suffix + ".part")
+    os.close(fd)
+    try:
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)
 
 
 def open_reader(path: str | Path) -> XgymReader:
@@ -196,18 +225,15 @@ def open_reader(path: str | Path) -> XgymReader:
 
 
 def to_recordings(path: Path, cache_dir: Path) -> list[Recording]:
-    """Every episode of the folder as a cached `.rrd` (recording id = the `.dat` stem)."""
+    """Every episode of the folder as a cached `.rrd` (recording id = the `.dat` stem), with the
+    reader's notes (records trimmed, NaN held) as the recording's notes."""
     from lerobot_nb.sources.discover import Recording
 
     reader = open_reader(path)
     defaults = reader.defaults()
-    return [
-        Recording(
-            source=reader.files(episode).dat.resolve(),
-            rrd=reader.to_rrd(episode, cache_dir).resolve(),
-            episode_id=episode,
-            format="xgym",
-            defaults=defaults,
-        )
-        for episode in reader.episode_ids()
-    ]
+    out = []
+    for episode in reader.episode_ids():
+        rrd, notes = reader.converted(episode, cache_dir)
+        source = reader.files(episode).dat.resolve()
+        out.append(Recording(source, rrd.resolve(), episode, format="xgym", defaults=defaults, notes=notes))
+    return out
