@@ -80,7 +80,7 @@ class XgymEpisode:
     def numeric_streams(self, index: str, embedding: np.ndarray) -> dict[str, NumericStream]:
         """Every numeric schema entry at `/<name>`, then the task embedding at `EMBEDDING_PATH`."""
         t = self.times(index)
-        out = {entity_of(n): NumericStream(t, v, DIMENSION_NAMES.get(n)) for n, v in self.values.items()}
+        out = {entity_of(n): NumericStream(t, v, _names(n, v.shape[1])) for n, v in self.values.items()}
         vector = np.asarray(embedding, np.float64)
         out[EMBEDDING_PATH] = NumericStream(t, np.broadcast_to(vector, (len(t), len(vector))))
         return out
@@ -88,6 +88,12 @@ class XgymEpisode:
     def image_streams(self, index: str) -> dict[str, ImageStream]:
         t = self.times(index)
         return {entity_of(c): CameraStream(t, self.records, c, self.start) for c in self.sidecar.cameras}
+
+
+def _names(stream: str, width: int) -> tuple[str, ...] | None:
+    """The writer's dimension names of `stream`, when its schema has the writer's width."""
+    names = DIMENSION_NAMES.get(stream)
+    return names if names is not None and len(names) == width else None
 
 
 def load_episode(files: EpisodeFiles) -> XgymEpisode:
