@@ -205,4 +205,6 @@ def test_a_robot_description_is_never_the_task() -> None:
 
     with open_recordings(fixture_glob("real/labelbox_franka_mcap", "*.mcap")[:1]) as server:
         s = suggest(server)
-    assert s.task_path is None and s.action_path == ("/action",) and s.state_path == ("/joint_states/position",)
+    assert (
+        s.task_path is None and s.action_path == ("/action",) and s.state_path == ("/joint_states/position",)
+    )
