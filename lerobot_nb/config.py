@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
 import types
 import typing
 from collections.abc import Mapping
@@ -17,12 +18,33 @@ from typing import Any, Literal, get_args, get_origin
 
 from lerobot_nb.errors import LerobotNbError
 
-__all__ = ["add_config_arguments", "config_from_args", "config_from_mapping", "help_field"]
+__all__ = [
+    "add_config_arguments",
+    "as_flags",
+    "config_from_args",
+    "config_from_mapping",
+    "flag_name",
+    "given_args",
+    "help_field",
+    "warn_deprecated",
+]
 
 
 def help_field(default: Any, help: str, **kwargs: Any) -> Any:
-    """A dataclass field with a default and a help text (tuples and other mutables are fine)."""
+    """A dataclass field with a default and a help text (tuples and other mutables are fine).
+
+    `deprecated="NEW"` marks an old name kept as an alias of parameter `NEW`: its flag is still
+    accepted but not listed in `--help` (no flag at all when it moved to another config under
+    the same name); the config's `__post_init__` moves the value to the new name and warns.
+    """
     return dataclasses.field(default=default, metadata={"help": help, **kwargs})
+
+
+def warn_deprecated(old: str, new: str) -> None:
+    """One DeprecationWarning for parameter `old`, renamed `new`."""
+    import warnings
+
+    warnings.warn(f"parameter {old} is deprecated: use {new}", DeprecationWarning, stacklevel=4)
 
 
 def _strip_optional(tp: Any) -> tuple[Any, bool]:
@@ -34,8 +56,27 @@ def _strip_optional(tp: Any) -> tuple[Any, bool]:
     return tp, False
 
 
-def _flag(name: str, prefix: str) -> str:
+def flag_name(name: str, prefix: str = "") -> str:
+    """The CLI flag of config field `name`: `max_staleness_s` -> `--max-staleness-s`."""
     return "--" + (prefix + name).replace("_", "-")
+
+
+def as_flags(values: Mapping[str, Any]) -> str:
+    """Shell-quoted flags that give these field values (`{"fps": 15}` -> `--fps 15`).
+
+    None and () are left out (the field's default then applies), "" is given as `--name ''`
+    (explicitly nothing); a tuple repeats its flag; a bool is `--name` / `--no-name`.
+    """
+    parts: list[str] = []
+    for name, value in values.items():
+        if value is None or value == ():
+            continue
+        if isinstance(value, bool):
+            parts.append(flag_name(name) if value else flag_name("no_" + name))
+            continue
+        for item in value if isinstance(value, tuple | list) else (value,):
+            parts.append(f"{flag_name(name)} {shlex.quote(str(item))}")
+    return " ".join(parts)
 
 
 def add_config_arguments(
@@ -52,7 +93,8 @@ def add_config_arguments(
     """
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
-        if f.name in skip or not f.init:
+        # A field that moved to another config under the same name gets its flag from there.
+        if f.name in skip or not f.init or f.metadata.get("deprecated") == f.name:
             continue
         tp, _optional = _strip_optional(hints[f.name])
         origin = get_origin(tp)
@@ -81,18 +123,25 @@ def add_config_arguments(
             continue
         if "metavar" in f.metadata and "metavar" not in kwargs:
             kwargs["metavar"] = f.metadata["metavar"]
-        parser.add_argument(_flag(f.name, prefix), **kwargs)
+        if "const" in f.metadata:  # `--flag` alone means this value, `--flag VALUE` any choice
+            kwargs.update(nargs="?", const=f.metadata["const"])
+        if f.metadata.get("deprecated"):
+            kwargs["help"] = argparse.SUPPRESS
+        parser.add_argument(flag_name(f.name, prefix), **kwargs)
+
+
+def given_args(cls: type[Any], args: argparse.Namespace, *, prefix: str = "") -> dict[str, Any]:
+    """The fields of `cls` whose flags the user typed (`add_config_arguments` suppresses the rest)."""
+    return {
+        f.name: getattr(args, prefix + f.name)
+        for f in dataclasses.fields(cls)
+        if hasattr(args, prefix + f.name)
+    }
 
 
 def config_from_args[C](cls: type[C], args: argparse.Namespace, *, prefix: str = "", **overrides: Any) -> C:
     """Build `cls` from the flags the user gave (see `add_config_arguments`) plus `overrides`."""
-    given = {
-        f.name: getattr(args, prefix + f.name)
-        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-        if hasattr(args, prefix + f.name)
-    }
-    given.update(overrides)
-    return config_from_mapping(cls, given)
+    return config_from_mapping(cls, {**given_args(cls, args, prefix=prefix), **overrides})
 
 
 def _coerce(name: str, tp: Any, value: Any) -> Any:
@@ -151,5 +200,13 @@ def config_from_mapping[C](cls: type[C], values: Mapping[str, Any], *, ignore_un
         raise LerobotNbError(
             f"unknown parameter(s) {', '.join(unknown)} for {cls.__name__}; known: {', '.join(sorted(names))}"
         )
-    kwargs = {k: _coerce(k, hints[k], v) for k, v in values.items() if k in names}
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    kwargs = {k: _coerce(k, hints[k], _on_off(fields[k], v)) for k, v in values.items() if k in names}
     return cls(**kwargs)
+
+
+def _on_off(f: dataclasses.Field[Any], value: Any) -> Any:
+    """A field whose flag takes an optional value (`const`) also takes True (= const) / False (= default)."""
+    if "const" in f.metadata and isinstance(value, bool):
+        return f.metadata["const"] if value else f.default
+    return value

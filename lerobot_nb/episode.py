@@ -107,6 +107,8 @@ class AlignedEpisode:
     source: str = ""
     #: Per stream key: timing detail for plots and checks (added by `align`; may be empty).
     timing: Mapping[str, StreamTiming] = field(default_factory=dict)
+    #: What was done to the data before the grid (records trimmed, NaN held), one line each.
+    notes: tuple[str, ...] = ()
 
     @property
     def length(self) -> int:

@@ -27,7 +27,9 @@ class ServerConfig:
     """Where the recordings come from: files/folders served locally, or an existing server."""
 
     recordings: tuple[str, ...] = help_field(
-        (), "recording files or folders (.rrd, .mcap); ignored with --server-url", metavar="PATH"
+        (),
+        "recording files or folders (any format lerobot-nb reads); ignored with --server-url",
+        metavar="PATH",
     )
     server_url: str | None = help_field(
         None, "attach to this running server (rerun+http://host:port) instead of starting one"
@@ -68,12 +70,21 @@ class RecordingServer:
     down also on exceptions and Ctrl-C.
     """
 
-    def __init__(self, config: ServerConfig | None = None, **overrides: Any) -> None:
+    def __init__(
+        self,
+        config: ServerConfig | None = None,
+        *,
+        recordings: Sequence[Recording] | None = None,
+        **overrides: Any,
+    ) -> None:
+        """`recordings`: already discovered (and converted) recordings of `config.recordings`, to
+        serve without discovering them again."""
         if config is None:
             config = ServerConfig(**overrides)
         elif overrides:
             raise TypeError("pass either a ServerConfig or keyword overrides, not both")
         self.config = config
+        self._discovered = list(recordings) if recordings is not None else None
         self.recordings: dict[str, Recording] = {}
         self._server: rr.server.Server | None = None
         self._client: Any = None
@@ -110,7 +121,7 @@ class RecordingServer:
         cfg = self.config
         if not cfg.recordings:
             raise LerobotNbError("no recordings given (pass a folder, files, or a server URL)")
-        recordings = discover_recordings(
+        recordings = self._discovered or discover_recordings(
             [Path(p) for p in cfg.recordings],
             cache_dir=Path(cfg.cache_dir) if cfg.cache_dir else None,
             on_duplicate=cfg.on_duplicate,

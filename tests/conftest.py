@@ -1,8 +1,10 @@
-"""Shared test fixtures: the read-only shared fixtures and a real Rerun server on loopback."""
+"""Shared test fixtures: copies of the third-party `.rrd` fixtures and a real Rerun server on loopback.
+
+Third-party files are reached only through `fixture_files` (`fixture`, `fixture_glob`).
+"""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 from collections.abc import Iterator
@@ -10,14 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixture_files import fixture_glob
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("LEROBOT_NB_SHARED", ROOT.parent / "shared"))
-FIXTURES = SHARED / "fixtures"
-RRD_FIXTURES = sorted((FIXTURES / "rrd").glob("*.rrd"))
-MCAP_DIR = FIXTURES / "mcap"
-LEROBOT_FIXTURES = FIXTURES / "lerobot"
-HAND_FIXTURES = FIXTURES / "hands"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -36,7 +33,7 @@ def rrd_dir(tmp_path: Path) -> Path:
     """A writable copy of the two shared `.rrd` fixtures."""
     out = tmp_path / "rrd"
     out.mkdir()
-    for f in RRD_FIXTURES:
+    for f in fixture_glob("rrd", "*.rrd"):
         shutil.copy(f, out / f.name)
     return out
 
@@ -46,7 +43,8 @@ def fixture_server() -> Iterator[object]:
     """A real Rerun server on 127.0.0.1 serving the shared `.rrd` fixtures (read-only use)."""
     from lerobot_nb.server import RecordingServer, ServerConfig
 
-    with RecordingServer(ServerConfig(recordings=tuple(str(p) for p in RRD_FIXTURES))) as server:
+    recordings = tuple(str(p) for p in fixture_glob("rrd", "*.rrd"))
+    with RecordingServer(ServerConfig(recordings=recordings)) as server:
         yield server
 
 

@@ -8,11 +8,12 @@ from typing import Any
 
 import numpy as np
 import PIL.Image
-from conftest import HAND_FIXTURES
+from fixture_files import fixture
 
-RHD = HAND_FIXTURES / "mmpose_rhd"
-INTERHAND = HAND_FIXTURES / "mmpose_interhand2.6m"
-FREIHAND = HAND_FIXTURES / "mmpose_freihand"
+#: Fixture folders (relative to the fixtures root; resolved with `fixture` when a test reads them).
+RHD = "hands/mmpose_rhd"
+INTERHAND = "hands/mmpose_interhand2.6m"
+FREIHAND = "hands/mmpose_freihand"
 #: InterHand2.6M per-hand order (tips first, wrist last) -> OpenPose order.
 INTERHAND_TO_OPENPOSE = [20, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12, 19, 18, 17, 16]
 
@@ -33,14 +34,15 @@ class RhdSample:
 
 
 def rhd_samples() -> list[RhdSample]:
-    d = json.loads((RHD / "test_rhd.json").read_text())
+    rhd = fixture(RHD)
+    d = json.loads((rhd / "test_rhd.json").read_text())
     out = []
     for im, a in zip(d["images"], d["annotations"], strict=True):
         f, p = im["cam_param"]["focal"], im["cam_param"]["princpt"]
         out.append(
             RhdSample(
                 im["file_name"],
-                load_rgb(RHD / im["file_name"]),
+                load_rgb(rhd / im["file_name"]),
                 a["hand_type"] == "right",
                 np.array([[f[0], 0, p[0]], [0, f[1], p[1]], [0, 0, 1.0]]),
                 np.asarray(a["joint_cam"], np.float64) / 1000.0,
@@ -53,7 +55,7 @@ def rhd_samples() -> list[RhdSample]:
 
 def fake_hamer_answers() -> dict[str, dict[str, Any]]:
     """file name -> HaMeR-server-shaped answer (plus `gt_keypoints_2d`, not part of the answer)."""
-    d = np.load(HAND_FIXTURES / "fake_hamer_rhd.npz")
+    d = np.load(fixture("hands/fake_hamer_rhd.npz"))
     out: dict[str, dict[str, Any]] = {}
     for i in range(len({k.split("/")[0] for k in d.files})):
         r = {k.split("/", 1)[1]: d[k] for k in d.files if k.startswith(f"{i}/")}
@@ -62,9 +64,10 @@ def fake_hamer_answers() -> dict[str, dict[str, Any]]:
 
 
 def interhand_samples() -> list[dict[str, Any]]:
-    d = json.loads((INTERHAND / "test_interhand2.6m_data.json").read_text())
-    cams = json.loads((INTERHAND / "test_interhand2.6m_camera.json").read_text())
-    joints = json.loads((INTERHAND / "test_interhand2.6m_joint_3d.json").read_text())
+    interhand = fixture(INTERHAND)
+    d = json.loads((interhand / "test_interhand2.6m_data.json").read_text())
+    cams = json.loads((interhand / "test_interhand2.6m_camera.json").read_text())
+    joints = json.loads((interhand / "test_interhand2.6m_joint_3d.json").read_text())
     out = []
     for im, a in zip(d["images"], d["annotations"], strict=True):
         c, cid = str(im["capture"]), im["camera"]
@@ -91,12 +94,13 @@ def interhand_samples() -> list[dict[str, Any]]:
 
 
 def freihand_samples() -> list[tuple[str, np.ndarray, np.ndarray, list[float]]]:
-    d = json.loads((FREIHAND / "test_freihand.json").read_text())
+    freihand = fixture(FREIHAND)
+    d = json.loads((freihand / "test_freihand.json").read_text())
     anns = {a["image_id"]: a for a in d["annotations"]}
     return [
         (
             im["file_name"],
-            load_rgb(FREIHAND / im["file_name"]),
+            load_rgb(freihand / im["file_name"]),
             np.asarray(anns[im["id"]]["keypoints"], np.float64).reshape(-1, 3)[:, :2],
             anns[im["id"]]["bbox"],
         )

@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib
 import polars as pl
 import pytest
-from conftest import RRD_FIXTURES
+from fixture_files import fixture
 
 from lerobot_nb.align import AlignConfig, align_episode, iter_aligned
 from lerobot_nb.align.plots import plot_coverage, plot_staleness
@@ -16,15 +16,13 @@ from lerobot_nb.server import RecordingServer
 
 matplotlib.use("Agg")
 
-FOLDER = str(RRD_FIXTURES[0].parent)
-
 
 def test_cli_prints_the_report_and_writes_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     csv = tmp_path / "report" / "align.csv"
     code = main(
         [
             "align",
-            FOLDER,
+            str(fixture("rrd")),
             "--fps",
             "10",
             "--state-path",
@@ -56,7 +54,7 @@ def test_cli_prints_the_report_and_writes_csv(tmp_path: Path, capsys: pytest.Cap
 
 
 def test_cli_bad_column_is_one_error_line(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["align", FOLDER, "--state-path", "/observation/joint"])
+    code = main(["align", str(fixture("rrd")), "--state-path", "/observation/joint"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
     assert err.startswith("error: ") and "episode episode_0, stream /observation/joint" in err
@@ -66,7 +64,7 @@ def test_cli_bad_column_is_one_error_line(capsys: pytest.CaptureFixture[str]) ->
 def test_cli_skip_lists_the_reason(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     csv = tmp_path / "r.csv"
     code = main(
-        ["align", FOLDER, "--on-error", "skip", "--report-csv", str(csv)]
+        ["align", str(fixture("rrd")), "--on-error", "skip", "--report-csv", str(csv)]
     )  # default state path absent
     out = capsys.readouterr().out
     assert code == 1  # nothing aligned

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import numpy as np
 import pytest
-from conftest import MCAP_DIR, RRD_FIXTURES
-from test_align_recordings import brute_latest, expected_ticks
+from align_recordings import brute_latest, expected_ticks
+from fixture_files import fixture, fixture_names
 
 from lerobot_nb.align import AlignConfig, AlignedEpisode, align_episode, iter_aligned
 from lerobot_nb.errors import LerobotNbError
@@ -37,10 +37,11 @@ def raw_times_from_file(rrd: Path, entities: tuple[str, ...], timeline: str) -> 
     return {e: np.sort(np.array(t, dtype=np.int64)) for e, t in out.items()}
 
 
-@pytest.mark.parametrize("rrd", RRD_FIXTURES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("name", fixture_names("rrd", "*.rrd"), ids=lambda n: PurePath(n).stem)
 def test_shared_rrd_fixtures_at_10_fps_give_the_expected_tick_count(
-    fixture_server: RecordingServer, rrd: Path
+    fixture_server: RecordingServer, name: str
 ) -> None:
+    rrd = fixture(name)
     times = raw_times_from_file(rrd, RRD_ENTITIES, "real_time")
     start = max(int(t[0]) for t in times.values())
     end = min(int(t[-1]) for t in times.values())
@@ -74,7 +75,7 @@ def test_iter_aligned_over_the_shared_fixtures(fixture_server: RecordingServer) 
 
 @pytest.fixture(scope="module")
 def mcap_server() -> Iterator[RecordingServer]:
-    paths = (str(MCAP_DIR / "ros2_robot.mcap"), str(MCAP_DIR / "foxglove_robot.mcap"))
+    paths = (str(fixture("mcap/ros2_robot.mcap")), str(fixture("mcap/foxglove_robot.mcap")))
     with RecordingServer(ServerConfig(recordings=paths)) as srv:
         yield srv
 
@@ -176,7 +177,9 @@ def test_image_cells_are_fetched_in_small_windows(
 
     monkeypatch.setattr(ImageRows, "__init__", counting_init)
     lazy_config = dataclasses.replace(RRD_CONFIG, image_memory_mb=0.0)  # every file counts as big
-    ep = align_episode(fixture_server.dataset, "episode_1", lazy_config, source=str(RRD_FIXTURES[1]))
+    ep = align_episode(
+        fixture_server.dataset, "episode_1", lazy_config, source=str(fixture("rrd/episode_1.rrd"))
+    )
     lazy = {k: list(ep.images[k]) for k in ("raw", "jpeg")}
     assert len(calls) > 6 and all(hi - lo + 1 <= 16 for lo, hi in calls)
     cols = ["/camera/raw:Image:buffer", "/camera/raw:Image:format", "/camera/jpeg:EncodedImage:blob"]
@@ -199,7 +202,7 @@ def test_image_cells_are_fetched_in_small_windows(
 
 
 def test_frames_of_small_episodes_outlive_the_server_big_ones_say_why_not() -> None:
-    with RecordingServer(ServerConfig(recordings=(str(RRD_FIXTURES[0]),))) as server:
+    with RecordingServer(ServerConfig(recordings=(str(fixture("rrd/episode_0.rrd")),))) as server:
         small = next(iter_aligned(server, RRD_CONFIG))
         big = next(iter_aligned(server, dataclasses.replace(RRD_CONFIG, image_memory_mb=0.0)))
     assert isinstance(small, AlignedEpisode) and isinstance(big, AlignedEpisode)

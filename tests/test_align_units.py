@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pyarrow as pa
 import pytest
-from test_align_recordings import expected_ticks
+from align_recordings import expected_ticks
 from test_align_video import encode_frames, numbered_frame, psnr, read_number
 
 from lerobot_nb.align.config import AlignConfig

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_align_recordings import T0, expected_ticks
+from align_recordings import T0, expected_ticks
 
 from lerobot_nb.align import AlignConfig, align_episode
 from lerobot_nb.align.images import VideoFrames

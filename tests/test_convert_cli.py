@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import MCAP_DIR, RRD_FIXTURES
 from export_support import assert_valid, check_loads_in_lerobot
+from fixture_files import fixture
 
 from lerobot_nb.align import AlignConfig, iter_aligned
 from lerobot_nb.cli import main as lerobot_nb_main
@@ -59,7 +59,7 @@ def test_reference_command_on_the_rrd_fixtures(
     code = oss_server_lerobot.main(
         [
             "--rrd-dir",
-            str(RRD_FIXTURES[0].parent),
+            str(fixture("rrd")),
             "--output",
             str(out),
             "--dataset-name",
@@ -120,7 +120,7 @@ def test_convert_attaches_to_a_server_url_and_resumes(
 def test_convert_ros2_mcap(tmp_path: Path) -> None:
     mcap = tmp_path / "in" / "ros2_robot.mcap"
     mcap.parent.mkdir()
-    shutil.copy(MCAP_DIR / "ros2_robot.mcap", mcap)
+    shutil.copy(fixture("mcap/ros2_robot.mcap"), mcap)
     config = AlignConfig(
         fps=10,
         index="message_log_time",
@@ -247,9 +247,7 @@ def test_real_h264_video_stream_is_remuxed_on_its_own_grid(
         "--no-progress",
     ]
     out = tmp_path / "ds"
-    assert (
-        oss_server_lerobot.main(["--rrd-dir", str(RRD_FIXTURES[0].parent), "--output", str(out), *args]) == 0
-    )
+    assert oss_server_lerobot.main(["--rrd-dir", str(fixture("rrd")), "--output", str(out), *args]) == 0
     assert "(2 videos remuxed without re-encoding)" in capsys.readouterr().out
     config = AlignConfig(
         fps=15, state_path="/observation/joint_positions", image=("video:/camera/video:video",)
@@ -294,7 +292,7 @@ def test_every_reference_flag_is_accepted(tmp_path: Path) -> None:
         "--pix-fmt",
     } <= flags
     # full column names and the video format give the same dataset as the entity paths
-    rrd = str(RRD_FIXTURES[0].parent)
+    rrd = str(fixture("rrd"))
     common = ["--rrd-dir", rrd, "--fps", "10", "--image", "video:/camera/video:video", "--no-progress"]
     assert (
         oss_server_lerobot.main(

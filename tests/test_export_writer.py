@@ -11,8 +11,9 @@ import av
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from conftest import LEROBOT_FIXTURES, assert_stat_equal
+from conftest import assert_stat_equal
 from export_support import assert_valid, check_loads_in_lerobot, frame, synthetic_episode
+from fixture_files import fixture
 
 from lerobot_nb.episode import EncodedVideo, EpisodeSkipped
 from lerobot_nb.errors import LerobotNbError
@@ -20,7 +21,8 @@ from lerobot_nb.export.config import ExportConfig
 from lerobot_nb.export.writer import export_dataset, read_sources
 from lerobot_nb.stats import aggregate_stats, numeric_stats
 
-FIXTURE = LEROBOT_FIXTURES / "synthetic_v30_video_lerobot061"
+#: What lerobot 0.6.1 itself writes for the same episodes (a fixture, relative path).
+REFERENCE = "lerobot/synthetic_v30_video_lerobot061"
 
 
 def _export(out: Path, episodes: list, **kw: object):  # type: ignore[no-untyped-def]
@@ -59,7 +61,7 @@ def test_roundtrip_loads_in_lerobot_with_action_chunks(tmp_path: Path) -> None:
 
 def test_layout_matches_what_lerobot_writes(tmp_path: Path) -> None:
     _export(tmp_path / "ds", _fixture_like())
-    ours, ref = tmp_path / "ds", FIXTURE
+    ours, ref = tmp_path / "ds", fixture(REFERENCE)
     info, ref_info = (json.loads((p / "meta/info.json").read_text()) for p in (ours, ref))
     assert list(info) == list(ref_info)
     assert list(info["features"]) == [

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from conftest import RRD_FIXTURES, free_port
+from conftest import free_port
+from fixture_files import fixture
 from hamer_test_server import HamerTestServer, image_key
 from hands_fixtures import fake_hamer_answers, rhd_samples
 
@@ -91,7 +92,7 @@ def test_recordings_without_hands_keep_every_frame(capsys: pytest.CaptureFixture
     code = main(
         [
             "hands",
-            str(RRD_FIXTURES[0]),
+            str(fixture("rrd/episode_0.rrd")),
             "--image",
             "cam:/camera/raw:raw",
             "--state-path",
@@ -138,14 +139,12 @@ def test_npz_without_cameras(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     err = capsys.readouterr().err
     assert code == 2 and "ep3.npz" in err and "no camera array" in err and "joints float64[3, 7]" in err
     code = main(["hands", "--dir", str(tmp_path / "missing")])
-    assert code == 2 and "not a directory" in capsys.readouterr().err
+    assert code == 2 and "missing: no such file or folder" in capsys.readouterr().err
 
 
 def test_existing_lerobot_dataset_is_enriched(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A dataset lerobot wrote (no hands in its synthetic frames) comes out with every frame and value."""
-    from conftest import LEROBOT_FIXTURES
-
-    src = LEROBOT_FIXTURES / "synthetic_v30_video_lerobot061"
+    src = fixture("lerobot/synthetic_v30_video_lerobot061")
     out = tmp_path / "ds"
     code = main(
         [

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 import numpy as np
 import pytest
-from hands_fixtures import fake_hamer_answers, interhand_samples, rhd_samples
+from fixture_files import fixture_names
+from hands_fixtures import RHD, fake_hamer_answers, interhand_samples, rhd_samples
 
 from lerobot_nb.enrich.hands.backend import HandDetection
 from lerobot_nb.enrich.hands.filter import is_duplicate, select_hands, smooth_track
@@ -32,10 +35,9 @@ def test_joint_order_and_skeleton() -> None:
     assert len(SKELETON) == 23 and all(0 <= a < 21 and 0 <= b < 21 for a, b in SKELETON)
 
 
-@pytest.mark.parametrize(
-    "sample", rhd_samples(), ids=lambda s: f"{s.file_name}-{'right' if s.right else 'left'}"
-)
-def test_rhd_projection_reproduces_keypoints(sample) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("file_name", [PurePath(n).name for n in fixture_names(RHD, "*.png")])
+def test_rhd_projection_reproduces_keypoints(file_name: str) -> None:
+    sample = next(s for s in rhd_samples() if s.file_name == file_name)
     uv = project(sample.joint_cam, sample.K)
     assert np.abs(uv - sample.keypoints).max() < 0.1
 

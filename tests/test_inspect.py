@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from conftest import MCAP_DIR, RRD_FIXTURES
+from fixture_files import fixture, fixture_glob
 
 from lerobot_nb.errors import LerobotNbError
-from lerobot_nb.inspection import (
+from lerobot_nb.inspect import (
     Suggestion,
     list_columns,
     list_episodes,
@@ -27,6 +27,9 @@ from lerobot_nb.inspection import (
 )
 from lerobot_nb.query import read_streams
 from lerobot_nb.server import RecordingServer, open_recordings
+from lerobot_nb.sources.formats import FORMATS
+
+KNOWN_FORMATS = "expected " + ", ".join(f.description for f in FORMATS)
 
 FIXTURE_STREAMS = {  # column -> (rate the fixture was written with, samples per episode)
     "/action:Scalars:scalars": (30, 120),
@@ -51,7 +54,7 @@ FIXTURE_COLUMNS = [
 
 @pytest.fixture(scope="module")
 def mcap_server() -> Iterator[RecordingServer]:
-    with open_recordings([MCAP_DIR / "ros2_robot.mcap", MCAP_DIR / "foxglove_robot.mcap"]) as server:
+    with open_recordings([fixture("mcap/ros2_robot.mcap"), fixture("mcap/foxglove_robot.mcap")]) as server:
         yield server
 
 
@@ -59,8 +62,8 @@ def mcap_server() -> Iterator[RecordingServer]:
 def test_list_episodes(fixture_server: RecordingServer) -> None:
     eps = list_episodes(fixture_server)
     assert eps["episode"].to_list() == ["episode_0", "episode_1"]
-    assert eps["source"].to_list() == [str(p.resolve()) for p in RRD_FIXTURES]
-    assert eps["size_bytes"].to_list() == [p.stat().st_size for p in RRD_FIXTURES]
+    assert eps["source"].to_list() == [str(p.resolve()) for p in fixture_glob("rrd", "*.rrd")]
+    assert eps["size_bytes"].to_list() == [p.stat().st_size for p in fixture_glob("rrd", "*.rrd")]
     assert {
         "frame_start",
         "frame_end",
@@ -88,7 +91,7 @@ def test_list_episodes_names_the_mcap_source(mcap_server: RecordingServer) -> No
     assert eps["episode"].to_list() == ["foxglove_robot", "ros2_robot"]
     assert [Path(s).name for s in eps["source"]] == ["foxglove_robot.mcap", "ros2_robot.mcap"]
     assert eps["size_bytes"].to_list() == [
-        (MCAP_DIR / f).stat().st_size for f in ("foxglove_robot.mcap", "ros2_robot.mcap")
+        fixture(f"mcap/{f}").stat().st_size for f in ("foxglove_robot.mcap", "ros2_robot.mcap")
     ]
 
 
@@ -179,17 +182,16 @@ def test_stream_summary_folds_episodes(fixture_server: RecordingServer) -> None:
 
 
 def test_cli_folds_many_episodes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from lerobot_nb.cli import inspect as inspect_cli
     from lerobot_nb.cli.main import main
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(inspect_cli, "PER_EPISODE_LIMIT", 1)
-        assert main(["inspect", *map(str, RRD_FIXTURES)]) == 0
-        out = capsys.readouterr().out
-        assert "streams over 2 episodes (on real_time; --per-episode for every row)" in out
-        assert "| episode_0 | /action" not in out
-        assert main(["inspect", *map(str, RRD_FIXTURES), "--per-episode"]) == 0
-        assert "| episode_0 | /action:Scalars:scalars" in capsys.readouterr().out
+    rrds = [str(p) for p in fixture_glob("rrd", "*.rrd")]
+    limit = ["--per-episode-limit", "1"]  # InspectConfig.per_episode_limit (default 10)
+    assert main(["inspect", *rrds, *limit]) == 0
+    out = capsys.readouterr().out
+    assert "streams over 2 episodes (on real_time; --per-episode for every row)" in out
+    assert "| episode_0 | /action" not in out
+    assert main(["inspect", *rrds, *limit, "--per-episode"]) == 0
+    assert "| episode_0 | /action:Scalars:scalars" in capsys.readouterr().out
 
 
 def test_stream_stats_on_a_sequence_timeline(fixture_server: RecordingServer) -> None:
@@ -229,23 +231,23 @@ def test_suggestion_for_the_fixtures(fixture_server: RecordingServer) -> None:
     assert suggest(fixture_server) == Suggestion(
         index="real_time",
         fps=15,  # the cameras' rate: every chosen stream is fresh at each tick
-        action_path="/action",
-        state_path="/observation/joint_positions",
+        action_path=("/action",),
+        state_path=("/observation/joint_positions",),
         task_path="/language_instruction",
         image=("jpeg:/camera/jpeg:compressed", "raw:/camera/raw:raw", "video:/camera/video:video"),
     )
 
 
 def test_suggestion_for_ros2_mcap() -> None:
-    with open_recordings(MCAP_DIR / "ros2_robot.mcap") as server:
+    with open_recordings(fixture("mcap/ros2_robot.mcap")) as server:
         s = suggest(server)
     # The Float64MultiArray action and the String task carry no header stamp: only the log time
     # has every stream.
     assert s == Suggestion(
         index="message_log_time",
         fps=15,
-        action_path="/action",
-        state_path="/joint_states/position",
+        action_path=("/action",),
+        state_path=("/joint_states/position",),
         task_path="/task",
         image=(
             "camera_image_compressed:/camera/image/compressed:compressed",
@@ -297,8 +299,8 @@ def test_plots(fixture_server: RecordingServer) -> None:
 # -- corrupt data found at query time -------------------------------------------------------------
 def test_corrupt_chunk_names_file_and_episode(tmp_path: Path) -> None:
     good = tmp_path / "episode_1.rrd"
-    good.write_bytes(RRD_FIXTURES[1].read_bytes())
-    data = bytearray(RRD_FIXTURES[0].read_bytes())
+    good.write_bytes(fixture("rrd/episode_1.rrd").read_bytes())
+    data = bytearray(fixture("rrd/episode_0.rrd").read_bytes())
     # Registration only reads the footer; a damaged chunk fails when a query fetches it.
     data[3320:3328] = b"\xff" * 8
     bad = tmp_path / "episode_0.rrd"
@@ -321,7 +323,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_prints_tables_and_suggestion() -> None:
-    proc = _cli(*map(str, RRD_FIXTURES), "--columns")
+    proc = _cli(*map(str, fixture_glob("rrd", "*.rrd")), "--columns")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert out.startswith("2 episode(s) from ")
@@ -333,7 +335,7 @@ def test_cli_prints_tables_and_suggestion() -> None:
 
 
 def test_cli_json() -> None:
-    proc = _cli(str(MCAP_DIR / "ros2_robot.mcap"), "--json")
+    proc = _cli(str(fixture("mcap/ros2_robot.mcap")), "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert [e["episode"] for e in data["episodes"]] == ["ros2_robot"]
@@ -356,14 +358,13 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
     empty = tmp / "empty"
     empty.mkdir()
     cut = tmp / "cut.rrd"
-    cut.write_bytes(RRD_FIXTURES[0].read_bytes()[:30_000])
-    lich = MCAP_DIR / "lichtblick_custom-camera-model.mcap"
-    talker = MCAP_DIR / "rosbag2_talker.mcap"
+    cut.write_bytes(fixture("rrd/episode_0.rrd").read_bytes()[:30_000])
+    # (lichtblick_custom-camera-model.mcap was here: its JSON camera decodes now.)
+    talker = fixture("mcap/rosbag2_talker.mcap")
     return [
         ([str(tmp / "missing")], f"error: {tmp / 'missing'}: no such file or folder"),
-        ([str(empty)], f"error: {empty}: folder holds no recordings (expected .rrd, .mcap)"),
+        ([str(empty)], f"error: {empty}: folder holds no recordings ({KNOWN_FORMATS})"),
         ([str(cut)], f"error: {cut}: not a readable Rerun recording, truncated or corrupt ("),
-        ([str(lich)], f"error: {lich}: MCAP has no decodable robot streams"),
         ([str(talker)], f"error: {talker}: MCAP has no decodable robot streams"),
         (
             ["--server-url", "rerun+http://127.0.0.1:9", "--dataset-name", "x"],
@@ -385,8 +386,8 @@ def test_cli_bad_inputs_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_cli_bad_inputs_in_a_real_process_are_exactly_one_line(tmp_path: Path) -> None:
     cut = tmp_path / "cut.rrd"
-    cut.write_bytes(RRD_FIXTURES[0].read_bytes()[:30_000])
-    topics = MCAP_DIR / "rosbag2_only_topics.mcap"  # the importer also warns about its metadata
+    cut.write_bytes(fixture("rrd/episode_0.rrd").read_bytes()[:30_000])
+    topics = fixture("mcap/rosbag2_only_topics.mcap")  # the importer also warns about its metadata
     for path, start in (
         (cut, "not a readable Rerun recording, truncated or corrupt ("),
         (topics, "MCAP has no decodable robot streams"),
@@ -406,6 +407,57 @@ def test_cli_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        assert main(["inspect", str(RRD_FIXTURES[0]), "--port", str(port)]) == 2
+        assert main(["inspect", str(fixture("rrd/episode_0.rrd")), "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert err == f"error: 127.0.0.1:{port}: port {port} is already in use (pass port=0 for a free one)\n"
+
+
+# -- InspectConfig: one name in the API, the CLI and notebook 01 -----------------------------------------
+def test_inspect_recordings_follows_the_config(fixture_server: RecordingServer) -> None:
+    from lerobot_nb.inspect import InspectConfig, inspect_recordings
+
+    report = inspect_recordings(fixture_server)
+    assert (report.folded, report.columns, report.suggestion) == (False, None, suggest(fixture_server))
+    assert report.streams.equals(report.stats) and report.stats.equals(stream_stats(fixture_server))
+    assert report.timelines == {"frame": "sequence", "log_time": "timestamp", "real_time": "timestamp"}
+    folded = inspect_recordings(
+        fixture_server, InspectConfig(columns=True, shapes=False, per_episode_limit=1)
+    )
+    assert folded.folded and folded.streams.equals(stream_summary(folded.stats))
+    assert folded.columns is not None and folded.columns["column"].to_list() == FIXTURE_COLUMNS
+    assert folded.columns["length"].null_count() == len(FIXTURE_COLUMNS)  # shapes=False reads no data
+    kept = inspect_recordings(fixture_server, InspectConfig(per_episode=True, per_episode_limit=1))
+    assert not kept.folded
+    on_frame = inspect_recordings(fixture_server, InspectConfig(index="frame"))
+    assert on_frame.suggestion.index == "frame" and "rate_per_step" in on_frame.stats.columns
+
+
+def test_inspect_flags_and_notebook_parameters_are_the_config_fields() -> None:
+    import dataclasses
+
+    from lerobot_nb.cli.main import build_parser
+    from lerobot_nb.config import config_from_args
+    from lerobot_nb.inspect import InspectConfig
+    from lerobot_nb.notebooks import notebook_dir, notebook_parameters
+
+    args = build_parser().parse_args(
+        ["inspect", "x.rrd", "--index", "frame", "--no-shapes", "--per-episode-limit", "3", "--columns"]
+    )
+    assert config_from_args(InspectConfig, args) == InspectConfig(
+        index="frame", shapes=False, per_episode_limit=3, columns=True
+    )
+    assert config_from_args(InspectConfig, build_parser().parse_args(["inspect"])) == InspectConfig()
+    fields = {f.name for f in dataclasses.fields(InspectConfig)}
+    notebook_only = {"recordings", "server_url", "dataset_name", "episode", "interactive"}
+    declared = set(notebook_parameters(notebook_dir() / "01_inspect.ipynb")) - notebook_only
+    assert declared == fields - {"columns"}  # notebook 01 always lists the columns
+    with pytest.raises(LerobotNbError, match="per_episode_limit=-1 must be >= 0"):
+        InspectConfig(per_episode_limit=-1)
+
+
+def test_cli_no_shapes_reads_no_data() -> None:
+    proc = _cli(*map(str, fixture_glob("rrd", "*.rrd")), "--json", "--no-shapes")
+    assert proc.returncode == 0, proc.stderr
+    columns = json.loads(proc.stdout)["columns"]
+    assert [c["column"] for c in columns] == FIXTURE_COLUMNS
+    assert all(c["length"] is None and c["height"] is None for c in columns)

@@ -176,11 +176,13 @@ def test_step_config_reads_only_its_fields() -> None:
         "image": ["wrist:/camera/wrist:compressed"],
         "interactive": True,
         "episodes": None,
-        "action_path": None,
+        "action_path": "",
+        "state_path": None,
         "unrelated": object(),
     }
     cfg = step_config(AlignConfig, ns)
-    assert cfg.fps == 15 and cfg.image == ("wrist:/camera/wrist:compressed",) and cfg.action_path is None
+    assert cfg.fps == 15 and cfg.image == ("wrist:/camera/wrist:compressed",) and cfg.action_path == ()
+    assert cfg.state_path == ("/observation/state",)  # None: the default, "" or []: no stream
     # None for a non-optional field means "the default", not an error
     export = step_config(ExportConfig, ns, output="/tmp/x")
     assert export.episodes == () and export.output == "/tmp/x"
@@ -242,7 +244,7 @@ def test_stream_choices_and_preview_config() -> None:
     assert list(choices.values()) == ["action", "observation.state", "task", "top", "wrist"]
     assert "observation.images.top  <- /camera/top" in choices
     pre = preview_config(cfg, fps=5, streams=["action", "wrist"])
-    assert (pre.fps, pre.action_path, pre.state_path, pre.task_path) == (5, "/action", None, None)
+    assert (pre.fps, pre.action_path, pre.state_path, pre.task_path) == (5, ("/action",), (), None)
     assert pre.image == ("wrist:/camera/wrist:compressed",)
 
 
@@ -402,7 +404,7 @@ def test_alignment_picker_realigns_on_change(sample_server: Any) -> None:
     fps.value = 5
     assert seen[-1][1].fps == 5 and len(seen) == 2
     streams.value = ("action", "wrist")
-    assert seen[-1][1].state_path is None and seen[-1][1].image == config.image
+    assert seen[-1][1].state_path == () and seen[-1][1].image == config.image
     assert len(out.outputs) == 1 and "image/png" in out.outputs[0]["data"]  # one figure, replaced each time
     fig = render_preview(sample_server, "pusht_000", seen[-1][1])
     n = align_episode(sample_server.dataset, "pusht_000", seen[-1][1]).length

@@ -14,7 +14,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import MCAP_DIR, ROOT, RRD_FIXTURES, free_port
+from conftest import ROOT, free_port
+from fixture_files import fixture, fixture_glob
 
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.server import RecordingServer, ServerConfig, open_recordings
@@ -50,11 +51,11 @@ def test_serves_the_fixtures_on_loopback(fixture_server: RecordingServer) -> Non
         "episode_0": "episode_0.rrd",
         "episode_1": "episode_1.rrd",
     }
-    assert fixture_server.source_of("episode_1") == str(RRD_FIXTURES[1].resolve())
+    assert fixture_server.source_of("episode_1") == str(fixture("rrd/episode_1.rrd").resolve())
 
 
 def test_port_is_closed_after_the_block() -> None:
-    with open_recordings(RRD_FIXTURES) as server:
+    with open_recordings(fixture_glob("rrd", "*.rrd")) as server:
         port = _port(server.url)
         assert _port_open(port)
     assert _wait_closed(port)
@@ -65,7 +66,7 @@ def test_port_is_closed_after_the_block() -> None:
 @pytest.mark.parametrize("exc_type", [ValueError, KeyboardInterrupt])
 def test_port_is_closed_after_an_exception(exc_type: type[BaseException]) -> None:
     port = 0
-    with pytest.raises(exc_type), open_recordings(RRD_FIXTURES) as server:
+    with pytest.raises(exc_type), open_recordings(fixture_glob("rrd", "*.rrd")) as server:
         port = _port(server.url)
         raise exc_type("boom")
     assert port and _wait_closed(port)
@@ -80,7 +81,7 @@ def test_ctrl_c_while_registering_shuts_the_server_down(monkeypatch: pytest.Monk
         raise KeyboardInterrupt
 
     monkeypatch.setattr(RecordingServer, "_register", interrupted)
-    with pytest.raises(KeyboardInterrupt), open_recordings(RRD_FIXTURES):
+    with pytest.raises(KeyboardInterrupt), open_recordings(fixture_glob("rrd", "*.rrd")):
         pass
     assert _wait_closed(seen["port"])
 
@@ -93,7 +94,7 @@ def test_ctrl_c_in_a_child_process_leaves_nothing_behind(tmp_path: Path) -> None
         f"""
         import sys, time
         from lerobot_nb.server import open_recordings
-        with open_recordings({[str(p) for p in RRD_FIXTURES]!r}) as server:
+        with open_recordings({[str(p) for p in fixture_glob("rrd", "*.rrd")]!r}) as server:
             try:  # the URL is printed inside the try: SIGINT may arrive right after it
                 print(server.url, flush=True)
                 time.sleep(60)
@@ -128,7 +129,9 @@ def test_port_in_use_is_one_clear_error() -> None:
         port = busy.getsockname()[1]
         with (
             pytest.raises(LerobotNbError) as err,
-            RecordingServer(ServerConfig(recordings=tuple(map(str, RRD_FIXTURES)), port=port)),
+            RecordingServer(
+                ServerConfig(recordings=tuple(map(str, fixture_glob("rrd", "*.rrd"))), port=port)
+            ),
         ):
             pass
     assert str(err.value) == f"127.0.0.1:{port}: port {port} is already in use (pass port=0 for a free one)"
@@ -136,7 +139,9 @@ def test_port_in_use_is_one_clear_error() -> None:
 
 def test_fixed_free_port_is_used() -> None:
     port = free_port()
-    with RecordingServer(ServerConfig(recordings=tuple(map(str, RRD_FIXTURES)), port=port)) as server:
+    with RecordingServer(
+        ServerConfig(recordings=tuple(map(str, fixture_glob("rrd", "*.rrd"))), port=port)
+    ) as server:
         assert _port(server.url) == port
     assert _wait_closed(port)
 
@@ -184,8 +189,8 @@ def _duplicate_folder(tmp_path: Path) -> tuple[Path, Path, Path]:
     (folder / "a").mkdir(parents=True)
     (folder / "b").mkdir()
     first, second = folder / "a" / "episode_0.rrd", folder / "b" / "copy_of_0.rrd"
-    shutil.copy(RRD_FIXTURES[0], first)
-    shutil.copy(RRD_FIXTURES[0], second)  # same recording id inside
+    shutil.copy(fixture("rrd/episode_0.rrd"), first)
+    shutil.copy(fixture("rrd/episode_0.rrd"), second)  # same recording id inside
     return folder, first, second
 
 
@@ -209,8 +214,8 @@ def test_duplicate_recording_ids_skip_or_replace(tmp_path: Path, policy: str, ke
 def test_mixed_folder_of_rrd_and_mcap(tmp_path: Path) -> None:
     folder = tmp_path / "mixed"
     folder.mkdir()
-    shutil.copy(RRD_FIXTURES[0], folder)
-    shutil.copy(MCAP_DIR / "ros2_robot.mcap", folder)
+    shutil.copy(fixture("rrd/episode_0.rrd"), folder)
+    shutil.copy(fixture("mcap/ros2_robot.mcap"), folder)
     with open_recordings(folder) as server:
         assert server.episodes == ["episode_0", "ros2_robot"]
         assert server.recordings["ros2_robot"].kind == "mcap"

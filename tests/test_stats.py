@@ -8,7 +8,8 @@ import json
 import numpy as np
 import polars as pl
 import pytest
-from conftest import LEROBOT_FIXTURES, assert_stat_equal
+from conftest import assert_stat_equal
+from fixture_files import fixture
 
 from lerobot_nb.stats import (
     STAT_NAMES,
@@ -20,7 +21,8 @@ from lerobot_nb.stats import (
     stats_to_json,
 )
 
-DS061 = LEROBOT_FIXTURES / "synthetic_v30_video_lerobot061"
+#: lerobot 0.6.1's own dataset (a fixture, relative path).
+DS061 = "lerobot/synthetic_v30_video_lerobot061"
 LENGTHS = (12, 9, 15)
 H, W = 48, 64
 NUMERIC = ("observation.state", "action", "frame_index", "episode_index", "index", "task_index")
@@ -35,7 +37,7 @@ def fixture_frame(t: int) -> np.ndarray:
 
 
 def recomputed_episode_stats() -> list[dict[str, dict[str, np.ndarray]]]:
-    data = pl.read_parquet(DS061 / "data/chunk-000/file-000.parquet")
+    data = pl.read_parquet(fixture(DS061) / "data/chunk-000/file-000.parquet")
     out = []
     for ep, n in enumerate(LENGTHS):
         rows = data.filter(pl.col("episode_index") == ep)
@@ -49,7 +51,7 @@ def recomputed_episode_stats() -> list[dict[str, dict[str, np.ndarray]]]:
 
 
 def test_episode_stats_equal_lerobot061_episodes_parquet() -> None:
-    episodes = pl.read_parquet(DS061 / "meta/episodes/chunk-000/file-000.parquet")
+    episodes = pl.read_parquet(fixture(DS061) / "meta/episodes/chunk-000/file-000.parquet")
     ours = recomputed_episode_stats()
     compared = 0
     for ep, stats in enumerate(ours):
@@ -69,7 +71,7 @@ def test_episode_stats_equal_lerobot061_episodes_parquet() -> None:
 
 
 def test_aggregate_equals_lerobot061_stats_json() -> None:
-    expected = stats_from_json(json.loads((DS061 / "meta/stats.json").read_text()))
+    expected = stats_from_json(json.loads((fixture(DS061) / "meta/stats.json").read_text()))
     ours = aggregate_stats(recomputed_episode_stats())
     assert set(ours) == set(expected)
     for feature in expected:
@@ -82,8 +84,8 @@ def test_aggregate_equals_lerobot061_stats_json() -> None:
 
 def test_aggregate_of_stored_episode_stats_is_close_to_stats_json() -> None:
     """From the float64 stats stored per episode, lerobot's dataset stats are reproduced to 1e-7."""
-    episodes = pl.read_parquet(DS061 / "meta/episodes/chunk-000/file-000.parquet")
-    expected = stats_from_json(json.loads((DS061 / "meta/stats.json").read_text()))
+    episodes = pl.read_parquet(fixture(DS061) / "meta/episodes/chunk-000/file-000.parquet")
+    expected = stats_from_json(json.loads((fixture(DS061) / "meta/stats.json").read_text()))
     stored = [
         {f: {k: np.asarray(row[f"stats/{f}/{k}"]) for k in STAT_NAMES} for f in expected}
         for row in episodes.iter_rows(named=True)

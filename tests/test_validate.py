@@ -12,7 +12,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import LEROBOT_FIXTURES, assert_stat_equal
+from conftest import assert_stat_equal
+from fixture_files import fixture
 
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.stats import STAT_NAMES, stats_from_json
@@ -20,10 +21,11 @@ from lerobot_nb.validate import ValidateConfig, ValidationReport, check_names, r
 
 pytestmark = pytest.mark.xdist_group("validate")
 
-DS061 = LEROBOT_FIXTURES / "synthetic_v30_video_lerobot061"
-VIDEO044 = LEROBOT_FIXTURES / "synthetic_v30_video_lerobot044"
-IMAGE044 = LEROBOT_FIXTURES / "synthetic_v30_image_lerobot044"
-RECORD_TEST = LEROBOT_FIXTURES / "record-test"
+#: Fixture datasets (relative paths, resolved with `fixture` in the tests).
+DS061 = "lerobot/synthetic_v30_video_lerobot061"
+VIDEO044 = "lerobot/synthetic_v30_video_lerobot044"
+IMAGE044 = "lerobot/synthetic_v30_image_lerobot044"
+RECORD_TEST = "lerobot/record-test"
 DATA = "data/chunk-000/file-000.parquet"
 EPISODES = "meta/episodes/chunk-000/file-000.parquet"
 FRONT = "videos/observation.images.front/chunk-000/file-000.mp4"
@@ -40,7 +42,7 @@ def copy(src: Path, tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def report061() -> ValidationReport:
     """The full validation (LeRobotDataset + DataLoader included) of lerobot 0.6.1's own output."""
-    return validate(DS061)
+    return validate(fixture(DS061))
 
 
 def test_lerobot061_output_passes_every_check(report061: ValidationReport) -> None:
@@ -69,9 +71,9 @@ def test_report_summary_and_json(report061: ValidationReport) -> None:
     assert "<table" in report061._repr_html_()
 
 
-@pytest.mark.parametrize("fixture", [VIDEO044, IMAGE044], ids=["video044", "image044"])
-def test_lerobot044_fails_exactly_the_image_stats_check(fixture: Path) -> None:
-    report = validate(fixture)
+@pytest.mark.parametrize("name", [VIDEO044, IMAGE044], ids=["video044", "image044"])
+def test_lerobot044_fails_exactly_the_image_stats_check(name: str) -> None:
+    report = validate(fixture(name))
     assert report.failed == {"stats.images"}, report.summary()
     assert report.with_status("warn") == FIXTURE_WARNINGS
     reasons = report.table.filter(pl.col("check") == "stats.images")["reason"].to_list()
@@ -79,14 +81,15 @@ def test_lerobot044_fails_exactly_the_image_stats_check(fixture: Path) -> None:
     assert all("uint8 overflow" in r and "lerobot-nb stats --recompute" in r for r in reasons)
 
 
-@pytest.mark.parametrize("fixture", [VIDEO044, IMAGE044], ids=["video044", "image044"])
-def test_recompute_repairs_lerobot044_in_place(fixture: Path, tmp_path: Path) -> None:
-    root = copy(fixture, tmp_path)
+@pytest.mark.parametrize("name", [VIDEO044, IMAGE044], ids=["video044", "image044"])
+def test_recompute_repairs_lerobot044_in_place(name: str, tmp_path: Path) -> None:
+    dataset = fixture(name)
+    root = copy(dataset, tmp_path)
     before = pl.read_parquet(root / EPISODES)
     schema_before = pq.read_schema(root / EPISODES)
     recompute_stats(root)
     # swapped in by rename: nothing left beside meta/
-    assert sorted(p.name for p in root.iterdir()) == sorted(p.name for p in fixture.iterdir())
+    assert sorted(p.name for p in root.iterdir()) == sorted(p.name for p in dataset.iterdir())
     after = pl.read_parquet(root / EPISODES)
     assert pq.read_schema(root / EPISODES).equals(schema_before, check_metadata=True)
     keep = [c for c in before.columns if not c.startswith("stats/")]
@@ -95,16 +98,16 @@ def test_recompute_repairs_lerobot044_in_place(fixture: Path, tmp_path: Path) ->
     assert report.failed == set(), report.summary()
 
     stats = stats_from_json(json.loads((root / "meta/stats.json").read_text()))
-    original = stats_from_json(json.loads((fixture / "meta/stats.json").read_text()))
+    original = stats_from_json(json.loads((dataset / "meta/stats.json").read_text()))
     for key in ("observation.state", "action", "frame_index", "index", "timestamp", "task_index"):
         for name in STAT_NAMES:  # numeric stats were right: recomputing keeps them
             np.testing.assert_allclose(
                 stats[key][name], original[key][name], rtol=1e-7, err_msg=f"{key} {name}"
             )
     # the cameras show the same frames as in 0.6.1's fixture (the generator draws no random pixels)
-    reference = stats_from_json(json.loads((DS061 / "meta/stats.json").read_text()))
+    reference = stats_from_json(json.loads((fixture(DS061) / "meta/stats.json").read_text()))
     for key in ("observation.images.front", "observation.images.wrist"):
-        if fixture == IMAGE044:  # lossless PNG: exactly what lerobot 0.6.1 computed from the same frames
+        if name == IMAGE044:  # lossless PNG: exactly what lerobot 0.6.1 computed from the same frames
             for name in STAT_NAMES:
                 assert_stat_equal(key, name, stats[key][name], reference[key][name])
         else:  # decoded AV1: close to what lerobot 0.6.1 computed before encoding
@@ -113,7 +116,7 @@ def test_recompute_repairs_lerobot044_in_place(fixture: Path, tmp_path: Path) ->
 
 
 def test_recompute_refuses_a_broken_dataset_and_leaves_it_untouched(tmp_path: Path) -> None:
-    root = copy(DS061, tmp_path)
+    root = copy(fixture(DS061), tmp_path)
     (root / FRONT).unlink()
     stats_before = (root / "meta/stats.json").read_bytes()
     with pytest.raises(LerobotNbError, match=r"cannot recompute stats: structure\.files"):
@@ -230,7 +233,7 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], str, tuple[str | None, int | 
 @pytest.mark.parametrize("defect", list(BREAKAGES))
 def test_each_breakage_fails_exactly_the_check_that_names_it(defect: str, tmp_path: Path) -> None:
     how, check, (file, episode, frame) = BREAKAGES[defect]
-    root = copy(DS061, tmp_path)
+    root = copy(fixture(DS061), tmp_path)
     how(root)
     report = validate(root)
     assert report.failed == {check}, report.summary()
@@ -240,7 +243,7 @@ def test_each_breakage_fails_exactly_the_check_that_names_it(defect: str, tmp_pa
 
 
 def test_nan_in_the_data_fails_finite_and_the_stats_that_hide_it(tmp_path: Path) -> None:
-    root = copy(DS061, tmp_path)
+    root = copy(fixture(DS061), tmp_path)
     nan_action(root)
     report = validate(root, config=ValidateConfig(training=False))
     assert report.failed == {"training.finite", "stats.numeric"}
@@ -249,7 +252,7 @@ def test_nan_in_the_data_fails_finite_and_the_stats_that_hide_it(tmp_path: Path)
 
 
 def test_breakage_reasons_say_what_to_do(tmp_path: Path) -> None:
-    root = copy(DS061, tmp_path)
+    root = copy(fixture(DS061), tmp_path)
     shift_timestamp(root)
     corrupt_stats(root)
     report = validate(root, config=ValidateConfig(training=False))
@@ -261,7 +264,7 @@ def test_breakage_reasons_say_what_to_do(tmp_path: Path) -> None:
 
 
 def test_record_test_gets_precise_failures_not_a_crash() -> None:
-    report = validate(RECORD_TEST)
+    report = validate(fixture(RECORD_TEST))
     assert report.failed == {"structure.files", "stats.images"}
     files = report.table.filter(pl.col("check") == "structure.files")
     assert files["file"].to_list() == [
@@ -285,7 +288,7 @@ def test_not_a_dataset_is_an_error(tmp_path: Path) -> None:
 
 
 def test_unparseable_info_json_is_a_finding(tmp_path: Path) -> None:
-    root = copy(DS061, tmp_path)
+    root = copy(fixture(DS061), tmp_path)
     (root / "meta/info.json").write_text("{ not json")
     report = validate(root)
     assert report.failed == {"structure.info"}
@@ -297,7 +300,7 @@ def test_unparseable_info_json_is_a_finding(tmp_path: Path) -> None:
 
 def test_recompute_restores_missing_stats(tmp_path: Path) -> None:
     """Stats of a feature removed from stats.json and from the episodes parquet: present fails, recompute restores."""
-    root = copy(DS061, tmp_path)
+    root = copy(fixture(DS061), tmp_path)
     table = pq.read_table(root / EPISODES)
     pq.write_table(
         table.drop_columns([c for c in table.column_names if c.startswith("stats/action/")]), root / EPISODES
@@ -314,6 +317,6 @@ def test_recompute_restores_missing_stats(tmp_path: Path) -> None:
     recompute_stats(root)
     assert validate(root, config=fast).failed == set()
     restored = stats_from_json(json.loads((root / "meta/stats.json").read_text()))["action"]
-    reference = stats_from_json(json.loads((DS061 / "meta/stats.json").read_text()))["action"]
+    reference = stats_from_json(json.loads((fixture(DS061) / "meta/stats.json").read_text()))["action"]
     for name in STAT_NAMES:  # bit for bit what lerobot 0.6.1 wrote
         np.testing.assert_array_equal(restored[name], reference[name], err_msg=name)

@@ -9,26 +9,27 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import LEROBOT_FIXTURES
+from fixture_files import fixture
 
 from lerobot_nb.cli.main import main
 
 pytestmark = pytest.mark.xdist_group("validate")
 
-DS061 = LEROBOT_FIXTURES / "synthetic_v30_video_lerobot061"
-IMAGE044 = LEROBOT_FIXTURES / "synthetic_v30_image_lerobot044"
+#: Fixture datasets (relative paths, resolved with `fixture` in the tests).
+DS061 = "lerobot/synthetic_v30_video_lerobot061"
+IMAGE044 = "lerobot/synthetic_v30_image_lerobot044"
 FAST = ["--no-training"]
 
 
 def test_validate_passing_dataset_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", str(DS061), *FAST]) == 0
+    assert main(["validate", str(fixture(DS061)), *FAST]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == f"{DS061}: OK (24 pass, 0 fail, 1 warn, 2 skipped)"
+    assert out.splitlines()[0] == f"{fixture(DS061)}: OK (24 pass, 0 fail, 1 warn, 2 skipped)"
     assert "[SKIP] training.load: loader round trip disabled (training=False)" in out
 
 
 def test_validate_failing_dataset_exits_1_and_json(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", str(IMAGE044), "--json", *FAST]) == 1
+    assert main(["validate", str(fixture(IMAGE044)), "--json", *FAST]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["ok"] is False
     assert [c for c, s in data["checks"].items() if s == "fail"] == ["stats.images"]
@@ -38,7 +39,10 @@ def test_validate_failing_dataset_exits_1_and_json(capsys: pytest.CaptureFixture
 
 
 def test_config_flags_reach_the_checks(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", str(DS061), "--json", "--short-episode-s", "0.5", "--no-video", *FAST]) == 0
+    assert (
+        main(["validate", str(fixture(DS061)), "--json", "--short-episode-s", "0.5", "--no-video", *FAST])
+        == 0
+    )
     checks = json.loads(capsys.readouterr().out)["checks"]
     assert checks["quality.short_episodes"] == "pass"
     assert checks["video.decode"] == "skip" and checks["stats.images"] == "skip"
@@ -59,7 +63,7 @@ def test_stats_recompute_repairs_then_validate_passes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = tmp_path / "ds"
-    shutil.copytree(IMAGE044, root)
+    shutil.copytree(fixture(IMAGE044), root)
     assert main(["stats", str(root)]) == 0
     before = capsys.readouterr().out
     assert before.splitlines()[0].split() == ["feature", "count", "min", "max", "mean", "std"]
@@ -77,10 +81,10 @@ def test_console_script_exit_codes(tmp_path: Path) -> None:
     """The installed entry point, as a user runs it: 0 / 1 / 2."""
     exe = Path(sys.executable).with_name("lerobot-nb")
     fast = ["--no-training", "--no-video"]
-    ok = subprocess.run([exe, "validate", DS061, *fast], capture_output=True, text=True, check=False)
+    ok = subprocess.run([exe, "validate", fixture(DS061), *fast], capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stderr
     bad = subprocess.run(
-        [exe, "validate", IMAGE044, "--json", *fast], capture_output=True, text=True, check=False
+        [exe, "validate", fixture(IMAGE044), "--json", *fast], capture_output=True, text=True, check=False
     )
     assert bad.returncode == 1 and json.loads(bad.stdout)["ok"] is False
     none = subprocess.run([exe, "validate", tmp_path], capture_output=True, text=True, check=False)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from lerobot_nb.align.images import normalize_codec
-from lerobot_nb.columns import ColumnSpec
-from lerobot_nb.config import help_field
+from lerobot_nb.codecs import normalize_codec
+from lerobot_nb.columns import IMAGE_COMPONENTS, IMAGE_KINDS, ColumnSpec
+from lerobot_nb.config import help_field, warn_deprecated
 from lerobot_nb.errors import LerobotNbError
 
 __all__ = [
+    "IMAGE_COMPONENTS",
     "IMAGE_KINDS",
     "POLICIES",
     "AlignConfig",
@@ -18,19 +20,12 @@ __all__ = [
     "NumericSpec",
     "Policy",
     "StreamPolicy",
+    "stream_paths",
 ]
 
 Policy = Literal["latest", "nearest", "linear"]
 POLICIES: tuple[str, ...] = ("latest", "nearest", "linear")
-ImageKind = Literal["raw", "compressed", "video"]
-IMAGE_KINDS: tuple[str, ...] = ("raw", "compressed", "video")
-
-#: The archetype component each image kind reads (entity + this = the column on the server).
-IMAGE_COMPONENTS: dict[str, str] = {
-    "raw": "Image:buffer",
-    "compressed": "EncodedImage:blob",
-    "video": "VideoStream:sample",
-}
+ImageKind = Literal["raw", "compressed", "video", "file"]  # = columns.IMAGE_KINDS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,17 +42,26 @@ class AlignConfig:
     index: str = help_field(
         "real_time", "timeline to align on (real_time, log_time, ros2_timestamp, frame, ...)"
     )
-    action_path: str | None = help_field(
-        "/action", "action entity (or entity:Archetype:field); empty: no action"
+    action_path: tuple[str, ...] = help_field(
+        ("/action",),
+        "action stream(s): entity or entity:Archetype:field; several (comma-separated or repeated) are "
+        "concatenated in order; empty: no action",
+        metavar="PATH",
     )
-    state_path: str | None = help_field(
-        "/observation/state", "state entity (or entity:Archetype:field); empty: no state"
+    state_path: tuple[str, ...] = help_field(
+        ("/observation/state",),
+        "state stream(s), like --action-path; empty: no state",
+        metavar="PATH",
     )
     task_path: str | None = help_field(
         "/language_instruction", "task text entity (TextDocument, static or temporal); empty: none"
     )
     image: tuple[str, ...] = help_field(
-        (), "camera as key:path:kind, kind raw|compressed|video (repeatable)", metavar="KEY:PATH:KIND"
+        (),
+        "camera as key:path[:kind], kind raw|compressed|video (default: what the stream is), or "
+        "key:FILE:file[:offset_s] for a video file beside the recording ({episode} = recording id) "
+        "(repeatable)",
+        metavar="KEY:PATH[:KIND]",
     )
     action_column: str | None = help_field(None, "full action column name, overrides --action-path")
     state_column: str | None = help_field(None, "full state column name, overrides --state-path")
@@ -87,10 +91,14 @@ class AlignConfig:
         2.0, "default tolerance as a multiple of each stream's median period"
     )
     on_stale: Literal["drop", "flag"] = help_field(
-        "drop", "a tick beyond a stream's tolerance is dropped, or kept and flagged in the report"
+        "flag",
+        "a tick whose value is older than the stream's tolerance keeps the latest value and is flagged "
+        "in the report (flag), or is dropped, which splits the episode there (drop)",
     )
     max_gap_s: float | None = help_field(
-        None, "a source gap longer than this (seconds) splits or ends the episode"
+        1.0,
+        "a source gap longer than this (seconds) splits or ends the episode (a real outage, not a "
+        "hiccup); empty: never",
     )
     on_gap: Literal["split", "end"] = help_field("split", "what a gap longer than max_gap_s does")
     min_ticks: int = help_field(1, "pieces shorter than this many ticks (after a split) are left out")
@@ -100,18 +108,31 @@ class AlignConfig:
     sequence_rate: float | None = help_field(
         None, "steps per second of a sequence timeline (needed to align on e.g. `frame`)"
     )
-    pushdown: bool = help_field(True, "let the server do latest-at lookups for numeric streams")
+    pushdown: bool = help_field(
+        False,
+        "let the server do the latest-at lookups of numeric streams (same values as the default numpy "
+        "lookup over the fetched rows, which is faster)",
+    )
     image_memory_mb: float = help_field(
         1024.0,
         "episodes stored in at most this many MB keep their encoded images in memory (frames "
         "usable after the server closes); bigger ones fetch image cells from the server while frames "
         "are iterated",
     )
-    on_error: Literal["error", "skip"] = help_field(
-        "error", "a bad episode stops the run (error) or is skipped with its reason (skip)"
+    skip_bad_episodes: bool = help_field(
+        False, "leave out a bad episode with its one-line reason instead of stopping the run"
+    )
+    on_error: Literal["error", "skip"] | None = help_field(
+        None, "deprecated: skip_bad_episodes", deprecated="skip_bad_episodes"
     )
 
     def __post_init__(self) -> None:
+        if self.on_error is not None:
+            warn_deprecated("on_error", "skip_bad_episodes")
+            object.__setattr__(self, "skip_bad_episodes", self.skip_bad_episodes or self.on_error == "skip")
+            object.__setattr__(self, "on_error", None)
+        for name in ("action_path", "state_path"):
+            object.__setattr__(self, name, stream_paths(getattr(self, name)))
         if isinstance(self.fps, bool) or not isinstance(self.fps, int):
             if isinstance(self.fps, float) and self.fps.is_integer():
                 object.__setattr__(self, "fps", int(self.fps))
@@ -131,7 +152,7 @@ class AlignConfig:
             raise LerobotNbError(f"sequence_rate={self.sequence_rate} must be > 0")
         normalize_codec(self.video_format)  # an unknown codec name fails here, not mid-run
         # Parse everything once so a bad spec fails before any server work.
-        keys = [s.key for s in self.numeric_specs()] + [s.key for s in self.image_specs()]
+        keys = list(dict.fromkeys(s.key for s in self.numeric_specs())) + [s.key for s in self.image_specs()]
         dup = sorted({k for k in keys if keys.count(k) > 1})
         if dup:
             raise LerobotNbError(f"stream key(s) {', '.join(dup)} given twice")
@@ -151,14 +172,17 @@ class AlignConfig:
 
     # -- parsed views ----------------------------------------------------------------------------
     def numeric_specs(self) -> list[NumericSpec]:
-        """Numeric streams in output order: action, observation.state, then extras."""
+        """Numeric streams in output order: action, observation.state, then extras.
+
+        A feature made of several streams has one spec per stream, in the order given (its
+        values are concatenated in that order).
+        """
         out: list[NumericSpec] = []
-        for key, path, column in (
+        for key, paths, column in (
             ("action", self.action_path, self.action_column),
             ("observation.state", self.state_path, self.state_column),
         ):
-            text = column or path
-            if text:
+            for text in stream_paths(column) if column else paths:
                 out.append(NumericSpec(key, ColumnSpec.parse(text, role="numeric")))
         for item in self.extra:
             key, sep, path = item.partition("=")
@@ -210,6 +234,14 @@ class AlignConfig:
         )
 
 
+def stream_paths(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """Stream paths as a tuple: None, "" and () mean none; "a,b" and ("a", "b") mean two streams."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else list(value)
+    return tuple(part.strip() for item in items for part in str(item).split(",") if part.strip())
+
+
 @dataclass(frozen=True)
 class StreamPolicy:
     """Resampling policy of one stream; `max_staleness_s` None means automatic."""
@@ -228,25 +260,62 @@ class NumericSpec:
 
 @dataclass(frozen=True)
 class ImageSpec:
-    """A camera `key:path:kind` (`front:/camera/front:raw`); `column` is the data column."""
+    """A camera `key:path[:kind]` (`front:/camera/front:raw`), or a video file `key:FILE:file[:offset_s]`.
+
+    `kind` None means "whatever the stream is" (resolved against the recording). For `file`,
+    `entity` is the file path relative to the recording's folder, with `{episode}` standing for the
+    recording id, and `offset_s` moves the video's first frame from the recording's first sample.
+    """
 
     key: str
     entity: str
-    kind: ImageKind
+    kind: ImageKind | None
+    offset_s: float = 0.0
 
     @property
     def column(self) -> str:
+        """The data column on the server (a known kind only)."""
+        if self.kind is None or self.kind == "file":
+            raise ValueError(f"camera {self.key} has no server column of its own (kind {self.kind})")
         return f"{self.entity}:{IMAGE_COMPONENTS[self.kind]}"
+
+    def with_kind(self, kind: ImageKind) -> ImageSpec:
+        """The same camera with its kind resolved."""
+        return ImageSpec(self.key, self.entity, kind, self.offset_s)
 
     @classmethod
     def parse(cls, text: str) -> ImageSpec:
-        parts = text.strip().split(":")
-        if len(parts) != 3 or not all(p.strip() for p in parts):
-            raise LerobotNbError(f"image={text!r} is not key:path:kind (e.g. front:/camera/front:video)")
-        key, path, kind = (p.strip() for p in parts)
-        if kind not in IMAGE_KINDS:
+        """Parse `key:path`, `key:path:kind` or `key:FILE:file[:offset_s]`."""
+        parts = [p.strip() for p in text.strip().split(":")]
+        if len(parts) == 4 and parts[2] == "file":
+            return cls._file(text, parts)
+        if len(parts) not in (2, 3) or not all(parts):
+            raise LerobotNbError(
+                f"image={text!r} is not key:path[:kind] (e.g. front:/camera/front:video) or key:FILE:file[:offset_s]"
+            )
+        key, path = parts[0], parts[1]
+        kind = parts[2] if len(parts) == 3 else None
+        if kind is not None and kind not in IMAGE_KINDS:
             raise LerobotNbError(f"image={text!r}: kind {kind!r} is not one of {', '.join(IMAGE_KINDS)}")
-        if "/" in key or "." in key:
-            raise LerobotNbError(f"image={text!r}: key {key!r} must be a short name like `front`")
+        _check_key(text, key)
+        if kind == "file":
+            return cls._file(text, [*parts, "0"])
         entity = path if path.startswith("/") else "/" + path
         return cls(key, entity, kind)  # type: ignore[arg-type]
+
+    @classmethod
+    def _file(cls, text: str, parts: list[str]) -> ImageSpec:
+        key, path, _, offset = parts
+        _check_key(text, key)
+        if not path:
+            raise LerobotNbError(f"image={text!r}: no video file given")
+        try:
+            offset_s = float(offset)
+        except ValueError:
+            raise LerobotNbError(f"image={text!r}: offset {offset!r} is not seconds") from None
+        return cls(key, path, "file", offset_s)
+
+
+def _check_key(text: str, key: str) -> None:
+    if not key or "/" in key or "." in key:
+        raise LerobotNbError(f"image={text!r}: key {key!r} must be a short name like `front`")

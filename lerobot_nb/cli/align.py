@@ -6,10 +6,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from lerobot_nb.align import AlignConfig, AlignedEpisode, EpisodeSkipped, iter_aligned
-from lerobot_nb.config import add_config_arguments, config_from_args
+from lerobot_nb.align import AlignConfig, AlignedEpisode, EpisodeSkipped
+from lerobot_nb.config import add_config_arguments, config_from_args, given_args
 from lerobot_nb.errors import LerobotNbError
-from lerobot_nb.server import RecordingServer, ServerConfig
+from lerobot_nb.server import ServerConfig
+from lerobot_nb.tables import render_table
 
 __all__ = ["register", "run"]
 
@@ -40,7 +41,12 @@ def register(sub: Any) -> None:
         "kept and dropped, the staleness p50/p99/max, gaps and the effective source rate. Nothing "
         "is written except --report-csv.",
     )
-    parser.add_argument("recordings", nargs="*", metavar="PATH", help=".rrd/.mcap files or folders of them")
+    parser.add_argument(
+        "recordings",
+        nargs="*",
+        metavar="PATH",
+        help="recording files or folders (any format lerobot-nb reads)",
+    )
     add_config_arguments(parser.add_argument_group("recordings / server"), ServerConfig, skip=("recordings",))
     add_config_arguments(parser.add_argument_group("alignment"), AlignConfig)
     out = parser.add_argument_group("output")
@@ -61,26 +67,6 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _fmt(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.1f}"
-    return str(value)
-
-
-def _print_table(rows: list[dict[str, object]], columns: tuple[str, ...]) -> None:
-    cells = [list(columns)] + [[_fmt(r[c]) for c in columns] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
-    for row in cells:  # first column left-aligned (names), numbers right-aligned
-        print(
-            "  "
-            + "  ".join(
-                v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-
-
 def _save_plots(ep: AlignedEpisode, folder: Path) -> None:
     from lerobot_nb.align.plots import plot_coverage, plot_staleness
 
@@ -96,32 +82,35 @@ def run(args: argparse.Namespace) -> int:
     server_config = config_from_args(ServerConfig, args, recordings=tuple(args.recordings))
     if not server_config.recordings and not server_config.server_url:
         raise LerobotNbError("no recordings given (pass files or folders, or --server-url)")
-    config = config_from_args(AlignConfig, args)
+    from lerobot_nb.pipeline import Inputs, iterate_pipeline
+
+    inputs = Inputs.discover(server_config)
+    source = inputs.open(inputs.align_config(given_args(AlignConfig, args)))
     reports: list[pl.DataFrame] = []
     skipped: list[EpisodeSkipped] = []
-    with RecordingServer(server_config) as server:
-        for item in iter_aligned(server, config, episodes=args.episodes):
-            if isinstance(item, EpisodeSkipped):
-                skipped.append(item)
-                print(f"{item.episode_id}: SKIPPED: {item.reason}\n")
-                continue
-            ep: AlignedEpisode = item
-            if args.decode:
-                for src in ep.images.values():
-                    for _ in src:
-                        pass
-            seconds = ep.length / ep.fps
-            cams = ", ".join(f"{k} {s.width}x{s.height}" for k, s in ep.images.items()) or "no cameras"
-            task = ep.tasks[0] if ep.tasks else "-"
-            print(
-                f"{ep.episode_id}: {ep.length} ticks at {ep.fps} fps ({seconds:.1f} s) on {ep.index}; "
-                f"{cams}; task {task!r}"
-            )
-            _print_table(list(ep.report.iter_rows(named=True)), _SHOWN)
-            print()
-            reports.append(ep.report)
-            if args.plots:
-                _save_plots(ep, args.plots)
+    # one episode at a time; the source stays open while they are read
+    for item in iterate_pipeline(source, episodes=args.episodes or ()):
+        if isinstance(item, EpisodeSkipped):
+            skipped.append(item)
+            print(f"{item.episode_id}: SKIPPED: {item.reason}\n")
+            continue
+        ep: AlignedEpisode = item
+        if args.decode:
+            for src in ep.images.values():
+                for _ in src:
+                    pass
+        seconds = ep.length / ep.fps
+        cams = ", ".join(f"{k} {s.width}x{s.height}" for k, s in ep.images.items()) or "no cameras"
+        task = ep.tasks[0] if ep.tasks else "-"
+        print(
+            f"{ep.episode_id}: {ep.length} ticks at {ep.fps} fps ({seconds:.1f} s) on {ep.index}; "
+            f"{cams}; task {task!r}"
+        )
+        print(render_table(ep.report, _SHOWN, floats=".1f", indent="  "))
+        print()
+        reports.append(ep.report)
+        if args.plots:
+            _save_plots(ep, args.plots)
     done = len(reports)
     print(f"{done} episode(s) aligned" + (f", {len(skipped)} skipped" if skipped else ""))
     if args.plots:

@@ -13,13 +13,24 @@ from lerobot_nb.errors import LerobotNbError
 __all__ = ["SUBCOMMANDS", "main", "run_cli"]
 
 #: Subcommand modules under `lerobot_nb.cli`, in the order `--help` lists them (the data flow).
-SUBCOMMANDS = ("sample", "inspect", "align", "hands", "convert", "validate", "stats", "curate", "notebooks")
+SUBCOMMANDS = (
+    "sample",
+    "inspect",
+    "align",
+    "hands",
+    "convert",
+    "validate",
+    "stats",
+    "curate",
+    "push",
+    "notebooks",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lerobot-nb",
-        description="Turn robot recordings (.rrd, .mcap) into LeRobot v3.0 datasets.",
+        description="Turn robot recordings (Rerun, MCAP, ROS bags, xgym, RLDS, LeRobot datasets) into LeRobot v3.0 datasets.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMANDS:

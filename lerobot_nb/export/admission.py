@@ -25,22 +25,18 @@ def admitted_episodes(
     *,
     existing: Mapping[str, int] | None = None,
     on_define: Callable[[], None] | None = None,
+    skip_bad_episodes: bool = False,
 ) -> Iterator[AlignedEpisode]:
     """The episodes to write, lazily and in order, ready for the writer.
 
     Skipped episodes and those already in the dataset (`existing`: recording id -> index) go to
-    the summary; episodes outside `config.episodes` are passed over. Each admitted episode has its
-    task mapping and (if asked) language embedding applied; the first defines `schema` (then
-    `on_define` runs) and every one is checked against it: a bad episode raises, or with
-    `skip_bad_episodes` is listed in the summary and left out.
+    the summary; episodes outside `config.episodes` are passed over, those shorter than
+    `config.min_frames` are listed as skipped. Each admitted episode has its task mapping applied;
+    the first defines `schema` (then `on_define` runs) and every one is checked against it: a bad
+    episode raises, or with `skip_bad_episodes` is listed in the summary and left out.
     """
     known = existing if existing is not None else {}  # live: the writer adds what it writes
     task_map = config.task_mapping()
-    embedder: Callable[[AlignedEpisode], AlignedEpisode] | None = None
-    if config.language_embedding:
-        from lerobot_nb.enrich.language import add_language_embedding
-
-        embedder = add_language_embedding
     for episode in episodes:
         if isinstance(episode, EpisodeSkipped):
             status = "existing" if episode.reason == ALREADY_PRESENT else "skipped"
@@ -65,9 +61,14 @@ def admitted_episodes(
             continue
         if config.episodes and episode.episode_id not in config.episodes:
             continue
+        if config.min_frames and episode.length < config.min_frames:
+            reason = f"{episode.length} frames, fewer than min_frames={config.min_frames}"
+            summary.add(
+                episode.episode_id, "skipped", frames=episode.length, reason=reason, source=episode.source
+            )
+            progress.episode()
+            continue
         episode = with_episode_task(episode, task_map)
-        if embedder is not None:
-            episode = embedder(episode)
         try:
             if not schema.defined:
                 schema.define(episode)
@@ -75,7 +76,7 @@ def admitted_episodes(
                     on_define()
             schema.check(episode)
         except BadEpisode as exc:
-            if not config.skip_bad_episodes:
+            if not skip_bad_episodes:
                 raise
             summary.add(episode.episode_id, "skipped", reason=exc.what, source=episode.source)
             progress.episode()

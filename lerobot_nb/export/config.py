@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from lerobot_nb.config import help_field
+from lerobot_nb.codecs import DECODER_NAME
+from lerobot_nb.config import help_field, warn_deprecated
 from lerobot_nb.errors import LerobotNbError
 
-__all__ = ["CODECS", "ExportConfig"]
+__all__ = ["CODECS", "DECODER_NAME", "ExportConfig"]
 
 #: Codecs the exporter encodes with (PyAV encoder names, as lerobot's `vcodec`).
-CODECS: tuple[str, ...] = ("libsvtav1", "h264", "hevc")
-#: The codec name a decoder / `FrameSource.encoded` uses for each encoder.
-DECODER_NAME: dict[str, str] = {"libsvtav1": "av1", "h264": "h264", "hevc": "hevc"}
+CODECS: tuple[str, ...] = tuple(DECODER_NAME)
 #: lerobot 0.6.1's default preset for libsvtav1 (`LIBSVTAV1_DEFAULT_PRESET`).
 SVTAV1_DEFAULT_PRESET = 12
 
@@ -66,19 +65,30 @@ class ExportConfig:
         "repeatable)",
         metavar="FEATURE=NAMES",
     )
-    skip_bad_episodes: bool = help_field(False, "leave out a bad episode with its reason instead of stopping")
+    min_frames: int = help_field(
+        0, "leave out (and name) episodes with fewer frames than this (0: no floor)", metavar="N"
+    )
+    skip_bad_episodes: bool | None = help_field(
+        None, "deprecated here: the alignment's skip_bad_episodes", deprecated="skip_bad_episodes"
+    )
     robot_type: str | None = help_field(None, "robot_type written to meta/info.json")
     chunks_size: int = help_field(1000, "files per chunk folder")
     data_files_size_in_mb: float = help_field(100, "roll data parquet files at this size (MB)")
     video_files_size_in_mb: float = help_field(200, "roll video files at this size (MB)")
-    language_embedding: bool = help_field(
-        False, "add observation.language_embedding (all-MiniLM-L6-v2 of the task text, float32[384])"
+    language_embedding: bool | None = help_field(
+        None, "deprecated here: the enrichment's language_embedding", deprecated="language_embedding"
     )
     progress: bool = help_field(True, "show progress bars")
 
     def __post_init__(self) -> None:
         if self.overwrite and self.resume:
             raise LerobotNbError("overwrite and resume exclude each other: pick one")
+        if self.skip_bad_episodes is not None:
+            warn_deprecated("ExportConfig.skip_bad_episodes", "AlignConfig.skip_bad_episodes")
+        if self.language_embedding is not None:
+            warn_deprecated("ExportConfig.language_embedding", "LanguageConfig.language_embedding")
+        if self.min_frames < 0:
+            raise LerobotNbError(f"min_frames={self.min_frames} must be >= 0")
         if self.workers < 1:
             raise LerobotNbError(f"workers={self.workers} must be >= 1")
         if self.codec not in CODECS:

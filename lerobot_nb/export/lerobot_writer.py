@@ -52,6 +52,7 @@ def export_with_lerobot(
     *,
     total: int | None = None,
     inputs: Iterable[Path] = (),
+    skip_bad_episodes: bool = False,
 ) -> ExportSummary:
     """Write with lerobot's writer into a build folder beside the output, then publish atomically."""
     from lerobot.configs.video import RGBEncoderConfig
@@ -71,7 +72,9 @@ def export_with_lerobot(
     progress = Progress(config.progress, total)
     dataset: Any = None
     try:
-        for episode in admitted_episodes(episodes, config, schema, summary, progress):
+        for episode in admitted_episodes(
+            episodes, config, schema, summary, progress, skip_bad_episodes=skip_bad_episodes
+        ):
             numeric = [k for k, f in schema.features.items() if f["dtype"] != "video"]
             shapes = {k: schema.features[k]["shape"] for k in numeric}
             if dataset is None:

@@ -371,6 +371,7 @@ def export_dataset(
     *,
     total: int | None = None,
     inputs: Iterable[Path] = (),
+    skip_bad_episodes: bool = False,
 ) -> ExportSummary:
     """Write `episodes` as a LeRobot v3.0 dataset at `config.output` and publish it atomically.
 
@@ -381,10 +382,13 @@ def export_dataset(
     """
     if not config.output:
         raise LerobotNbError("no output folder given")
+    episodes, skip_bad_episodes = _deprecated_options(episodes, config, skip_bad_episodes)
     if config.writer == "lerobot":
         from lerobot_nb.export.lerobot_writer import export_with_lerobot
 
-        return export_with_lerobot(episodes, config, total=total, inputs=inputs)
+        return export_with_lerobot(
+            episodes, config, total=total, inputs=inputs, skip_bad_episodes=skip_bad_episodes
+        )
     output = Path(config.output).expanduser().absolute()
     check_output(output, overwrite=config.overwrite, resume=config.resume, inputs=inputs)
     remove_stale_builds(output)
@@ -399,7 +403,7 @@ def export_dataset(
             link_tree(output, build, skip=(INFO_PATH, STATS_PATH, TASKS_PATH, SOURCES_PATH))
             builder.resume_from(existing, output)
             builder.open_writers()
-        _run(episodes, builder, config, summary, progress)
+        _run(episodes, builder, config, summary, progress, skip_bad_episodes)
         if existing is not None and summary.episodes_written == 0:
             # --resume with nothing new: the dataset stays exactly as it is.
             shutil.rmtree(build, ignore_errors=True)
@@ -452,12 +456,24 @@ def _check_same_encoding(
             )
 
 
+def _deprecated_options(
+    episodes: Iterable[AlignedEpisode | EpisodeSkipped], config: ExportConfig, skip_bad_episodes: bool
+) -> tuple[Iterable[AlignedEpisode | EpisodeSkipped], bool]:
+    """Honour the options that moved out of `ExportConfig` (they warned when it was made)."""
+    if config.language_embedding:
+        from lerobot_nb.enrich.language import add_language_embedding
+
+        episodes = (add_language_embedding(e) if isinstance(e, AlignedEpisode) else e for e in episodes)
+    return episodes, skip_bad_episodes or bool(config.skip_bad_episodes)
+
+
 def _run(
     episodes: Iterable[AlignedEpisode | EpisodeSkipped],
     builder: _Builder,
     config: ExportConfig,
     summary: ExportSummary,
     progress: Progress,
+    skip_bad_episodes: bool,
 ) -> None:
     # SVT-AV1 starts a thread per core in every encoder: with `workers` encoders side by side
     # that oversubscribes the cores (measured ~10% slower on 2 cores), so split them instead.
@@ -487,6 +503,7 @@ def _run(
             progress,
             existing=builder.sources,
             on_define=builder.open_writers,
+            skip_bad_episodes=skip_bad_episodes,
         ):
             row, stats = builder.write_data(episode)
             jobs = {

@@ -7,6 +7,7 @@ A notebook stays thin: its `parameters` cell, calls into `lerobot_nb`, and these
 from lerobot_nb.notebooks.committed import notebook_problems, strip_outputs
 from lerobot_nb.notebooks.params import (
     default_output,
+    notebook_inputs,
     resolve_recordings,
     server_config,
     start_server,
@@ -36,6 +37,7 @@ __all__ = [
     "default_output",
     "load_params",
     "notebook_dir",
+    "notebook_inputs",
     "notebook_parameters",
     "notebook_problems",
     "preview_config",

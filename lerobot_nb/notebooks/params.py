@@ -11,13 +11,27 @@ import typing
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lerobot_nb.config import config_from_mapping
 from lerobot_nb.server import RecordingServer, ServerConfig
 from lerobot_nb.sources.mcap import default_cache_dir
 
-__all__ = ["default_output", "resolve_recordings", "server_config", "start_server", "step_config"]
+if TYPE_CHECKING:
+    from lerobot_nb.pipeline import Inputs
+
+__all__ = [
+    "SAMPLE_DEFAULTS",
+    "default_output",
+    "notebook_inputs",
+    "resolve_recordings",
+    "server_config",
+    "start_server",
+    "step_config",
+]
+
+#: Alignment defaults of the built-in sample recordings (their cameras), used when `recordings` is None.
+SAMPLE_DEFAULTS: dict[str, Any] = {"image": ("top:/camera/top:video", "wrist:/camera/wrist:compressed")}
 
 
 def resolve_recordings(recordings: str | Path | Sequence[str | Path] | None) -> tuple[str, ...]:
@@ -65,6 +79,23 @@ def start_server(
     server.__enter__()
     weakref.finalize(server, server.close)
     return server
+
+
+def notebook_inputs(namespace: Mapping[str, Any]) -> Inputs:
+    """The pipeline's `Inputs` for the notebook parameters `recordings`, `server_url`, `dataset_name`.
+
+    Their `defaults` are what the data brings (a ticked format's streams and fps); the built-in
+    sample recordings (`recordings = None`) bring their cameras (`SAMPLE_DEFAULTS`).
+    """
+    from lerobot_nb.pipeline import Inputs
+
+    recordings = namespace.get("recordings")
+    server_url = namespace.get("server_url")
+    config = server_config(recordings, server_url=server_url, dataset_name=namespace.get("dataset_name") or "recordings")
+    inputs = Inputs.discover(config)
+    if not recordings and not server_url:
+        inputs.defaults = {**SAMPLE_DEFAULTS, **inputs.defaults}
+    return inputs
 
 
 def step_config[C](cls: type[C], namespace: Mapping[str, Any], **overrides: Any) -> C:

@@ -37,7 +37,8 @@ def stream_choices(config: AlignConfig) -> dict[str, str]:
     for key, field in _PATH_FIELDS.items():
         path = getattr(config, field)
         if path:
-            choices[f"{key}  <- {path}"] = key
+            shown = ", ".join(path) if isinstance(path, tuple) else path
+            choices[f"{key}  <- {shown}"] = key
     for spec in config.image:
         key, path = spec.split(":")[:2]
         choices[f"observation.images.{key}  <- {path}"] = key

@@ -16,11 +16,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from lerobot_nb.episode import AlignedEpisode
+from lerobot_nb.episode import AlignedEpisode, NumericStream, RecordedEpisode, TextStream, TimelineKind
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.frames import DecodedFrames
 
-__all__ = ["read_lerobot_episodes"]
+__all__ = ["LeRobotReader", "open_reader", "read_lerobot_episodes", "to_recordings"]
 
 #: Columns LeRobot writes for bookkeeping: they are recomputed on export, not carried over.
 BOOKKEEPING = ("timestamp", "frame_index", "episode_index", "index", "task_index")
@@ -105,3 +105,93 @@ def read_lerobot_episodes(
             names={k: _names(features[k]) for k in numeric},
             source=str(root),
         )
+
+
+class _Camera:
+    """An `ImageStream` of one camera of one episode: sample i = frame i, decoded by lerobot."""
+
+    def __init__(self, dataset: Any, key: str, start: int, length: int, height: int, width: int) -> None:
+        self.times = np.arange(length, dtype=np.int64)
+        self._args = (dataset, key, start, height, width)
+
+    def frames(self, picks: np.ndarray) -> DecodedFrames:
+        dataset, key, start, height, width = self._args
+        return _PickedDatasetFrames(dataset, key, start, picks, height, width)
+
+
+class _PickedDatasetFrames(_DatasetFrames):
+    def __init__(
+        self, dataset: Any, key: str, start: int, picks: np.ndarray, height: int, width: int
+    ) -> None:
+        super().__init__(dataset, key, start, len(picks), height, width)
+        self._picks = picks
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for i in self._picks:
+            chw = self._ds[self._start + int(i)][self._key]
+            yield (chw.permute(1, 2, 0).clamp(0, 1) * 255).round().byte().numpy()
+
+
+class LeRobotReader:
+    """A LeRobot v3.0 dataset folder as a ticked input: its frames stay frames (timeline `frame_index`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._episodes: dict[str, AlignedEpisode] | None = None
+
+    def _all(self) -> dict[str, AlignedEpisode]:
+        if self._episodes is None:
+            self._episodes = {e.episode_id: e for e in read_lerobot_episodes(self.path)}
+        return self._episodes
+
+    def episode_ids(self) -> list[str]:
+        return list(self._all())
+
+    def timelines(self) -> dict[str, TimelineKind]:
+        return {"frame_index": "sequence"}
+
+    def defaults(self) -> dict[str, object]:
+        """Every feature carried over under its own name, at the dataset's fps."""
+        first = next(iter(self._all().values()))
+        numeric = list(first.numeric)
+        return {
+            "fps": first.fps,
+            "index": "frame_index",
+            "action_path": ("/action",) if "action" in numeric else (),
+            "state_path": ("/observation.state",) if "observation.state" in numeric else (),
+            "extra": tuple(f"{k}=/{k}" for k in numeric if k not in ("action", "observation.state")),
+            "image": tuple(f"{k}:/observation.images.{k}" for k in first.images),
+            "task_path": None,
+        }
+
+    def read(self, episode_id: str, index: str) -> RecordedEpisode:
+        ep = self._all()[episode_id]
+        ticks = np.arange(ep.length, dtype=np.int64)
+        numeric = {
+            f"/{k}": NumericStream(ticks, np.asarray(v, np.float64).reshape(ep.length, -1), ep.names.get(k))
+            for k, v in ep.numeric.items()
+        }
+        images = {f"/observation.images.{k}": _Camera(*_frames_args(src)) for k, src in ep.images.items()}
+        task = TextStream(ticks, ep.tasks) if ep.tasks else None
+        return RecordedEpisode(
+            episode_id, "frame_index", "sequence", numeric, images, task, float(ep.fps), ep.source
+        )
+
+    def to_rrd(self, episode_id: str, cache_dir: Path) -> Path:
+        raise LerobotNbError(
+            "serving a LeRobot dataset is not supported yet; convert it directly", file=self.path
+        )
+
+
+def _frames_args(src: Any) -> tuple[Any, str, int, int, int, int]:
+    return (src._ds, src._key, src._start, len(src), src.height, src.width)
+
+
+def open_reader(path: Path) -> LeRobotReader:
+    """The ticked reader of a LeRobot v3.0 dataset folder."""
+    return LeRobotReader(path)
+
+
+def to_recordings(path: Path, cache_dir: Path) -> list[Any]:
+    """LeRobot datasets are read directly; serving them needs an `.rrd` conversion not written yet."""
+    raise LerobotNbError("serving a LeRobot dataset is not supported yet; convert it directly", file=path)

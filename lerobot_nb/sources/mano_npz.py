@@ -10,15 +10,27 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
-from lerobot_nb.episode import AlignedEpisode
+from lerobot_nb.episode import AlignedEpisode, RecordedEpisode, TimelineKind
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.frames import ArrayFrames
+from lerobot_nb.sources.cache import content_key
 
-__all__ = ["find_npz_episodes", "read_npz_episode", "task_from_dir"]
+if TYPE_CHECKING:
+    from lerobot_nb.sources.discover import Recording
+
+__all__ = [
+    "NpzReader",
+    "find_npz_episodes",
+    "open_reader",
+    "read_npz_episode",
+    "task_from_dir",
+    "to_recordings",
+]
 
 
 def find_npz_episodes(directory: str | Path) -> list[Path]:
@@ -72,3 +84,104 @@ def read_npz_episode(path: str | Path, *, fps: int, task: str | None = None) -> 
         report=pl.DataFrame({"stream": ["npz"] * len(notes), "note": notes}),
         source=str(path),
     )
+
+
+class _ArrayImages:
+    """An `ImageStream` over a camera array already in memory: sample i = frame i."""
+
+    def __init__(self, frames: np.ndarray) -> None:
+        self._frames = frames
+        self.times = np.arange(len(frames), dtype=np.int64)
+
+    def frames(self, picks: np.ndarray) -> ArrayFrames:
+        return ArrayFrames([self._frames[i] for i in picks])
+
+
+class NpzReader:
+    """The folder of `ep*.npz` episodes as a ticked input: one array frame = one dataset frame."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._files = {f.stem: f for f in find_npz_episodes(self.path)}
+
+    def episode_ids(self) -> list[str]:
+        return list(self._files)
+
+    def timelines(self) -> dict[str, TimelineKind]:
+        return {"frame": "sequence"}
+
+    def defaults(self) -> dict[str, object]:
+        """Every camera of the first episode, no numeric streams, the timeline `frame`."""
+        cams = _camera_arrays(self._files[next(iter(self._files))])
+        return {
+            "index": "frame",
+            "action_path": (),
+            "state_path": (),
+            "task_path": None,
+            "image": tuple(f"{key}:/{key}" for key in cams),
+        }
+
+    def read(self, episode_id: str, index: str) -> RecordedEpisode:
+        path = self._files[episode_id]
+        cams = _camera_arrays(path)
+        task = task_from_dir(path.parent)
+        return RecordedEpisode(
+            episode_id,
+            "frame",
+            "sequence",
+            numeric={},
+            images={f"/{k}": _ArrayImages(v) for k, v in cams.items()},
+            task=task,
+            source=str(path),
+        )
+
+    def to_rrd(self, episode_id: str, cache_dir: Path) -> Path:
+        """The episode's cameras as raw `Image`s on the sequence timeline `frame`, task at `/language_instruction`."""
+        import rerun as rr
+
+        path = self._files[episode_id]
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        target = cache_dir / f"{episode_id}-{content_key(path, salt='npz-1')}.rrd"
+        if target.exists():
+            return target
+        rec = rr.RecordingStream("lerobot_nb", recording_id=episode_id)
+        tmp = target.with_suffix(".rrd.part")
+        rec.save(tmp)
+        task = task_from_dir(path.parent)
+        if task:
+            rec.log("/language_instruction", rr.TextDocument(task), static=True)
+        for key, frames in _camera_arrays(path).items():
+            for i, frame in enumerate(frames):
+                rec.set_time("frame", sequence=i)
+                rec.log(f"/{key}", rr.Image(frame))
+        rec.flush()
+        rec.disconnect()
+        tmp.replace(target)
+        return target
+
+
+def _camera_arrays(path: Path) -> dict[str, np.ndarray]:
+    episode = read_npz_episode(path, fps=1)
+    return {k: np.asarray(list(src)) for k, src in episode.images.items()}
+
+
+def open_reader(path: Path) -> NpzReader:
+    """The ticked reader of a folder of `ep*.npz`."""
+    return NpzReader(path)
+
+
+def to_recordings(path: Path, cache_dir: Path) -> list[Recording]:
+    """Every `.npz` episode as a cached `.rrd` for the server."""
+    from lerobot_nb.sources.discover import Recording
+
+    reader = NpzReader(path)
+    return [
+        Recording(
+            source=reader._files[e].resolve(),
+            rrd=reader.to_rrd(e, cache_dir).resolve(),
+            episode_id=e,
+            format="npz",
+            defaults=reader.defaults(),
+        )
+        for e in reader.episode_ids()
+    ]

@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SIM_HZ", "PushTEpisode", "ScriptedPusher", "simulate_pusht"]
+__all__ = ["SIM_HZ", "WRIST_FIELD", "PushTEpisode", "ScriptedPusher", "crop_around", "simulate_pusht"]
 
 #: Physics rate of the simulation (gym-pusht's `dt` = 10 ms).
 SIM_HZ = 100
 
+#: Side of the table square the wrist camera sees, in simulator pixels (the table is 512).
+WRIST_FIELD = 160.0
 #: Radius of the agent disc in simulator pixels (gym-pusht's `add_circle(..., 15)`).
 _AGENT_RADIUS = 15.0
 #: Local center of gravity of the T (midpoint of its two bars' centroids).
@@ -163,12 +165,14 @@ def simulate_pusht(
     render_steps: np.ndarray,
     top_size: int = 96,
     wrist_size: int = 64,
-    wrist_field: float = 160.0,
+    wrist_field: float = WRIST_FIELD,
+    draw_agent: bool = True,
 ) -> PushTEpisode:
     """Run one episode of `duration_s` seconds; render the cameras after each step in `render_steps`.
 
     The top camera sees the whole 512x512 table at `top_size`; the wrist camera is a
-    `wrist_size` crop of `wrist_field` simulator pixels centered on the agent.
+    `wrist_size` crop of `wrist_field` simulator pixels centered on the agent. Without
+    `draw_agent` the pusher disc is left out of the pictures (physics unchanged).
     """
     env = _make_env(top_size)
     env.reset(seed=seed)
@@ -191,10 +195,10 @@ def simulate_pusht(
         actions[k] = action
         coverage[k] = info["coverage"]
         if k in render_at:
-            screen = env._draw()
+            screen = env._draw() if draw_agent else _draw_without_agent(env)
             tops.append(env._get_img(screen, width=top_size, height=top_size))
             big = env._get_img(screen, width=round(wrist_scale), height=round(wrist_scale))
-            wrists.append(_crop(big, np.asarray(obs[:2]) * wrist_scale / 512, wrist_size))
+            wrists.append(crop_around(big, np.asarray(obs[:2]) * wrist_scale / 512, wrist_size))
     env.close()
     return PushTEpisode(
         seed=seed,
@@ -207,7 +211,27 @@ def simulate_pusht(
     )
 
 
-def _crop(image: np.ndarray, center_xy: np.ndarray, size: int) -> np.ndarray:
+def _draw_without_agent(env: Any) -> Any:
+    """`env._draw()` (goal, then the space) minus the agent, the scene's only circle."""
+    import pygame
+    import pymunk.pygame_util
+    from gym_pusht.envs.pymunk_override import DrawOptions
+
+    class _NoCircles(DrawOptions):  # type: ignore[misc]
+        def draw_circle(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    screen = pygame.Surface((512, 512))
+    screen.fill((255, 255, 255))
+    goal = env.get_goal_pose_body(env.goal_pose)
+    for shape in env.block.shapes:
+        points = [pymunk.pygame_util.to_pygame(goal.local_to_world(v), screen) for v in shape.get_vertices()]
+        pygame.draw.polygon(screen, pygame.Color("LightGreen"), points)
+    env.space.debug_draw(_NoCircles(screen))
+    return screen
+
+
+def crop_around(image: np.ndarray, center_xy: np.ndarray, size: int) -> np.ndarray:
     """A `size`x`size` crop of `image` centered on `center_xy` (x, y), padded white at the edges."""
     pad = size
     padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), constant_values=255)

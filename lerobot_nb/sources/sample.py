@@ -12,6 +12,10 @@ timeline `real_time`, with the streams a real robot logger would write:
 | `/camera/wrist`         | EncodedImage JPEG  | 10 Hz  | 64x64 crop following the pusher (a few drops)|
 | `/language_instruction` | TextDocument       | static | the task                                    |
 
+With `hand=True` (`HAND_SAMPLE`, `sample_hand_recordings`) the same simulation is drawn as a
+human demonstration instead: no pusher disc, a drawn hand pushes with its index fingertip (see
+`sample_hands`); episodes are `pusht_hand_000`, ...; the drawn keypoints are the ground truth.
+
 Timestamps carry logging jitter (normal, clipped to 3 sigma) and each stream starts with a small
 offset, like separate sensor threads; values are the simulator state at the latest physics step
 before the timestamp. Everything derives from the seed, so the same seed gives the same data.
@@ -34,14 +38,17 @@ from lerobot_nb.config import help_field
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.sources.mcap import cache_root
 from lerobot_nb.sources.pusht_sim import SIM_HZ, PushTEpisode, simulate_pusht
+from lerobot_nb.sources.sample_hands import HandTruth, draw_hand_episode, log_hand_truth, write_hand_truth
 
 __all__ = [
+    "HAND_SAMPLE",
     "SAMPLE_TASKS",
     "SAMPLE_TIMELINE",
     "SampleConfig",
     "SampleStream",
     "episode_id",
     "read_sample_summary",
+    "sample_hand_recordings",
     "sample_mcap",
     "sample_recordings",
     "write_sample_recordings",
@@ -78,6 +85,11 @@ class SampleConfig:
     jitter: float = help_field(0.03, "timestamp jitter as a fraction of each stream's period (std)")
     wrist_drop: float = help_field(0.02, "probability that a wrist frame is lost")
     mcap: bool = help_field(True, "also write one ROS 2 MCAP episode into mcap/")
+    hand: bool = help_field(
+        False,
+        "a human demonstration: a drawn hand pushes instead of the disc (use --top-size 256 or more for "
+        "MediaPipe); its keypoints go to truth/ and /camera/top/hand_truth",
+    )
 
     def __post_init__(self) -> None:
         if self.episodes < 1:
@@ -89,6 +101,16 @@ class SampleConfig:
         if self.top_size % 2:
             raise LerobotNbError(f"top_size must be even for H.264 (got {self.top_size})")
 
+    @property
+    def prefix(self) -> str:
+        """Episode id prefix: `pusht`, or `pusht_hand` for the hand demonstration."""
+        return "pusht_hand" if self.hand else "pusht"
+
+
+#: The hand demonstration notebook 03 uses by default: the first two PushT episodes' pushes, done by
+#: a drawn hand in a 256 px top camera (MediaPipe's palm detector needs the hand well over 64 px).
+HAND_SAMPLE = SampleConfig(episodes=2, top_size=256, mcap=False, hand=True)
+
 
 @dataclass(frozen=True)
 class SampleStream:
@@ -98,8 +120,8 @@ class SampleStream:
     steps: np.ndarray
 
 
-def episode_id(index: int) -> str:
-    return f"pusht_{index:03d}"
+def episode_id(index: int, prefix: str = "pusht") -> str:
+    return f"{prefix}_{index:03d}"
 
 
 def _stream_times(
@@ -166,6 +188,12 @@ class _Episode:
     top: SampleStream
     wrist: SampleStream
     task: str
+    #: (K_render, 21, 2) drawn hand keypoints of each rendered step (hand demonstrations only).
+    hand: np.ndarray | None = None
+
+    @property
+    def id(self) -> str:
+        return episode_id(self.index, "pusht_hand" if self.hand is not None else "pusht")
 
     def frames(self, stream: SampleStream, which: str) -> np.ndarray:
         images = self.sim.top if which == "top" else self.sim.wrist
@@ -192,14 +220,26 @@ def _simulate(config: SampleConfig, index: int) -> _Episode:
         render_steps=render,
         top_size=config.top_size,
         wrist_size=config.wrist_size,
+        draw_agent=not config.hand,
     )
-    return _Episode(index, sim, action, state, top, wrist, SAMPLE_TASKS[index % len(SAMPLE_TASKS)])
+    task = SAMPLE_TASKS[index % len(SAMPLE_TASKS)]
+    if not config.hand:
+        return _Episode(index, sim, action, state, top, wrist, task)
+    sim, keypoints = draw_hand_episode(sim, config.wrist_size)
+    return _Episode(index, sim, action, state, top, wrist, task, hand=keypoints)
+
+
+def _hand_truth(ep: _Episode) -> HandTruth:
+    """The drawn keypoints of each top camera frame (hand demonstrations only)."""
+    assert ep.hand is not None
+    frames = ep.hand[np.searchsorted(ep.sim.render_steps, ep.top.steps)]
+    return HandTruth(ep.top.times_ns, frames, left=True, image_size=ep.sim.top.shape[1])
 
 
 def _write_rrd(ep: _Episode, config: SampleConfig, path: Path) -> None:
     import rerun as rr
 
-    rec = rr.RecordingStream("lerobot_nb_sample", recording_id=episode_id(ep.index), send_properties=False)
+    rec = rr.RecordingStream("lerobot_nb_sample", recording_id=ep.id, send_properties=False)
     rec.save(path)
 
     def times(stream: SampleStream) -> list[rr.TimeColumn]:
@@ -239,8 +279,24 @@ def _write_rrd(ep: _Episode, config: SampleConfig, path: Path) -> None:
         indexes=times(ep.wrist),
         columns=rr.EncodedImage.columns(blob=jpegs, media_type=["image/jpeg"] * len(jpegs)),
     )
+    if ep.hand is not None:
+        log_hand_truth(rec, SAMPLE_TIMELINE, _hand_truth(ep))
     rec.flush()
     rec.disconnect()
+
+
+def _summary_row(ep: _Episode, file: str) -> dict[str, object]:
+    cov = ep.sim.coverage
+    return {
+        "episode": ep.id,
+        "file": file,
+        "seed": ep.sim.seed,
+        "duration_s": ep.sim.duration_s,
+        "task": ep.task,
+        "coverage_start": round(float(cov[0]), 4),
+        "coverage_end": round(float(cov[-1]), 4),
+        "coverage_max": round(float(cov.max()), 4),
+    }
 
 
 def write_sample_recordings(out_dir: str | Path, config: SampleConfig | None = None) -> list[Path]:
@@ -260,30 +316,27 @@ def write_sample_recordings(out_dir: str | Path, config: SampleConfig | None = N
     last: _Episode | None = None
     for index in range(config.episodes):
         last = _simulate(config, index)
-        path = rrd_dir / f"{episode_id(index)}.rrd"
+        path = rrd_dir / f"{last.id}.rrd"
         _write_rrd(last, config, path)
         files.append(path)
-        cov = last.sim.coverage
-        summary.append(
-            {
-                "episode": episode_id(index),
-                "file": f"rrd/{path.name}",
-                "seed": last.sim.seed,
-                "duration_s": last.sim.duration_s,
-                "task": last.task,
-                "coverage_start": round(float(cov[0]), 4),
-                "coverage_end": round(float(cov[-1]), 4),
-                "coverage_max": round(float(cov.max()), 4),
-            }
-        )
+        summary.append(_summary_row(last, f"rrd/{path.name}"))
+        if last.hand is not None:
+            truth = _hand_truth(last)
+            write_hand_truth(out / "truth" / f"{last.id}.npz", truth)
+            summary[-1]["hand_in_view"] = round(float(truth.in_view().mean()), 4)
     if config.mcap and last is not None:
         from lerobot_nb.sources.sample_mcap import write_ros2_episode
 
-        mcap = write_ros2_episode(last, out / "mcap" / f"{episode_id(last.index)}_ros2.mcap")
+        mcap = write_ros2_episode(last, out / "mcap" / f"{last.id}_ros2.mcap")
         summary.append({**summary[-1], "episode": mcap.stem, "file": f"mcap/{mcap.name}"})
     # A set written earlier into the same folder with more episodes must not leave extras behind.
     written = {out / str(row["file"]) for row in summary}
-    for stale in [*rrd_dir.glob("pusht_*.rrd"), *(out / "mcap").glob("pusht_*_ros2.mcap")]:
+    written |= {out / "truth" / f"{Path(str(row['file'])).stem}.npz" for row in summary}
+    for stale in [
+        *rrd_dir.glob("pusht_*.rrd"),
+        *(out / "mcap").glob("pusht_*_ros2.mcap"),
+        *(out / "truth").glob("pusht_*.npz"),
+    ]:
         if stale not in written:
             stale.unlink()
     meta = {"generator": GENERATOR_VERSION, "config": asdict(config), "episodes": summary}
@@ -341,6 +394,12 @@ def sample_recordings(
     return target / "rrd"
 
 
+def sample_hand_recordings(out_dir: str | Path | None = None) -> Path:
+    """The folder of hand demonstration `.rrd` episodes (`HAND_SAMPLE`), generated only when missing;
+    its sibling `truth/` holds the drawn keypoints (`sample_hands.read_hand_truth`)."""
+    return sample_recordings(out_dir, config=HAND_SAMPLE)
+
+
 def sample_mcap(out_dir: str | Path | None = None, *, episodes: int = 4, seed: int = 0) -> Path:
     """The ROS 2 MCAP sample episode (generated with the `.rrd` episodes when missing)."""
     rrd_dir = sample_recordings(out_dir, episodes=episodes, seed=seed)
@@ -362,4 +421,6 @@ def _complete(target: Path, config: SampleConfig) -> bool:
         return False
     if saved.get("config") != json.loads(json.dumps(asdict(config))):
         return False
-    return all((target / "rrd" / f"{episode_id(i)}.rrd").is_file() for i in range(config.episodes))
+    return all(
+        (target / "rrd" / f"{episode_id(i, config.prefix)}.rrd").is_file() for i in range(config.episodes)
+    )

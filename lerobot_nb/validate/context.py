@@ -191,13 +191,32 @@ class DatasetContext:
         for rel in self.referenced_data_files:
             names = pq.read_schema(self.root / rel).names
             columns = [n for n in names if n not in self.image_keys]
-            df = pl.read_parquet(self.root / rel, columns=columns)
+            df = self._as_declared(pl.read_parquet(self.root / rel, columns=columns))
             frames.append(
                 df.with_columns(
                     pl.lit(rel).alias("_file"), pl.int_range(pl.len(), dtype=pl.Int64).alias("_row")
                 )
             )
         return pl.concat(frames, how="diagonal_relaxed")
+
+    def _as_declared(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Vector columns stored as variable-length lists, as the fixed-shape arrays lerobot loads.
+
+        A column whose rows do not all have the declared shape stays a list (`structure.schema`
+        fails it, and the checks that read values require that check).
+        """
+        out = frame
+        for key in frame.columns:
+            dtype, shape = frame.schema[key], self.features.get(key, {}).get("shape")
+            if isinstance(dtype, pl.List) and shape:
+                inner = dtype.inner
+                while isinstance(inner, pl.List):
+                    inner = inner.inner
+                try:
+                    out = out.with_columns(pl.col(key).cast(pl.Array(inner, tuple(shape))))
+                except pl.exceptions.PolarsError:
+                    continue
+        return out
 
     @cached_property
     def _by_episode(self) -> dict[int, pl.DataFrame]:

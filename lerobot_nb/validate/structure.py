@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lerobot_nb.validate.context import (
@@ -41,13 +42,33 @@ _INFO_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "video_files_size_in_mb": ((int, float), False),
 }
 _DTYPES = {
-    "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-    "bool", "string", "language", "image", "video",
-}  # fmt: skip
+    "float16",
+    "float32",
+    "float64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "bool",
+    "string",
+    "language",
+    "image",
+    "video",
+}
 _EPISODE_COLUMNS = (
-    "episode_index", "tasks", "length", "data/chunk_index", "data/file_index",
-    "dataset_from_index", "dataset_to_index", "meta/episodes/chunk_index", "meta/episodes/file_index",
-)  # fmt: skip
+    "episode_index",
+    "tasks",
+    "length",
+    "data/chunk_index",
+    "data/file_index",
+    "dataset_from_index",
+    "dataset_to_index",
+    "meta/episodes/chunk_index",
+    "meta/episodes/file_index",
+)
 _FIX = "; rewrite the dataset with a v3.0 writer (lerobot-nb convert or lerobot's converter)"
 
 
@@ -172,6 +193,14 @@ def feature_names(ctx: DatasetContext) -> list[Finding]:
 @check("structure.episodes", requires=("structure.info",))
 def episodes_rows(ctx: DatasetContext) -> list[Finding]:
     """meta/episodes rows are episodes 0..N-1 in order, N = total_episodes, lengths sum to total_frames."""
+    if not ctx.episode_files and ctx.info["total_episodes"] == 0:
+        return [
+            _fail(
+                "the dataset holds no episodes (total_episodes 0, no meta/episodes files): an empty or "
+                "unfinalized recording (lerobot-record stopped before finalize()); there is nothing to load",
+                file="meta/episodes",
+            )
+        ]
     try:
         episodes = ctx.episodes
     except Exception as exc:
@@ -185,7 +214,7 @@ def episodes_rows(ctx: DatasetContext) -> list[Finding]:
     missing = [c for c in required if c not in episodes.columns]
     if missing:
         return [_fail(f"episodes metadata lacks columns {missing}", file=rel)]
-    out = []
+    out = _foreign_episode_columns(ctx, episodes.columns, set(required), rel)
     nulls = [c for c in required if episodes[c].null_count()]
     if nulls:
         out.append(_fail(f"episodes metadata has empty values in {nulls}", file=rel))
@@ -231,6 +260,40 @@ def episodes_rows(ctx: DatasetContext) -> list[Finding]:
     return out
 
 
+def _foreign_episode_columns(
+    ctx: DatasetContext, columns: list[str], known: set[str], rel: str
+) -> list[Finding]:
+    """Episodes-metadata columns lerobot does not write: its loader keeps and ignores them (a warning)."""
+    stats = tuple(f"stats/{key}/" for key in ctx.features)
+    return [
+        Finding(
+            status="warn",
+            reason=f"column `{c}` is not one lerobot writes; lerobot 0.6.1 loads the episodes metadata and ignores it",
+            file=rel,
+        )
+        for c in columns
+        if c not in known and not c.startswith(stats)
+    ]
+
+
+def _stray(rel: str) -> Finding:
+    """lerobot loads every `data/*/*.parquet` and `meta/episodes/*/*.parquet` it finds, so such a
+    stray file joins the dataset (a failure); any other stray file it never reads (a warning)."""
+    parts = PurePosixPath(rel).parts
+    loaded = rel.endswith(".parquet") and (
+        (len(parts) == 3 and parts[0] == "data") or (len(parts) == 4 and parts[:2] == ("meta", "episodes"))
+    )
+    if loaded:
+        return _fail(
+            "stray file: no episode references it, but lerobot loads every parquet file there, "
+            "so its rows would join the dataset (delete it or fix the episodes metadata)",
+            file=rel,
+        )
+    return Finding(
+        status="warn", reason="stray file: nothing references it and lerobot never reads it", file=rel
+    )
+
+
 def _listed(root: Path, folder: str) -> set[str]:
     base = root / folder
     if not base.exists():
@@ -258,10 +321,7 @@ def files(ctx: DatasetContext) -> list[Finding]:
     referenced.update(str(p.relative_to(ctx.root)) for p in ctx.episode_files)
     present = _listed(ctx.root, "data") | _listed(ctx.root, "videos") | _listed(ctx.root, "images")
     present |= _listed(ctx.root, "meta/episodes")
-    for rel in sorted(present - referenced):
-        out.append(
-            _fail("stray file: no episode references it (delete it or fix the episodes metadata)", file=rel)
-        )
+    out.extend(_stray(rel) for rel in sorted(present - referenced))
     return out
 
 
@@ -291,8 +351,11 @@ def _ranges(values: list[int]) -> str:
     return ", ".join(parts)
 
 
-def _arrow_type(feature: dict[str, Any]) -> str:
-    """The parquet/arrow type lerobot's writer produces for an info.json feature."""
+def _arrow_type(feature: dict[str, Any], *, fixed: bool = True) -> str:
+    """The parquet/arrow type lerobot's writer produces for an info.json feature.
+
+    `fixed=False`: the same with variable-length lists, which lerobot's loader also accepts.
+    """
     dtype, shape = feature["dtype"], list(feature["shape"])
     if dtype == "image":
         return "struct<bytes: binary, path: string>"
@@ -307,7 +370,7 @@ def _arrow_type(feature: dict[str, Any]) -> str:
         return scalar
     inner = scalar
     for size in reversed(shape):
-        inner = f"fixed_size_list<element: {inner}>[{size}]"
+        inner = f"fixed_size_list<element: {inner}>[{size}]" if fixed else f"list<element: {inner}>"
     return inner
 
 
@@ -321,7 +384,43 @@ def _normalise(t: pa.DataType) -> str:
         return f"struct<{fields}>"
     if pa.types.is_fixed_size_list(t):
         return f"fixed_size_list<element: {_normalise(t.value_type)}>[{t.list_size}]"
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return f"list<element: {_normalise(t.value_type)}>"
     return str(t)
+
+
+def _fixed_type(feature: dict[str, Any]) -> pa.DataType:
+    """The fixed-size list type lerobot's loader casts a vector feature to."""
+    out = pa.type_for_alias(feature["dtype"])
+    for size in reversed(list(feature["shape"])):
+        out = pa.list_(out, size)
+    return out
+
+
+def _list_column(path: Path, rel: str, key: str, feature: dict[str, Any]) -> Finding:
+    """A vector column stored as variable-length lists: a warning when every row has the declared
+    shape (lerobot's loader casts it), a failure naming the first bad row when one does not."""
+    column = pq.read_table(path, columns=[key]).column(key)
+    shape = list(feature["shape"])
+    lengths = pc.list_value_length(column).to_numpy(zero_copy_only=False)
+    bad = np.flatnonzero(lengths != shape[0])
+    if bad.size:
+        k = int(bad[0])
+        return _fail(
+            f"column `{key}` is a list column whose row {k} holds {lengths[k]} values, info.json says "
+            f"{shape}: lerobot cannot cast it to fixed_size_list and fails to load the dataset",
+            file=rel,
+        )
+    try:
+        column.cast(_fixed_type(feature))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        return _fail(f"column `{key}` does not cast to {feature['dtype']}{shape}: {exc}", file=rel)
+    return Finding(
+        status="warn",
+        reason=f"column `{key}` is stored as {_arrow_type(feature, fixed=False)}; lerobot writes "
+        f"{_arrow_type(feature)} but loads this too (every row holds {shape} values)",
+        file=rel,
+    )
 
 
 @check("structure.schema", requires=("structure.paths", "structure.episodes"))
@@ -342,18 +441,31 @@ def schema(ctx: DatasetContext) -> list[Finding]:
             continue
         actual = {f.name: _normalise(f.type) for f in parquet.schema_arrow}
         for key, want in expected.items():
+            feature = ctx.features[key]
             if key not in actual:
-                out.append(_fail(f"column `{key}` ({want}) declared in info.json is missing", file=rel))
-            elif actual[key] != want:
-                shape = ctx.features[key]["shape"]
                 out.append(
                     _fail(
-                        f"column `{key}` is {actual[key]} but info.json says {ctx.features[key]['dtype']}{shape} ({want})",
+                        f"column `{key}` ({want}) declared in info.json is missing: lerobot fails to load the file",
+                        file=rel,
+                    )
+                )
+            elif actual[key] == _arrow_type(feature, fixed=False) != want:
+                out.append(_list_column(ctx.root / rel, rel, key, feature))
+            elif actual[key] != want:
+                out.append(
+                    _fail(
+                        f"column `{key}` is {actual[key]} but info.json says {feature['dtype']}{feature['shape']} ({want})",
                         file=rel,
                     )
                 )
         for key in sorted(set(actual) - set(expected)):
-            out.append(_fail(f"column `{key}` is not declared in info.json features", file=rel))
+            out.append(
+                _fail(
+                    f"column `{key}` is not declared in info.json features: lerobot's loader refuses the file "
+                    "(datasets: column names don't match); declare the feature or drop the column",
+                    file=rel,
+                )
+            )
     return out
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 
+from lerobot_nb.offline import hub_offline
 from lerobot_nb.validate.context import DatasetContext, check
 from lerobot_nb.validate.report import Finding
 
@@ -60,15 +60,14 @@ def _chunk_key(ctx: DatasetContext) -> str | None:
 def open_lerobot_dataset(ctx: DatasetContext) -> Any:
     """lerobot's LeRobotDataset over this folder (pyav backend, action-chunk delta_timestamps), cached."""
     if "lerobot_dataset" not in ctx.cache:
-        # the folder is complete (checked before): never let lerobot reach for the hub
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from lerobot.datasets import LeRobotDataset
 
         key = _chunk_key(ctx)
         delta = {key: [k / ctx.fps for k in range(ctx.config.action_chunk)]} if key else None
-        ctx.cache["lerobot_dataset"] = LeRobotDataset(
-            f"local/{ctx.root.name}", root=ctx.root, video_backend="pyav", delta_timestamps=delta
-        )
+        with hub_offline():  # the folder is complete (checked before): never let lerobot reach for the hub
+            ctx.cache["lerobot_dataset"] = LeRobotDataset(
+                f"local/{ctx.root.name}", root=ctx.root, video_backend="pyav", delta_timestamps=delta
+            )
     return ctx.cache["lerobot_dataset"]
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from lerobot_nb.enrich.hands.intrinsics import CameraModel
 
-__all__ = ["BackendResource", "FrameHands", "HandBackend", "HandDetection"]
+__all__ = ["BackendResource", "FrameHands", "HandBackend", "HandDetection", "ReportsMessages"]
 
 
 @dataclass(frozen=True)
@@ -61,10 +61,32 @@ class HandBackend(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class ReportsMessages(Protocol):
+    """A backend that collects messages worth a report line (its native log, a fallback it took)."""
+
+    def take_messages(self) -> list[str]:
+        """The messages since the last call, oldest first (the backend forgets them)."""
+        ...
+
+
 class BackendResource:
-    """Context-manager plumbing for backends holding one resource (a socket, a graph) in `_resource`."""
+    """Context-manager plumbing for backends holding one resource (a socket, a graph) in `_resource`,
+    and a list of report-worthy messages (`take_messages`)."""
 
     _resource: Any = None
+    _messages: list[str] | None = None
+
+    def _note(self, message: str) -> None:
+        """Keep `message` for the report (once: a repeated message is not added again)."""
+        if self._messages is None:
+            self._messages = []
+        if message not in self._messages:
+            self._messages.append(message)
+
+    def take_messages(self) -> list[str]:
+        taken, self._messages = self._messages or [], None
+        return taken
 
     def _release(self) -> None:
         """Close the held resource (errors while closing are ignored) and forget it."""

@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 
 from lerobot_nb.config import help_field
-from lerobot_nb.enrich.hands.backend import HandBackend, HandDetection
+from lerobot_nb.enrich.hands.backend import HandBackend, HandDetection, ReportsMessages
 from lerobot_nb.enrich.hands.filter import select_hands, smooth_track
 from lerobot_nb.enrich.hands.geometry import JOINT_NAMES, apply_transform
 from lerobot_nb.enrich.hands.intrinsics import CameraModel, default_camera
@@ -232,6 +232,7 @@ def run_hands(
                     )
                 )
     finally:
+        said = backend.take_messages() if isinstance(backend, ReportsMessages) else []
         if own_backend:
             backend.close()
     if len(rows) != T:
@@ -243,7 +244,7 @@ def run_hands(
                 f = f"{config.feature_prefix}.{side}.{name}"
                 arrays[f] = smooth_track(arrays[f], present, config.smoothing)
     frames = pl.DataFrame(rows, schema_overrides={"error": pl.String}) if rows else pl.DataFrame()
-    notes = _notes(key, backend.name, frames, sizes, used, T)
+    notes = _notes(key, backend.name, frames, sizes, used, T) + tuple(said)
     report_rows = pl.DataFrame({"stream": [f"hands/{key}"] * len(notes), "note": list(notes)})
     report = (
         pl.concat([episode.report, report_rows], how="diagonal_relaxed")

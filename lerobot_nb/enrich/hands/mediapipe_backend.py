@@ -5,6 +5,9 @@ mediapipe 0.10.14 ships the palm-detection and hand-landmark models inside the w
 used everywhere here. 3D: MediaPipe's world landmarks are metric but hand-centred (origin near the
 hand's centre); `cv2.solvePnP` finds the rotation and translation that project them onto the 2D
 landmarks with the camera matrix K, which places the hand in the camera frame.
+
+The graph's native log (TFLite/absl start-up lines on fd 2) is captured around every call into
+it (`native_log`): known start-up lines are dropped, anything else becomes a report note.
 """
 
 from __future__ import annotations
@@ -17,6 +20,11 @@ import numpy as np
 from lerobot_nb.enrich.hands.backend import BackendResource, FrameHands, HandDetection
 from lerobot_nb.enrich.hands.geometry import keypoint_box, project
 from lerobot_nb.enrich.hands.intrinsics import CameraModel
+from lerobot_nb.enrich.hands.native_log import captured_native_stderr, quiet_environment, significant_lines
+from lerobot_nb.errors import LerobotNbError
+
+# Before mediapipe is first imported (lazily, in `MediaPipeBackend._hands`).
+quiet_environment()
 
 __all__ = ["MediaPipeBackend", "place_with_pnp"]
 
@@ -104,15 +112,32 @@ class MediaPipeBackend(BackendResource):
             self._release()
             from mediapipe.python.solutions import hands as mp_hands
 
-            self._resource = mp_hands.Hands(**self.options)
+            try:
+                self._resource = mp_hands.Hands(**self.options)
+            except (RuntimeError, ValueError) as exc:  # a model that does not load, bad options
+                raise LerobotNbError(f"MediaPipe Hands could not start: {exc}") from None
             self._size = size
         return self._resource
+
+    def _process(self, frame: np.ndarray) -> Any:
+        """MediaPipe's result for one RGB frame, its native log captured (noise dropped, the rest noted)."""
+        h, w = frame.shape[:2]
+        native: list[str] = []
+        try:
+            with captured_native_stderr() as native:
+                return self._hands((w, h)).process(np.ascontiguousarray(frame))
+        except LerobotNbError as exc:
+            said = "; ".join(line.strip() for line in significant_lines(native))
+            raise LerobotNbError(f"{exc.what} (native log: {said})" if said else exc.what) from None
+        finally:
+            for line in significant_lines(native):
+                self._note(f"mediapipe log: {line.strip()}")
 
     def detect_one(self, frame: np.ndarray, camera: CameraModel) -> FrameHands:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             return FrameHands(error=f"not an HxWx3 uint8 RGB frame: shape {frame.shape}, dtype {frame.dtype}")
         h, w = frame.shape[:2]
-        result = self._hands((w, h)).process(np.ascontiguousarray(frame))
+        result = self._process(frame)
         if not result.multi_hand_landmarks:
             return FrameHands()
         K = camera.K
