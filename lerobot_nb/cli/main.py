@@ -13,7 +13,18 @@ from lerobot_nb.errors import LerobotNbError
 __all__ = ["SUBCOMMANDS", "main", "run_cli"]
 
 #: Subcommand modules under `lerobot_nb.cli`, in the order `--help` lists them (the data flow).
-SUBCOMMANDS = ("sample", "inspect", "align", "hands", "convert", "validate", "stats", "push", "notebooks")
+SUBCOMMANDS = (
+    "sample",
+    "inspect",
+    "align",
+    "hands",
+    "convert",
+    "validate",
+    "stats",
+    "curate",
+    "push",
+    "notebooks",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -108,9 +108,19 @@ def video_info(
     }
 
 
+#: `image` features (PNG bytes in the data files) and `string` features, as lerobot stores them.
+_IMAGE_TYPE = pa.struct([pa.field("bytes", pa.binary()), pa.field("path", pa.string())])
+
+
 def _scalar_or_list(feature: Mapping[str, Any]) -> tuple[pa.DataType, dict[str, Any]]:
-    """Arrow type and the `datasets` feature JSON lerobot stores for a numeric feature."""
+    """Arrow type and the `datasets` feature JSON lerobot stores for a feature of the data files."""
     dtype = feature["dtype"]
+    if dtype == "image":
+        return _IMAGE_TYPE, {"_type": "Image"}
+    if dtype == "string":
+        return pa.string(), {"dtype": "string", "_type": "Value"}
+    if dtype not in _ARROW_TYPES or len(feature["shape"]) != 1:
+        raise ValueError(f"dtype {dtype} with shape {list(feature['shape'])} is not supported")
     arrow = _ARROW_TYPES[dtype]
     dim = int(feature["shape"][0])
     if list(feature["shape"]) == [1]:
@@ -135,7 +145,7 @@ def data_schema(features: Mapping[str, Mapping[str, Any]]) -> pa.Schema:
 def _stats_type(feature: Mapping[str, Any], stat: str) -> pa.DataType:
     if stat == "count":
         return pa.list_(pa.int64())
-    if feature["dtype"] == "video":
+    if feature["dtype"] in ("video", "image"):
         return pa.list_(pa.list_(pa.list_(pa.float64())))
     return pa.list_(pa.float64())
 
@@ -160,6 +170,8 @@ def episodes_schema(features: Mapping[str, Mapping[str, Any]]) -> pa.Schema:
                 pa.field(f"videos/{key}/to_timestamp", pa.float64()),
             ]
     for key, feature in features.items():
+        if feature["dtype"] == "string":
+            continue  # no statistics for text
         fields += [pa.field(f"stats/{key}/{stat}", _stats_type(feature, stat)) for stat in STAT_NAMES]
     fields += [
         pa.field("meta/episodes/chunk_index", pa.int64()),

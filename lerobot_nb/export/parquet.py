@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lerobot_nb.export.layout import next_file
+from lerobot_nb.export.layout import DEFAULT_FEATURES, next_file
+from lerobot_nb.stats import FeatureStats, numeric_stats
 
-__all__ = ["RollingParquet", "arrow_column"]
+__all__ = ["META_LOCATION", "RollingParquet", "arrow_column", "bookkeeping_columns", "bookkeeping_stats"]
+
+#: The episodes metadata columns that say which file a row lives in.
+META_LOCATION = ("meta/episodes/chunk_index", "meta/episodes/file_index")
 
 
 @dataclass
@@ -55,6 +61,14 @@ class RollingParquet:
         self._rows_in_file += table.num_rows
         return where
 
+    def write_rows(self, rows: Sequence[dict[str, Any]], *, location: tuple[str, str]) -> None:
+        """Write dict rows as one row group, setting the `location` (chunk, file) columns of each
+        row to the file they went to (the episodes metadata records where it lives)."""
+        chunk, file = self.target(len(rows))
+        for row in rows:
+            row[location[0]], row[location[1]] = chunk, file
+        self.write(pa.Table.from_pylist(list(rows), schema=self.schema))
+
     def close(self) -> None:
         writer, self._writer = self._writer, None
         if writer is not None:
@@ -67,3 +81,24 @@ def arrow_column(values: np.ndarray, type_: pa.DataType) -> pa.Array:
         flat = pa.array(np.ascontiguousarray(values).reshape(-1), type=type_.value_type)
         return pa.FixedSizeListArray.from_arrays(flat, type=type_)
     return pa.array(np.asarray(values).reshape(-1), type=type_)
+
+
+def bookkeeping_columns(
+    length: int, fps: int, *, episode_index: int, from_index: int, task_index: np.ndarray
+) -> dict[str, np.ndarray]:
+    """lerobot's five columns of one episode: timestamp = float32(k / fps), frame k, global index."""
+    return {
+        "timestamp": (np.arange(length, dtype=np.float64) / fps).astype(np.float32),
+        "frame_index": np.arange(length, dtype=np.int64),
+        "episode_index": np.full(length, episode_index, dtype=np.int64),
+        "index": np.arange(from_index, from_index + length, dtype=np.int64),
+        "task_index": np.asarray(task_index, dtype=np.int64),
+    }
+
+
+def bookkeeping_stats(columns: dict[str, np.ndarray], fps: int) -> dict[str, FeatureStats]:
+    """Statistics of the five columns, as lerobot's writer computes them."""
+    stats = {key: numeric_stats(columns[key]) for key in DEFAULT_FEATURES}
+    # lerobot takes timestamp stats from the float64 k / fps it buffers, before the float32 cast
+    stats["timestamp"] = numeric_stats(np.arange(len(columns["timestamp"]), dtype=np.float64) / fps)
+    return stats

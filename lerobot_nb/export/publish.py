@@ -19,7 +19,7 @@ from pathlib import Path
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.export.layout import INFO_PATH
 
-__all__ = ["check_output", "link_tree", "new_build_dir", "publish", "remove_stale_builds"]
+__all__ = ["check_output", "link_tree", "new_build_dir", "publish", "remove_stale_builds", "write_error"]
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -169,3 +169,17 @@ def publish(build: Path, output: Path) -> None:
     os.rename(output, old)
     os.rename(build, output)
     shutil.rmtree(old)
+
+
+def write_error(exc: OSError, build: Path, output: Path) -> LerobotNbError:
+    """One line naming the dataset file that could not be written (not the hidden build folder)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        what = "no space left on the device"
+    elif exc.errno == errno.EFBIG:
+        what = "file size limit reached"
+    else:
+        what = exc.strerror or str(exc)
+    name = str(exc.filename or "")
+    rel = name[len(str(build)) + 1 :] if name.startswith(str(build)) else name
+    target = f" {rel}" if rel else ""
+    return LerobotNbError(f"cannot write{target} ({what}); nothing was published", file=output)

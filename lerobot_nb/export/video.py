@@ -206,7 +206,8 @@ def can_remux(encoded: EncodedVideo | None, *, codec: str, height: int, width: i
 class VideoTrack:
     """One camera's video files: segments appended in episode order, files rolled by size.
 
-    `append` returns where the episode went: (chunk, file, from_timestamp, to_timestamp).
+    `append` adds an encoded segment file; `append_packets` adds a piece of another mp4's stream
+    (packet copy, for rewriting datasets). Both return where the frames went.
     """
 
     def __init__(
@@ -230,24 +231,27 @@ class VideoTrack:
         self._path: Path | None = None
         self._frames = 0  # frames already in the open file
         self._bytes = 0  # packet bytes already in the open file
-        self._remuxed: bool | None = None
+        self._kind: object = None  # what may share the open file (same codec parameters)
 
     def path_of(self, chunk: int, file: int) -> Path:
         from lerobot_nb.export.layout import VIDEO_PATH
 
         return self.root / VIDEO_PATH.format(video_key=self.key, chunk_index=chunk, file_index=file)
 
-    def append(self, segment: Segment) -> tuple[int, int, float, float]:
+    def _make_room(self, size: int, kind: object) -> None:
+        """Roll to the next file when `size` more bytes would pass the limit or `kind` differs."""
         from lerobot_nb.export.layout import next_file
 
-        if self._out is not None:
-            # Sizes are counted from the packets: the muxer buffers, the file on disk lags behind.
-            size = self._bytes
-            # Never mix remuxed source packets and our encoder's packets in one file (other
-            # codec parameters); otherwise roll like lerobot: when this episode would pass the limit.
-            if segment.remuxed != self._remuxed or size + segment.path.stat().st_size >= self.max_bytes:
-                self.close()
-                self.chunk, self.file = next_file(self.chunk, self.file, self.chunks_size)
+        # Sizes are counted from the packets: the muxer buffers, the file on disk lags behind.
+        if self._out is not None and (kind != self._kind or self._bytes + size >= self.max_bytes):
+            self.close()
+            self.chunk, self.file = next_file(self.chunk, self.file, self.chunks_size)
+
+    def append(self, segment: Segment) -> tuple[int, int, float, float]:
+        """Append an episode's segment file: (chunk, file, from_timestamp, to_timestamp)."""
+        # Never mix remuxed source packets and our encoder's packets in one file (other codec
+        # parameters); otherwise roll like lerobot: when this episode would pass the limit.
+        self._make_room(segment.path.stat().st_size, segment.remuxed)
         with av.open(str(segment.path)) as src:
             in_stream: Any = src.streams.video[0]
             if self._out is None:
@@ -266,7 +270,41 @@ class VideoTrack:
         segment.path.unlink()
         return self.chunk, self.file, start / self.fps, self._frames / self.fps
 
-    def _open(self, template: Any, remuxed: bool) -> None:
+    def append_packets(
+        self,
+        template: Any,
+        packets: Iterable[tuple[av.Packet, int]],
+        *,
+        frames: int,
+        size: int,
+        kind: object,
+    ) -> tuple[int, int, int]:
+        """Append `frames` display frames copied from the stream `template` (another mp4's).
+
+        `packets` are (packet, display position 0..frames-1) in decode order; position p is
+        shown at file frame `start + p`, exactly (start + p) / fps, and each packet keeps its
+        own decode lag behind its pts (B-frames). `size` is their byte total (for rolling) and
+        `kind` what must agree for packets to share a file (codec parameters). Returns
+        (chunk, file, start): the file frame the piece begins at.
+        """
+        self._make_room(size, kind)
+        if self._out is None:
+            self._open(template, kind)
+        start = self._frames
+        time_base = Fraction(self._stream.time_base)
+        for packet, position in packets:
+            assert packet.dts is not None and packet.time_base is not None  # demuxed packets have both
+            lag = ((packet.pts if packet.pts is not None else packet.dts) - packet.dts) * packet.time_base
+            packet.pts = round(Fraction(start + position, self.fps) / time_base)
+            packet.dts = packet.pts - round(lag / time_base)
+            packet.time_base = time_base
+            packet.stream = self._stream
+            self._bytes += packet.size
+            self._out.mux(packet)
+        self._frames += frames
+        return self.chunk, self.file, start
+
+    def _open(self, template: Any, kind: object) -> None:
         self._path = self.path_of(self.chunk, self.file)
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._out = av.open(str(self._path), "w", format="mp4")
@@ -274,7 +312,7 @@ class VideoTrack:
         self._stream.time_base = template.time_base
         self._frames = 0
         self._bytes = 0
-        self._remuxed = remuxed
+        self._kind = kind
 
     def close(self) -> None:
         """Finish the open file (writes its index); idempotent."""

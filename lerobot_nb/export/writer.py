@@ -11,7 +11,6 @@ beside the output and published by one atomic rename (`publish.py`).
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import shutil
@@ -46,8 +45,21 @@ from lerobot_nb.export.layout import (
     video_info,
     write_json_atomic,
 )
-from lerobot_nb.export.parquet import RollingParquet, arrow_column
-from lerobot_nb.export.publish import check_output, link_tree, new_build_dir, publish, remove_stale_builds
+from lerobot_nb.export.parquet import (
+    META_LOCATION,
+    RollingParquet,
+    arrow_column,
+    bookkeeping_columns,
+    bookkeeping_stats,
+)
+from lerobot_nb.export.publish import (
+    check_output,
+    link_tree,
+    new_build_dir,
+    publish,
+    remove_stale_builds,
+    write_error,
+)
 from lerobot_nb.export.schema import IMAGE_PREFIX, FeatureSchema
 from lerobot_nb.export.summary import ExportSummary, Progress, dir_size
 from lerobot_nb.export.tasks import TaskTable
@@ -207,15 +219,12 @@ class _Builder:
             values = np.asarray(episode.numeric[key])
             columns[key] = values
             stats[key] = numeric_stats(values)
-        columns["timestamp"] = (np.arange(n, dtype=np.float64) / episode.fps).astype(np.float32)
-        columns["frame_index"] = np.arange(n, dtype=np.int64)
-        columns["episode_index"] = np.full(n, ep_index, dtype=np.int64)
-        columns["index"] = np.arange(from_index, from_index + n, dtype=np.int64)
-        columns["task_index"] = task_index
-        for key in DEFAULT_FEATURES:
-            stats[key] = numeric_stats(columns[key])
-        # lerobot takes timestamp stats from the float64 k / fps it buffers, before the float32 cast
-        stats["timestamp"] = numeric_stats(np.arange(n, dtype=np.float64) / episode.fps)
+        columns.update(
+            bookkeeping_columns(
+                n, episode.fps, episode_index=ep_index, from_index=from_index, task_index=task_index
+            )
+        )
+        stats.update(bookkeeping_stats(columns, episode.fps))
         table = pa.Table.from_arrays(
             [arrow_column(columns[f.name], f.type) for f in self.data.schema], schema=self.data.schema
         )
@@ -269,11 +278,7 @@ class _Builder:
             return
         # lerobot rolls the episodes file by the same size rule as the data files.
         rows, self.meta_rows = self.meta_rows, []
-        chunk, file = self.meta.target(len(rows))
-        for row in rows:
-            row["meta/episodes/chunk_index"] = chunk
-            row["meta/episodes/file_index"] = file
-        self.meta.write(pa.Table.from_pylist(rows, schema=self.meta.schema))
+        self.meta.write_rows(rows, location=META_LOCATION)
 
     def abort(self) -> None:
         """Release every open file after a failure (their content is thrown away)."""
@@ -415,7 +420,7 @@ def export_dataset(
     except OSError as exc:
         builder.abort()
         shutil.rmtree(build, ignore_errors=True)
-        raise _write_error(exc, build, output) from None
+        raise write_error(exc, build, output) from None
     except BaseException:
         builder.abort()
         shutil.rmtree(build, ignore_errors=True)
@@ -449,20 +454,6 @@ def _check_same_encoding(
                 file=where,
                 stream=key,
             )
-
-
-def _write_error(exc: OSError, build: Path, output: Path) -> LerobotNbError:
-    """One line naming the dataset file that could not be written (not the hidden build folder)."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        what = "no space left on the device"
-    elif exc.errno == errno.EFBIG:
-        what = "file size limit reached"
-    else:
-        what = exc.strerror or str(exc)
-    name = str(exc.filename or "")
-    rel = name[len(str(build)) + 1 :] if name.startswith(str(build)) else name
-    target = f" {rel}" if rel else ""
-    return LerobotNbError(f"cannot write{target} ({what}); nothing was published", file=output)
 
 
 def _deprecated_options(
