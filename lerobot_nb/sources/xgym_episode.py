@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lerobot_nb.episode import FrameSource, ImageStream, NumericStream, TimelineKind
+from lerobot_nb.episode import LANGUAGE_STREAM, FrameSource, ImageStream, NumericStream, TimelineKind
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.sources.xgym_files import (
     DIMENSION_NAMES,
@@ -34,7 +34,7 @@ __all__ = ["EMBEDDING_PATH", "TIMELINES", "CameraStream", "XgymEpisode", "load_e
 #: The timelines of an episode, the default first: the record number and the recorder's clock (ns).
 TIMELINES: Mapping[str, TimelineKind] = {"record": "sequence", "time": "timestamp"}
 #: The task file's embedding as a numeric stream (the same vector at every record).
-EMBEDDING_PATH = "/language_embedding"
+EMBEDDING_PATH = LANGUAGE_STREAM
 #: `xarm_pose` dimensions stored in millimetres.
 _POSE_MM = slice(0, 3)
 #: The recorder rounds `time` to this many nanoseconds (0.1 ms).
