@@ -336,13 +336,13 @@ def test_the_mcap_episode_aligns_with_the_suggested_config() -> None:
     from dataclasses import asdict
 
     from lerobot_nb.align import AlignConfig, align_episode
-    from lerobot_nb.inspection import suggest
+    from lerobot_nb.inspect import suggest
 
     with open_recordings(sample_mcap()) as server:
         s = suggest(server)
         assert (s.action_path, s.state_path, s.task_path, s.fps) == (
-            "/joint_commands/position",
-            "/joint_states/position",
+            ("/joint_commands/position",),
+            ("/joint_states/position",),
             "/task",
             10,
         )

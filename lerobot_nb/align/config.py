@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from lerobot_nb.align.images import normalize_codec
-from lerobot_nb.columns import ColumnSpec
+from lerobot_nb.codecs import normalize_codec
+from lerobot_nb.columns import IMAGE_COMPONENTS, IMAGE_KINDS, ColumnSpec
 from lerobot_nb.config import help_field, warn_deprecated
 from lerobot_nb.errors import LerobotNbError
 
 __all__ = [
+    "IMAGE_COMPONENTS",
     "IMAGE_KINDS",
     "POLICIES",
     "AlignConfig",
@@ -24,15 +25,7 @@ __all__ = [
 
 Policy = Literal["latest", "nearest", "linear"]
 POLICIES: tuple[str, ...] = ("latest", "nearest", "linear")
-ImageKind = Literal["raw", "compressed", "video", "file"]
-IMAGE_KINDS: tuple[str, ...] = ("raw", "compressed", "video", "file")
-
-#: The archetype component each image kind reads (entity + this = the column on the server).
-IMAGE_COMPONENTS: dict[str, str] = {
-    "raw": "Image:buffer",
-    "compressed": "EncodedImage:blob",
-    "video": "VideoStream:sample",
-}
+ImageKind = Literal["raw", "compressed", "video", "file"]  # = columns.IMAGE_KINDS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,10 +91,14 @@ class AlignConfig:
         2.0, "default tolerance as a multiple of each stream's median period"
     )
     on_stale: Literal["drop", "flag"] = help_field(
-        "drop", "a tick beyond a stream's tolerance is dropped, or kept and flagged in the report"
+        "flag",
+        "a tick whose value is older than the stream's tolerance keeps the latest value and is flagged "
+        "in the report (flag), or is dropped, which splits the episode there (drop)",
     )
     max_gap_s: float | None = help_field(
-        None, "a source gap longer than this (seconds) splits or ends the episode"
+        1.0,
+        "a source gap longer than this (seconds) splits or ends the episode (a real outage, not a "
+        "hiccup); empty: never",
     )
     on_gap: Literal["split", "end"] = help_field("split", "what a gap longer than max_gap_s does")
     min_ticks: int = help_field(1, "pieces shorter than this many ticks (after a split) are left out")

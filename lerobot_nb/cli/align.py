@@ -10,6 +10,7 @@ from lerobot_nb.align import AlignConfig, AlignedEpisode, EpisodeSkipped
 from lerobot_nb.config import add_config_arguments, config_from_args, given_args
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.server import ServerConfig
+from lerobot_nb.tables import render_table
 
 __all__ = ["register", "run"]
 
@@ -61,26 +62,6 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _fmt(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.1f}"
-    return str(value)
-
-
-def _print_table(rows: list[dict[str, object]], columns: tuple[str, ...]) -> None:
-    cells = [list(columns)] + [[_fmt(r[c]) for c in columns] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
-    for row in cells:  # first column left-aligned (names), numbers right-aligned
-        print(
-            "  "
-            + "  ".join(
-                v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-
-
 def _save_plots(ep: AlignedEpisode, folder: Path) -> None:
     from lerobot_nb.align.plots import plot_coverage, plot_staleness
 
@@ -120,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             f"{ep.episode_id}: {ep.length} ticks at {ep.fps} fps ({seconds:.1f} s) on {ep.index}; "
             f"{cams}; task {task!r}"
         )
-        _print_table(list(ep.report.iter_rows(named=True)), _SHOWN)
+        print(render_table(ep.report, _SHOWN, floats=".1f", indent="  "))
         print()
         reports.append(ep.report)
         if args.plots:

@@ -9,6 +9,8 @@ from typing import Any
 
 import polars as pl
 
+from lerobot_nb.tables import render_table
+
 __all__ = ["ExportSummary", "Progress", "dir_size"]
 
 
@@ -85,12 +87,8 @@ class ExportSummary:
 
     def render(self) -> str:
         """The end-of-run table: episodes, then totals."""
-        lines = [f"{'episode':<28} {'status':<9} {'index':>5} {'frames':>7}  reason"]
-        for r in self.rows:
-            idx = "" if r["episode_index"] is None else str(r["episode_index"])
-            lines.append(
-                f"{str(r['episode'])[:28]:<28} {r['status']!s:<9} {idx:>5} {r['frames']!s:>7}  {r['reason']}"
-            )
+        shown = [{**r, "index": r["episode_index"]} for r in self.rows]
+        lines = [render_table(shown, ("episode", "status", "index", "frames", "reason"), max_width=None)]
         n_skip = sum(1 for r in self.rows if r["status"] == "skipped")
         n_have = sum(1 for r in self.rows if r["status"] == "existing")
         lines.append("-" * 72)
