@@ -101,7 +101,11 @@ FORMATS: tuple[SourceFormat, ...] = (
     SourceFormat("rrd", "served", _suffix(".rrd"), "lerobot_nb.sources.rrd", ".rrd"),
     SourceFormat("mcap", "served", _suffix(".mcap"), "lerobot_nb.sources.mcap", ".mcap"),
     SourceFormat(
-        "lerobot", "ticked", _claims_lerobot, "lerobot_nb.sources.lerobot_dataset", "LeRobot dataset folder"
+        "lerobot",
+        "ticked",
+        _claims_lerobot,
+        "lerobot_nb.sources.lerobot",
+        "LeRobot dataset folder (v2.0, v2.1, v3.0)",
     ),
     SourceFormat("npz", "ticked", _claims_npz, "lerobot_nb.sources.mano_npz", "folder of HaMeR ep*.npz"),
 )
