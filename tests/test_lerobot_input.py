@@ -172,7 +172,7 @@ def test_episode_notes_say_what_happened(tmp_path: Path) -> None:
     assert second.notes[1].startswith("stored timestamps are frame_index / fps (within 0.0001 s)")
     assert first.notes[2] == "features not carried over (not numeric or camera): note"
     assert first.report.height == 4  # the alignment report: one row per stream
-    forced = inputs.align_config({"index": "frame_index", "sequence_rate": FPS})
+    forced = inputs.align_config({"index": "frame_index"})
     with inputs.open(forced) as source:
         piece = next(iter(source.aligned(["episode_0"])))
     assert piece.length == 20 and "but timeline frame_index keeps one record = one frame" in piece.notes[1]

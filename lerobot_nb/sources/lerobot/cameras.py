@@ -101,13 +101,14 @@ class VideoCamera:
         return SegmentFrames(self.cut, np.asarray(picks, np.int64), self._fps)
 
 
-class SegmentFrames:
+class SegmentFrames(DecodedFrames):
     """`FrameSource`: frames `picks[k]` of a cut (positions 0..count-1), decoded in one pass."""
 
     def __init__(self, cut: Cut, picks: np.ndarray, fps: int) -> None:
-        self._cut, self._picks, self._fps = cut, picks, fps
         kind = cut.index.kind  # (decoder, width, height, pix_fmt, extradata)
-        self._width, self._height, self._pix_fmt = int(kind[1]), int(kind[2]), str(kind[3])  # type: ignore[call-overload]
+        super().__init__(len(picks), int(kind[2]), int(kind[1]))  # type: ignore[call-overload]
+        self._cut, self._picks, self._fps = cut, picks, fps
+        self._pix_fmt = str(kind[3])
         self._codec: str | None = None
 
     @property
@@ -116,17 +117,6 @@ class SegmentFrames:
         if self._codec is None:
             self._codec = video_codec(self._cut.index.path)[0]
         return self._codec
-
-    @property
-    def height(self) -> int:
-        return self._height
-
-    @property
-    def width(self) -> int:
-        return self._width
-
-    def __len__(self) -> int:
-        return len(self._picks)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         picks, n = self._picks, 0
@@ -183,7 +173,7 @@ class SegmentFrames:
         packets = [data for data, _ in pairs]
         if own == "av1":
             packets[0] = _with_sequence_header(packets[0], cut.index.kind[4])
-        return EncodedVideo(own, tuple(packets), self._width, self._height, tuple(k for _, k in pairs))
+        return EncodedVideo(own, tuple(packets), self.width, self.height, tuple(k for _, k in pairs))
 
     def _identity(self) -> bool:
         cut = self._cut
