@@ -20,6 +20,7 @@ from lerobot_input_support import (
     column,
     data,
     decoded,
+    encode_mp4,
     episode_frames,
     info,
     packets,
@@ -248,6 +249,8 @@ def test_missing_files_are_named_per_episode(tmp_path: Path) -> None:
     src = write_legacy_dataset(tmp_path / "src", eps, codec="h264")
     (src / "data/chunk-000/episode_000002.parquet").unlink()
     (src / "videos/chunk-000/observation.images.front/episode_000003.mp4").unlink()
+    short = src / "videos/chunk-000/observation.images.front/episode_000001.mp4"
+    encode_mp4(short, [eps[1].image(k) for k in range(eps[1].length - 2)], codec="h264")
     with pytest.raises(LerobotNbError) as err:
         convert(src, tmp_path / "out", episodes=("episode_2",))
     assert str(err.value) == (
@@ -255,8 +258,12 @@ def test_missing_files_are_named_per_episode(tmp_path: Path) -> None:
         "meta/episodes.jsonl); --skip-bad-episodes converts the episodes whose files are there"
     )
     summary = convert(src, tmp_path / "out", align={"skip_bad_episodes": True}, codec="h264")
-    assert summary.table["status"].to_list() == ["written", "written", "skipped", "skipped"]
+    assert summary.table["status"].to_list() == ["written", "skipped", "skipped", "skipped"]
     reasons = summary.table["reason"].to_list()
+    assert reasons[1] == (
+        f"{short}, episode episode_1, stream front: the video holds 5 frames on the grid in [0.0000, 0.7000) s, the episode needs 7: "
+        "from/to_timestamp do not match the file"
+    )
     assert "data/chunk-000/episode_000002.parquet is missing" in reasons[2]
     assert (
         "stream front: videos/chunk-000/observation.images.front/episode_000003.mp4 is missing" in reasons[3]

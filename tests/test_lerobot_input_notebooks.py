@@ -50,4 +50,6 @@ def test_inspect_and_export_notebooks_on_a_lerobot_dataset(tmp_path: Path) -> No
     assert read_results(out / "04_export.ipynb")["frames"] == {"episode_0": 12, "episode_1": 7}
     info = json.loads((out / "dataset/meta/info.json").read_text())
     assert {"action", "observation.state", "observation.images.front"} <= set(info["features"])
-    np.testing.assert_array_equal(column(data(out / "dataset"), "observation.state"), np.concatenate([e.state for e in eps]))
+    np.testing.assert_array_equal(
+        column(data(out / "dataset"), "observation.state"), np.concatenate([e.state for e in eps])
+    )

@@ -78,14 +78,18 @@ class VideoCamera:
         self._segment, self._times, self._fps = segment, times, fps
         self._indexes, self._missing = indexes, missing
         self._cut: Cut | None = None
+        self.key = missing.stream  # the camera, as messages name it
 
     @property
     def cut(self) -> Cut:
         if self._cut is None:
             if not self._segment.path.is_file():
                 raise self._missing
-            index = self._indexes.get(self._segment.path)
-            self._cut = plan_cut(index, self._segment.from_timestamp, len(self._times), self._fps)
+            try:
+                index = self._indexes.get(self._segment.path)
+                self._cut = plan_cut(index, self._segment.from_timestamp, len(self._times), self._fps)
+            except LerobotNbError as exc:
+                raise exc.with_context(stream=self.key) from None
         return self._cut
 
     @property

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,8 @@ __all__ = ["episode_rrd"]
 #: Bump when what is written changes: cached conversions are then made again.
 _SALT = "lerobot-rrd-1"
 _RERUN_CODECS = {"h264": "H264", "hevc": "H265", "av1": "AV1"}
+#: JPEG frames sent per call: the episode's pictures are never all in memory at once.
+_JPEG_BATCH = 128
 
 
 def _cache_key(reader: LeRobotReader, episode: int) -> str:
@@ -117,9 +120,12 @@ def _camera(rec: Any, key: str, camera: ImageStream, indexes: Any) -> None:
         samples = rr.VideoStream.columns(sample=list(encoded.packets), is_keyframe=list(encoded.keyframes))
         rec.send_columns(key, indexes=indexes(), columns=samples)
         return
-    jpegs = [_jpeg(frame) for frame in frames]
-    media = ["image/jpeg"] * len(jpegs)
-    rec.send_columns(key, indexes=indexes(), columns=rr.EncodedImage.columns(blob=jpegs, media_type=media))
+    start = 0
+    for batch in itertools.batched((_jpeg(frame) for frame in frames), _JPEG_BATCH):
+        rows = slice(start, start + len(batch))
+        columns = rr.EncodedImage.columns(blob=list(batch), media_type=["image/jpeg"] * len(batch))
+        rec.send_columns(key, indexes=indexes(rows), columns=columns)
+        start += len(batch)
 
 
 def _jpeg(frame: np.ndarray) -> bytes:
