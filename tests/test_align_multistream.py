@@ -14,7 +14,7 @@ import pytest
 from fixture_files import fixture
 
 from lerobot_nb.align import AlignConfig, iter_aligned
-from lerobot_nb.align.names import feature_names, part_prefixes
+from lerobot_nb.align.names import feature_names
 from lerobot_nb.server import RecordingServer, ServerConfig
 
 SIDES = ("left", "right")
@@ -58,11 +58,6 @@ def test_names_keep_their_own_unless_they_clash() -> None:
     assert feature_names(unnamed) == ("left.a", "left.b", "right.0", "right.1")
     assert feature_names([("/x", 3, None), ("/y", 1, None)]) is None
     assert feature_names([("/only", 2, None)]) is None
-    assert (
-        part_prefixes(["/a/b:Scalars:scalars", "/a/b:Scalars:scalars"])
-        == ["a/b:Scalars:scalars0", "a/b:Scalars:scalars1"]
-        or True
-    )
 
 
 def test_stream_paths_accept_strings_commas_and_tuples() -> None:

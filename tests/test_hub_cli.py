@@ -37,7 +37,8 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> RecordingHub:
 
 
 def test_push_is_listed_after_stats() -> None:
-    assert SUBCOMMANDS.index("push") == SUBCOMMANDS.index("stats") + 1
+    # the data flow: validate, stats, curate (edits a validated dataset), then push
+    assert SUBCOMMANDS.index("push") == SUBCOMMANDS.index("curate") + 1 == SUBCOMMANDS.index("stats") + 2
     assert SUBCOMMANDS.index("notebooks") == SUBCOMMANDS.index("push") + 1
 
 

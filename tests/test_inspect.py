@@ -27,6 +27,9 @@ from lerobot_nb.inspect import (
 )
 from lerobot_nb.query import read_streams
 from lerobot_nb.server import RecordingServer, open_recordings
+from lerobot_nb.sources.formats import FORMATS
+
+KNOWN_FORMATS = "expected " + ", ".join(f.description for f in FORMATS)
 
 FIXTURE_STREAMS = {  # column -> (rate the fixture was written with, samples per episode)
     "/action:Scalars:scalars": (30, 120),
@@ -356,13 +359,12 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
     empty.mkdir()
     cut = tmp / "cut.rrd"
     cut.write_bytes(fixture("rrd/episode_0.rrd").read_bytes()[:30_000])
-    lich = fixture("mcap/lichtblick_custom-camera-model.mcap")
+    # (lichtblick_custom-camera-model.mcap was here: its JSON camera decodes now.)
     talker = fixture("mcap/rosbag2_talker.mcap")
     return [
         ([str(tmp / "missing")], f"error: {tmp / 'missing'}: no such file or folder"),
-        ([str(empty)], f"error: {empty}: folder holds no recordings (expected .rrd, .mcap"),
+        ([str(empty)], f"error: {empty}: folder holds no recordings ({KNOWN_FORMATS})"),
         ([str(cut)], f"error: {cut}: not a readable Rerun recording, truncated or corrupt ("),
-        ([str(lich)], f"error: {lich}: MCAP has no decodable robot streams"),
         ([str(talker)], f"error: {talker}: MCAP has no decodable robot streams"),
         (
             ["--server-url", "rerun+http://127.0.0.1:9", "--dataset-name", "x"],

@@ -195,3 +195,16 @@ def test_teleop_rig_whose_follower_is_called_robot(tmp_path: Path) -> None:
         ("/robot/ArmLeft/q", "/robot/ArmRight/q"),
         40,
     )
+
+
+def test_a_robot_description_is_never_the_task() -> None:
+    """labelbox's recorder logs the URDF as text (`/robot_description`): not a task sentence."""
+    from fixture_files import fixture_glob
+
+    from lerobot_nb import open_recordings
+
+    with open_recordings(fixture_glob("real/labelbox_franka_mcap", "*.mcap")[:1]) as server:
+        s = suggest(server)
+    assert (
+        s.task_path is None and s.action_path == ("/action",) and s.state_path == ("/joint_states/position",)
+    )

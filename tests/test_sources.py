@@ -18,7 +18,9 @@ from lerobot_nb.sources.mcap import robot_streams
 #: How errors list the formats the package reads.
 KNOWN_FORMATS = "expected " + ", ".join(f.description for f in FORMATS)
 
-NO_ROBOT_STREAMS = [*fixture_names("mcap", "rosbag2_*.mcap"), "mcap/lichtblick_custom-camera-model.mcap"]
+NO_ROBOT_STREAMS = [
+    *fixture_names("mcap", "rosbag2_*.mcap")
+]  # lichtblick_custom-camera-model decodes now (tests/test_sources_mcap_json.py)
 
 
 def test_discover_a_folder_in_path_order(rrd_dir: Path) -> None:

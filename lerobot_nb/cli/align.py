@@ -41,7 +41,12 @@ def register(sub: Any) -> None:
         "kept and dropped, the staleness p50/p99/max, gaps and the effective source rate. Nothing "
         "is written except --report-csv.",
     )
-    parser.add_argument("recordings", nargs="*", metavar="PATH", help=".rrd/.mcap files or folders of them")
+    parser.add_argument(
+        "recordings",
+        nargs="*",
+        metavar="PATH",
+        help="recording files or folders (any format lerobot-nb reads)",
+    )
     add_config_arguments(parser.add_argument_group("recordings / server"), ServerConfig, skip=("recordings",))
     add_config_arguments(parser.add_argument_group("alignment"), AlignConfig)
     out = parser.add_argument_group("output")

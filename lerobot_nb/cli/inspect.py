@@ -32,7 +32,10 @@ def register(sub: Any) -> None:
         "column as entity:Archetype:field.",
     )
     parser.add_argument(
-        "recordings", nargs="*", metavar="PATH", help="recording files or folders (.rrd, .mcap)"
+        "recordings",
+        nargs="*",
+        metavar="PATH",
+        help="recording files or folders (any format lerobot-nb reads)",
     )
     add_config_arguments(parser.add_argument_group("recordings / server"), ServerConfig, skip=("recordings",))
     add_config_arguments(parser.add_argument_group("inspection"), InspectConfig)

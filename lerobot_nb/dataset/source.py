@@ -7,6 +7,7 @@ they were. Bad content is a one-line `LerobotNbError` naming the file and episod
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from functools import cached_property
@@ -53,11 +54,15 @@ class SourceDataset:
         self.info: dict[str, Any] = self._read_info()
         self.fps = int(self.info["fps"])
         self.features: dict[str, dict[str, Any]] = dict(self.info["features"])
-        self.episodes: list[dict[str, Any]] = self._read_episodes()
+        #: meta/episodes as one table (rows are read as dicts on demand: 100 k episodes stay cheap)
+        self.meta: pa.Table = self._read_episodes()
+        self.num_episodes = self.meta.num_rows
+        self.lengths = self.meta["length"].to_numpy()
+        self._row = functools.lru_cache(maxsize=256)(self._read_row)
         self._table: tuple[Path, pa.Table] | None = None  # the data file read last
 
     def __repr__(self) -> str:
-        return f"SourceDataset({str(self.root)!r}, {len(self.episodes)} episodes)"
+        return f"SourceDataset({str(self.root)!r}, {self.num_episodes} episodes)"
 
     # -- metadata ----------------------------------------------------------------------------
     def _read_info(self) -> dict[str, Any]:
@@ -77,27 +82,34 @@ class SourceDataset:
                 raise LerobotNbError(f"{INFO_PATH} has no `{key}`", file=self.root)
         return dict(info)
 
-    def _read_episodes(self) -> list[dict[str, Any]]:
+    def _read_episodes(self) -> pa.Table:
         files = sorted((self.root / "meta/episodes").glob("chunk-*/file-*.parquet"))
-        rows: list[dict[str, Any]] = []
+        tables = []
         for path in files:
             try:
-                rows += pq.read_table(path).to_pylist()
+                tables.append(pq.read_table(path))
             except (OSError, pa.ArrowException) as exc:
                 raise LerobotNbError(f"episodes metadata does not read ({exc})", file=path) from None
-        if not rows:
+        table = pa.concat_tables(tables, promote_options="default") if tables else None
+        if table is None or table.num_rows == 0:
             raise LerobotNbError(
                 "the dataset has no episodes (meta/episodes is empty: an unfinished recording?)",
                 file=self.root,
             )
-        indices = [int(r["episode_index"]) for r in rows]
-        if indices != list(range(len(rows))) or len(rows) != int(self.info["total_episodes"]):
+        indices = table["episode_index"].to_numpy()
+        if not np.array_equal(indices, np.arange(table.num_rows)) or table.num_rows != int(
+            self.info["total_episodes"]
+        ):
             raise LerobotNbError(
-                f"meta/episodes lists episodes {indices[:5]}... ({len(rows)} rows), info.json "
+                f"meta/episodes lists episodes {indices[:5].tolist()}... ({table.num_rows} rows), info.json "
                 f"{self.info['total_episodes']}: expected 0..N-1 in order",
                 file=self.root,
             )
-        return rows
+        return table
+
+    def _read_row(self, episode: int) -> dict[str, Any]:
+        row: dict[str, Any] = self.meta.slice(episode, 1).to_pylist()[0]
+        return row
 
     @cached_property
     def tasks(self) -> list[str]:
@@ -137,15 +149,20 @@ class SourceDataset:
             if f["dtype"] not in ("video", "image", *TEXT_DTYPES) and k not in DEFAULT_FEATURES
         ]
 
+    def _check(self, episode: int) -> None:
+        if not 0 <= episode < self.num_episodes:
+            raise LerobotNbError(
+                f"no episode {episode} (the dataset has episodes 0..{self.num_episodes - 1})", file=self.root
+            )
+
     def length(self, episode: int) -> int:
-        return int(self.episode(episode)["length"])
+        self._check(episode)
+        return int(self.lengths[episode])
 
     def episode(self, episode: int) -> dict[str, Any]:
-        if not 0 <= episode < len(self.episodes):
-            raise LerobotNbError(
-                f"no episode {episode} (the dataset has episodes 0..{len(self.episodes) - 1})", file=self.root
-            )
-        return self.episodes[episode]
+        """The episode's meta/episodes row (every column, stats included)."""
+        self._check(episode)
+        return self._row(episode)
 
     # -- files -------------------------------------------------------------------------------
     def data_path(self, episode: int) -> Path:

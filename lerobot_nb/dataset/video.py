@@ -12,6 +12,7 @@ pixels; copying keeps every kept frame bit for bit.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -63,6 +64,23 @@ class PacketIndex:
         table = np.array(rows, dtype=np.int64).reshape(-1, 4)
         return cls(path, time_base, table[:, 0], table[:, 1], table[:, 2].astype(bool), table[:, 3], kind)
 
+    @functools.cached_property
+    def order(self) -> np.ndarray:
+        """Display position -> decode index."""
+        return np.argsort(self.pts, kind="stable")
+
+    @functools.cached_property
+    def display(self) -> np.ndarray:
+        """Decode index -> display position."""
+        display = np.empty_like(self.order)
+        display[self.order] = np.arange(self.order.size)
+        return display
+
+    @functools.cached_property
+    def shown_s(self) -> np.ndarray:
+        """Seconds of each frame in display order."""
+        return np.asarray(self.pts[self.order] * float(self.time_base))
+
 
 @dataclass(frozen=True)
 class Cut:
@@ -91,12 +109,8 @@ class Cut:
 
 def plan_cut(index: PacketIndex, start_s: float, count: int, fps: int) -> Cut:
     """The packets to copy for frames at start_s + k / fps, k < count (one-line error if absent)."""
-    seconds = index.pts * float(index.time_base)
-    order = np.argsort(index.pts, kind="stable")  # display position -> decode index
-    display = np.empty_like(order)
-    display[order] = np.arange(order.size)  # decode index -> display position
+    order, display, shown = index.order, index.display, index.shown_s
     end_s = start_s + count / fps
-    shown = seconds[order]
     a = int(np.searchsorted(shown, start_s - TOLERANCE_S))
     b = int(np.searchsorted(shown, end_s - TOLERANCE_S))
     expected = start_s + np.arange(b - a) / fps

@@ -63,7 +63,9 @@ def admitted_episodes(
             continue
         if config.min_frames and episode.length < config.min_frames:
             reason = f"{episode.length} frames, fewer than min_frames={config.min_frames}"
-            summary.add(episode.episode_id, "skipped", reason=reason, source=episode.source)
+            summary.add(
+                episode.episode_id, "skipped", frames=episode.length, reason=reason, source=episode.source
+            )
             progress.episode()
             continue
         episode = with_episode_task(episode, task_map)

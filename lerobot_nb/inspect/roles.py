@@ -16,6 +16,7 @@ from typing import Any, Literal
 __all__ = [
     "ACTION_WORDS",
     "NOT_STATE",
+    "NOT_TASK",
     "STATE_WORDS",
     "TASK_WORDS",
     "Role",
@@ -33,6 +34,8 @@ Role = Literal["action", "state"]
 ACTION_WORDS = ("action", "command", "cmd", "target", "goal", "control")
 STATE_WORDS = ("state", "joint_pos", "qpos", "proprio", "position", "observation", "joint")
 TASK_WORDS = ("task", "instruction", "language", "prompt", "goal")
+#: Text streams that are never the task: robot descriptions (URDF), logs, metadata.
+NOT_TASK = ("description", "urdf", "log", "__mcap", "metadata", "diagnostic")
 #: Channels that are never the state, and an action only when nothing else is.
 NOT_STATE = ("velocity", "effort", "reward")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from lerobot_nb.inspect.access import ServerLike, dataset_of
 from lerobot_nb.inspect.roles import (
     ACTION_WORDS,
     NOT_STATE,
+    NOT_TASK,
     STATE_WORDS,
     TASK_WORDS,
     image_keys,
@@ -25,7 +27,7 @@ from lerobot_nb.inspect.streams import column_kind
 from lerobot_nb.inspect.timing import default_index, stream_stats
 from lerobot_nb.query import component_columns
 
-__all__ = ["Suggestion", "suggest"]
+__all__ = ["Suggestion", "format_defaults", "suggest"]
 
 #: Frame rate proposed when no stream has a rate.
 _DEFAULT_FPS = 10
@@ -120,7 +122,8 @@ def suggest(server: ServerLike, *, index: str | None = None, stats: pl.DataFrame
     matched as `roles` describes: leader/follower, command/state and left/right arms, every
     arm proposed; velocity and effort channels are never the state.
     """
-    index = index or default_index(server)
+    own = format_defaults(server)
+    index = index or own.get("index") or default_index(server)
     stats = stats if stats is not None else stream_stats(server, index=index)
     per_stream = _per_stream(stats)
     actions, states = _arms([r for r in per_stream if r["kind"] == "numeric"])
@@ -128,12 +131,14 @@ def suggest(server: ServerLike, *, index: str | None = None, stats: pl.DataFrame
     texts = [
         i
         for i in component_columns(dataset_of(server))
-        if column_kind(i) == "text" and (i.is_static or i.name in live)
+        if column_kind(i) == "text"
+        and (i.is_static or i.name in live)
+        and not any(w in i.entity.lower() for w in NOT_TASK)
     ]
     task = max(texts, key=lambda i: (score(i.entity, TASK_WORDS), i.is_static), default=None)
     cameras = [r for r in per_stream if r["kind"].startswith("image:")]
     keys = image_keys([r["entity"] for r in cameras])
-    return Suggestion(
+    guessed = Suggestion(
         index=index,
         fps=_fps(cameras, actions, states),
         action_path=tuple(_short_path(r["stream"], "numeric") for r in actions),
@@ -143,3 +148,22 @@ def suggest(server: ServerLike, *, index: str | None = None, stats: pl.DataFrame
             f"{key}:{r['entity']}:{r['kind'].split(':', 1)[1]}" for key, r in zip(keys, cameras, strict=True)
         ),
     )
+    return _with_format_defaults(guessed, own)
+
+
+def format_defaults(server: ServerLike) -> dict[str, Any]:
+    """The alignment defaults a ticked format brought with its served recordings (xgym, RLDS, ...)."""
+    recordings = getattr(server, "recordings", None) or {}
+    return next((dict(r.defaults) for r in recordings.values() if getattr(r, "defaults", None)), {})
+
+
+def _with_format_defaults(guessed: Suggestion, own: dict[str, Any]) -> Suggestion:
+    """What the format knows of its own data wins over guesses from names and rates."""
+    if not own:
+        return guessed
+    fields = {f: own[f] for f in ("index", "fps", "task_path") if own.get(f) is not None}
+    for name in ("action_path", "state_path", "image"):
+        if name in own:
+            value = own[name]
+            fields[name] = (value,) if isinstance(value, str) else tuple(value)
+    return dataclasses.replace(guessed, **fields)
