@@ -3,6 +3,7 @@ remux or re-encode, feature renaming. Expectations come from the files (pyarrow,
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -377,3 +378,13 @@ def test_h264_with_b_frames_is_reencoded(tmp_path: Path) -> None:
         )
         assert min(psnr(a, b) for a, b in zip(got, want, strict=True)) > 30
     assert_valid(tmp_path / "out")
+
+
+def test_lower_fps_takes_records_by_time(tmp_path: Path) -> None:
+    """--fps 5 on a 10 fps dataset: every other record (the records keep their own rate)."""
+    src = fixture("lerobot/synthetic_v30_video_lerobot061")
+    summary = convert(src, tmp_path / "out", align={"fps": 5})
+    assert summary.table["frames"].to_list() == [6, 5, 8] and info(tmp_path / "out")["fps"] == 5
+    src_data, starts = data(src), [0, 12, 21, 36]
+    want = np.concatenate([column(src_data, "action")[a:b][::2] for a, b in itertools.pairwise(starts)])
+    np.testing.assert_array_equal(column(data(tmp_path / "out"), "action"), want)

@@ -117,7 +117,7 @@ class V3Dataset(SourceDataset):
     listed_in = "meta/episodes"
 
     def episode_indices(self) -> list[int]:
-        return list(range(len(self.episodes)))
+        return list(range(self.num_episodes))
 
     def columns(self, path: Path, names: Iterable[str]) -> pa.Table:
         return _read_columns(path, names)
