@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 __all__ = [
+    "LANGUAGE_STREAM",
     "AlignedEpisode",
     "EncodedVideo",
     "EpisodeSkipped",
@@ -25,6 +26,10 @@ __all__ = [
     "TextStream",
     "TimelineKind",
 ]
+
+#: The stream key under which a source offers the task embedding its recording carries (xgym's
+#: `task-*.npy`, RLDS `language_embedding`), for `--language-embedding npy`.
+LANGUAGE_STREAM = "/language_embedding"
 
 #: A timestamp timeline counts int64 nanoseconds; a sequence timeline counts steps (records, frames).
 TimelineKind = Literal["timestamp", "sequence"]

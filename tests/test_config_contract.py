@@ -42,7 +42,7 @@ def _config_classes() -> list[type]:
     """Every `*Config` dataclass in the package."""
     found: dict[str, type] = {}
     for info in pkgutil.walk_packages(lerobot_nb.__path__, "lerobot_nb."):
-        if info.name.endswith("__main__") or ".lrbt." in info.name:
+        if info.name.endswith("__main__"):
             continue
         module = importlib.import_module(info.name)
         for name, obj in vars(module).items():

@@ -21,7 +21,10 @@ def test_convert_without_fps_asks_for_it_in_one_line(
     root = fixture(BRIDGE)
     assert main(["convert", str(root), "--output", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert err == f"error: {root}: the recording does not say its frame rate: pass fps (CLI --fps N, one record = one frame)\n"  # fmt: skip
+    assert err == (
+        f"error: {root}: RLDS dataset bridge_dataset 1.0.0 does not say its steps per second (no fps in "
+        "metadata.json): pass --fps <steps per second> (one step = one frame; API/notebooks: fps=...)\n"
+    )
     assert not (tmp_path / "out").exists()
 
 

@@ -288,8 +288,8 @@ def test_incomplete_cache_entry_is_regenerated(tmp_path: Path, monkeypatch: pyte
 def test_config_is_checked() -> None:
     with pytest.raises(LerobotNbError, match="action_hz must divide the simulator rate 100 Hz"):
         SampleConfig(action_hz=7)
-    with pytest.raises(LerobotNbError, match="episodes must be at least 1"):
-        SampleConfig(episodes=0)
+    with pytest.raises(LerobotNbError, match="episode_count must be at least 1"):
+        SampleConfig(episode_count=0)
     with pytest.raises(LerobotNbError, match="top_size must be even"):
         SampleConfig(top_size=95)
 

@@ -27,7 +27,7 @@ from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.export.config import ExportConfig
 from lerobot_nb.server import ServerConfig
 
-__all__ = ["register", "run"]
+__all__ = ["add_hand_arguments", "register", "run"]
 
 
 def register(sub: Any) -> None:
@@ -54,16 +54,20 @@ def register(sub: Any) -> None:
         help="save each overlay as DIR/<episode>.hands.rrd",
     )
     add_convert_arguments(parser)
+    add_hand_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_hand_arguments(parser: argparse.ArgumentParser) -> None:
+    """`HandPoseConfig`'s flags, plus xgym's tyro spellings `--hamer.host` / `--hamer.port`."""
     group = parser.add_argument_group("hand pose")
     add_config_arguments(group, HandPoseConfig)
-    # The reference scripts' spellings (xgym's tyro flags).
     group.add_argument(
         "--hamer.host", dest="hamer_host", default=argparse.SUPPRESS, help="alias of --hamer-host"
     )
     group.add_argument(
         "--hamer.port", dest="hamer_port", type=int, default=argparse.SUPPRESS, help="alias of --hamer-port"
     )
-    parser.set_defaults(func=run)
 
 
 def _check_named_input(args: argparse.Namespace) -> None:

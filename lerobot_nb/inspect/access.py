@@ -11,23 +11,25 @@ import polars as pl
 import pyarrow as pa
 
 from lerobot_nb.query import server_error
+from lerobot_nb.server import RecordingServer
 
 if TYPE_CHECKING:
     from rerun.catalog import DatasetEntry
 
 __all__ = ["ServerLike", "collect", "dataset_of", "file_of_url", "source_files", "to_polars", "where"]
 
-ServerLike = Any  # RecordingServer | DatasetEntry (kept loose: rerun types are optional at runtime)
+#: What inspect asks: a started `RecordingServer` (knows the user's files) or a bare catalog dataset.
+type ServerLike = RecordingServer | DatasetEntry
 
 
 def dataset_of(server: ServerLike) -> DatasetEntry:
     """The catalog dataset of a `RecordingServer`, or `server` itself when it is one."""
-    return server.dataset if hasattr(server, "dataset") else server
+    return server.dataset if isinstance(server, RecordingServer) else server
 
 
 def source_files(server: ServerLike) -> dict[str, Path]:
     """Episode -> the user's file (an `.mcap` stays the `.mcap`, not its converted cache entry)."""
-    recordings = getattr(server, "recordings", None) or {}
+    recordings = server.recordings if isinstance(server, RecordingServer) else {}
     return {ep: Path(rec.source) for ep, rec in recordings.items()}
 
 
@@ -39,7 +41,7 @@ def file_of_url(url: str) -> Path | None:
 
 def where(server: ServerLike) -> str | None:
     """The server's URL for error messages (None for a bare dataset)."""
-    return getattr(server, "url", None) or None
+    return (server.url or None) if isinstance(server, RecordingServer) else None
 
 
 def collect(server: ServerLike, build: Callable[[Any], Any]) -> pa.Table:

@@ -26,6 +26,7 @@ from lerobot_nb.inspect.roles import (
 from lerobot_nb.inspect.streams import column_kind
 from lerobot_nb.inspect.timing import default_index, stream_stats
 from lerobot_nb.query import component_columns
+from lerobot_nb.server import RecordingServer
 
 __all__ = ["Suggestion", "format_defaults", "suggest"]
 
@@ -153,8 +154,8 @@ def suggest(server: ServerLike, *, index: str | None = None, stats: pl.DataFrame
 
 def format_defaults(server: ServerLike) -> dict[str, Any]:
     """The alignment defaults a ticked format brought with its served recordings (xgym, RLDS, ...)."""
-    recordings = getattr(server, "recordings", None) or {}
-    return next((dict(r.defaults) for r in recordings.values() if getattr(r, "defaults", None)), {})
+    recordings = server.recordings if isinstance(server, RecordingServer) else {}
+    return next((dict(r.defaults) for r in recordings.values() if r.defaults), {})
 
 
 def _with_format_defaults(guessed: Suggestion, own: dict[str, Any]) -> Suggestion:

@@ -68,14 +68,18 @@ class Inputs:
         """The user's input files and folders (an output must not be inside them)."""
         return [] if self.server.server_url else [Path(p) for p in self.server.recordings]
 
-    def align_config(self, given: Mapping[str, Any]) -> AlignConfig:
+    def align_config(
+        self, given: Mapping[str, Any], *, fallback: Mapping[str, Any] | None = None
+    ) -> AlignConfig:
         """`AlignConfig` from the values the user gave over the inputs' defaults.
 
         A default of `fps=None` means the data does not know its rate: the user must give one. The
         records of ticked data are frames, so a sequence timeline without a rate of its own ticks at
-        the fps asked for.
+        the fps asked for. `fallback` holds a command's own defaults, for what the data does not say
+        (the `lrbt` commands' 50 fps).
         """
-        values = {**self.defaults, **given}
+        known = {k: v for k, v in self.defaults.items() if v is not None or k not in (fallback or {})}
+        values = {**(fallback or {}), **known, **given}
         if values.get("fps", 0) is None:
             if self.fps_request:
                 raise LerobotNbError(self.fps_request)

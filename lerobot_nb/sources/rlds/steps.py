@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lerobot_nb.episode import NumericStream
+from lerobot_nb.episode import LANGUAGE_STREAM, NumericStream
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.sources.rlds.builder import Builder, EpisodeSlot
 from lerobot_nb.sources.rlds.example import DecodeError, parse_record
@@ -164,11 +164,6 @@ def _has_flag_notes(steps: EpisodeSteps, black: set[str]) -> list[str]:
             shows = "real frames" if real else "only black frames"
             notes.append(f"{v.spec.key} is {int(says)} but camera {key} has {shows} (the flag is not used)")
     return notes
-
-
-#: Where every source offers the language embedding its data carries (`enrich.language.LANGUAGE_STREAM`,
-#: aligned by `--language-embedding npy`); sources may not import `enrich`, a test checks they agree.
-LANGUAGE_STREAM = "/language_embedding"
 
 
 def numeric_streams(steps: EpisodeSteps, *, language: str | None = None) -> dict[str, NumericStream]:
