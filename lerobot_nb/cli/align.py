@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from lerobot_nb.align import AlignConfig, AlignedEpisode, EpisodeSkipped
+from lerobot_nb.cli.convert import add_inputs_arguments
 from lerobot_nb.config import add_config_arguments, config_from_args, given_args
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.server import ServerConfig
@@ -41,13 +42,7 @@ def register(sub: Any) -> None:
         "kept and dropped, the staleness p50/p99/max, gaps and the effective source rate. Nothing "
         "is written except --report-csv.",
     )
-    parser.add_argument(
-        "recordings",
-        nargs="*",
-        metavar="PATH",
-        help="recording files or folders (any format lerobot-nb reads)",
-    )
-    add_config_arguments(parser.add_argument_group("recordings / server"), ServerConfig, skip=("recordings",))
+    add_inputs_arguments(parser)
     add_config_arguments(parser.add_argument_group("alignment"), AlignConfig)
     out = parser.add_argument_group("output")
     out.add_argument("--episodes", action="append", metavar="ID", help="only these episodes (repeatable)")

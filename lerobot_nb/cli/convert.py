@@ -16,19 +16,47 @@ from lerobot_nb.export.config import ExportConfig
 from lerobot_nb.export.summary import ExportSummary
 from lerobot_nb.server import ServerConfig
 
-__all__ = ["add_convert_arguments", "convert_from_args", "register", "run", "run_convert"]
+__all__ = [
+    "add_convert_arguments",
+    "add_inputs_arguments",
+    "convert_from_args",
+    "register",
+    "run",
+    "run_convert",
+]
 
 #: `steps(args, align)`: the enrichment steps of a command besides the language embedding.
 StepsFactory = Callable[[argparse.Namespace, AlignConfig], Sequence[Any]]
 
 
-def add_convert_arguments(
-    parser: argparse.ArgumentParser, *, server_skip: tuple[str, ...] = (), align_skip: tuple[str, ...] = ()
-) -> None:
-    """Flags of the configs of the chain, one group each; flag names are the config field names."""
-    add_config_arguments(
-        parser.add_argument_group("recordings / server"), ServerConfig, skip=("recordings", *server_skip)
+def add_inputs_arguments(parser: argparse.ArgumentParser, *, skip: tuple[str, ...] = ()) -> None:
+    """The recordings as positional paths, and `ServerConfig`'s flags (`--server-url`, ...)."""
+    parser.add_argument(
+        "recordings",
+        nargs="*",
+        metavar="PATH",
+        help="recording files or folders (any format lerobot-nb reads)",
     )
+    add_config_arguments(
+        parser.add_argument_group("recordings / server"), ServerConfig, skip=("recordings", *skip)
+    )
+
+
+def add_convert_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    server_skip: tuple[str, ...] = (),
+    align_skip: tuple[str, ...] = (),
+    server: bool = True,
+) -> None:
+    """Flags of the configs of the chain, one group each; flag names are the config field names.
+
+    `server=False` when `add_inputs_arguments` already added the recordings and the server flags.
+    """
+    if server:
+        add_config_arguments(
+            parser.add_argument_group("recordings / server"), ServerConfig, skip=("recordings", *server_skip)
+        )
     add_config_arguments(parser.add_argument_group("alignment"), AlignConfig, skip=align_skip)
     add_config_arguments(parser.add_argument_group("enrichment"), LanguageConfig)
     add_config_arguments(parser.add_argument_group("export"), ExportConfig)
@@ -43,8 +71,8 @@ def register(sub: Any) -> None:
         "v3.0 dataset, published atomically at --output. Formats that know their streams (xgym, RLDS, "
         "LeRobot datasets) bring their own defaults; every flag given overrides them.",
     )
-    parser.add_argument("recordings", nargs="*", metavar="PATH", help="recording files or folders")
-    add_convert_arguments(parser)
+    add_inputs_arguments(parser)
+    add_convert_arguments(parser, server=False)
     parser.set_defaults(func=run)
 
 

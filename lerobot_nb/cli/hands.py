@@ -31,7 +31,7 @@ __all__ = ["add_hand_arguments", "register", "run"]
 
 
 def register(sub: Any) -> None:
-    from lerobot_nb.cli.convert import add_convert_arguments
+    from lerobot_nb.cli.convert import add_convert_arguments, add_inputs_arguments
 
     parser: argparse.ArgumentParser = sub.add_parser(
         "hands",
@@ -39,7 +39,7 @@ def register(sub: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("recordings", nargs="*", metavar="PATH", help="recording files or folders")
+    add_inputs_arguments(parser)
     parser.add_argument(
         "--dir", type=Path, default=None, metavar="DIR", help="folder of xgym ep*.npz episodes"
     )
@@ -53,7 +53,7 @@ def register(sub: Any) -> None:
         metavar="DIR",
         help="save each overlay as DIR/<episode>.hands.rrd",
     )
-    add_convert_arguments(parser)
+    add_convert_arguments(parser, server=False)
     add_hand_arguments(parser)
     parser.set_defaults(func=run)
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from lerobot_nb.cli.convert import add_inputs_arguments
 from lerobot_nb.config import add_config_arguments, config_from_args
 from lerobot_nb.inspect.config import PER_EPISODE_LIMIT, InspectConfig
 from lerobot_nb.tables import render_table
@@ -21,7 +22,6 @@ __all__ = ["PER_EPISODE_LIMIT", "register", "run"]
 
 
 def register(sub: Any) -> None:
-    from lerobot_nb.server import ServerConfig
 
     parser: argparse.ArgumentParser = sub.add_parser(
         "inspect",
@@ -31,13 +31,7 @@ def register(sub: Any) -> None:
         "and jitter per episode, and the suggested `lerobot-nb align` flags. --columns also lists every "
         "column as entity:Archetype:field.",
     )
-    parser.add_argument(
-        "recordings",
-        nargs="*",
-        metavar="PATH",
-        help="recording files or folders (any format lerobot-nb reads)",
-    )
-    add_config_arguments(parser.add_argument_group("recordings / server"), ServerConfig, skip=("recordings",))
+    add_inputs_arguments(parser)
     add_config_arguments(parser.add_argument_group("inspection"), InspectConfig)
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object instead of tables (with the columns)"
