@@ -135,7 +135,8 @@ def given_args(cls: type[Any], args: argparse.Namespace, *, prefix: str = "") ->
     return {
         f.name: getattr(args, prefix + f.name)
         for f in dataclasses.fields(cls)
-        if hasattr(args, prefix + f.name)
+        # a field that moved to another config under the same name: that config's flag, not this one's
+        if hasattr(args, prefix + f.name) and f.metadata.get("deprecated") != f.name
     }
 
 

@@ -149,12 +149,14 @@ class NumericStream:
     """Samples of one numeric stream: `values[i]` (float64, shape (D,), NaN = missing) at `times[i]`.
 
     `times` is int64, non-decreasing, in the episode's index timeline unit (ns or steps);
-    `names` are the D dimension names when the source has them.
+    `names` are the D dimension names when the source has them; `dtype` is the source's own
+    (`float32`, `int64`, `bool`), which the aligned feature keeps when its values fit it.
     """
 
     times: np.ndarray
     values: np.ndarray
     names: tuple[str, ...] | None = None
+    dtype: str | None = None
 
     def __post_init__(self) -> None:
         if self.values.ndim != 2 or len(self.values) != len(self.times):

@@ -37,7 +37,13 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(["notebooks", "cli", "lrbt", "inspection", "__init__"], 12),
 }
 #: Allowed exceptions, each with its reason.
-ALLOWED: dict[tuple[str, str], str] = {}
+ALLOWED: dict[tuple[str, str], str] = {
+    ("sources", "dataset"): (
+        "sources.lerobot reads v3.0 inputs through dataset.SourceDataset and dataset.video's packet "
+        "index (one v3.0 reader for the editor and the input); to go once SourceDataset, the packet "
+        "index and export.layout's path constants live below sources"
+    ),
+}
 
 
 def _top(module: str) -> str:

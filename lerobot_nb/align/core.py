@@ -169,6 +169,19 @@ def _width(s: SourceStream) -> int:
     return int(s.values.shape[1])
 
 
+def _as_source_dtype(values: np.ndarray, dtype: str | None) -> np.ndarray:
+    """`values` in the stream's own dtype when they fit it exactly (float32 stays float32; an
+    integer or bool stream stays one unless interpolation made fractions), else float64."""
+    if dtype is None or np.dtype(dtype) == values.dtype:
+        return values
+    target = np.dtype(dtype)
+    if target.kind == "f":
+        return values.astype(target)
+    if target.kind in "iub" and np.isfinite(values).all() and (values == np.round(values)).all():
+        return values.astype(target)
+    return values
+
+
 def _accounted(n: int, piece: np.ndarray, kept: _Keep, T: int) -> np.ndarray:
     """The grid ticks piece `n` accounts for in the report: its own and the dropped ones before it
     (after the previous piece), plus the trailing ones for the last piece, so every dropped tick is
@@ -252,7 +265,7 @@ def _piece(
     for g, (timing, _) in zip(on_grid, reports, strict=True):
         if g.stream.kind == "numeric":
             assert g.values is not None
-            parts.setdefault(g.stream.key, []).append(g.values[piece])
+            parts.setdefault(g.stream.key, []).append(_as_source_dtype(g.values[piece], g.stream.dtype))
         else:
             assert g.stream.frames is not None
             images[g.stream.key] = g.stream.frames(g.index[piece], not timing.flagged.any())

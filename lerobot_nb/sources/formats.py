@@ -138,7 +138,11 @@ FORMATS: tuple[SourceFormat, ...] = (
     SourceFormat("bag", "served", _suffix(".bag"), "lerobot_nb.sources.rosbag", ".bag (ROS 1)"),
     SourceFormat("db3", "served", _suffix(".db3"), "lerobot_nb.sources.rosbag", ".db3 (ROS 2)"),
     SourceFormat(
-        "lerobot", "ticked", _claims_lerobot, "lerobot_nb.sources.lerobot_dataset", "LeRobot dataset folder"
+        "lerobot",
+        "ticked",
+        _claims_lerobot,
+        "lerobot_nb.sources.lerobot",
+        "LeRobot dataset folder (v2.0, v2.1, v3.0)",
     ),
     SourceFormat("npz", "ticked", _claims_npz, "lerobot_nb.sources.mano_npz", "folder of HaMeR ep*.npz"),
     SourceFormat("rlds", "ticked", _tfds_builder, "lerobot_nb.sources.rlds", "TFDS/RLDS builder folder"),
