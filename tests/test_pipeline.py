@@ -123,3 +123,17 @@ def test_served_ticked_data_ticks_at_the_fps_asked_and_inspect_uses_its_defaults
         s = suggest(server)
     assert s.index == "step" and s.state_path == ("/steps/observation/state",)
     assert [i.split(":")[0] for i in s.image] == ["image_0", "image_1", "image_2"]
+
+
+def test_what_a_reader_did_is_in_the_export_summary(tmp_path: Path) -> None:
+    """A reader's notes (records trimmed, NaN held, ...) reach the summary table and its printout."""
+    import dataclasses
+
+    from export_support import synthetic_episode
+
+    from lerobot_nb.export import export_dataset
+
+    ep = dataclasses.replace(synthetic_episode("a", 4, 0), notes=("2 leading records trimmed", "NaN held"))
+    summary = export_dataset([ep], ExportConfig(output=str(tmp_path / "ds"), progress=False, codec="h264"))
+    assert summary.table["notes"].to_list() == ["2 leading records trimmed; NaN held"]
+    assert "notes:\n  a: 2 leading records trimmed; NaN held" in summary.render()

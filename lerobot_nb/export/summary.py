@@ -41,6 +41,7 @@ class ExportSummary:
         reason: str = "",
         source: str = "",
         remuxed: int = 0,
+        notes: tuple[str, ...] = (),
     ) -> dict[str, object]:
         """Append a row (in arrival order) and return it, for the writer to complete later."""
         row: dict[str, object] = {
@@ -51,6 +52,7 @@ class ExportSummary:
             "reason": reason,
             "source": source,
             "remuxed_videos": remuxed,
+            "notes": "; ".join(notes),
         }
         self.rows.append(row)
         return row
@@ -65,8 +67,9 @@ class ExportSummary:
             "reason": pl.String,
             "source": pl.String,
             "remuxed_videos": pl.Int64,
+            "notes": pl.String,
         }
-        return pl.DataFrame(self.rows, schema=schema)
+        return pl.DataFrame([{"notes": "", **r} for r in self.rows], schema=schema)
 
     @property
     def episodes_written(self) -> int:
@@ -89,6 +92,9 @@ class ExportSummary:
         """The end-of-run table: episodes, then totals."""
         shown = [{**r, "index": r["episode_index"]} for r in self.rows]
         lines = [render_table(shown, ("episode", "status", "index", "frames", "reason"), max_width=None)]
+        noted = [(r["episode"], r["notes"]) for r in self.rows if r.get("notes")]
+        if noted:  # what a source did to the data before the grid (records trimmed, NaN held, ...)
+            lines += ["notes:", *(f"  {episode}: {notes}" for episode, notes in noted)]
         n_skip = sum(1 for r in self.rows if r["status"] == "skipped")
         n_have = sum(1 for r in self.rows if r["status"] == "existing")
         lines.append("-" * 72)

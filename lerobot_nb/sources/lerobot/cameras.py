@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from lerobot_nb.dataset.source import VideoSegment
-from lerobot_nb.dataset.video import TOLERANCE_S, Cut, PacketIndex, PacketReader, plan_cut
 from lerobot_nb.episode import EncodedVideo
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.frames import DecodedFrames
+from lerobot_nb.lerobot_v3.dataset import VideoSegment
+from lerobot_nb.lerobot_v3.packets import TOLERANCE_S, Cut, PacketIndex, PacketReader, plan_cut
 
 __all__ = ["EmbeddedImages", "IndexCache", "SegmentFrames", "VideoCamera", "video_codec"]
 

@@ -17,8 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lerobot_nb.dataset.source import SourceDataset, VideoSegment
 from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.lerobot_v3.dataset import SourceDataset, VideoSegment
 
 __all__ = [
     "BOOKKEEPING",
