@@ -62,6 +62,7 @@ def _plan(src: Path) -> EditPlan:
     return EditPlan.of([src], edits)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("codec", ["libsvtav1", "h264"])
 def test_trim_drop_split_keep_every_value_and_picture(tmp_path: Path, codec: str) -> None:
     aligned = _episodes()
@@ -127,6 +128,7 @@ def _check_stats(src: Path, out: Path, aligned: list) -> None:  # type: ignore[t
     assert json.loads((out / "meta/stats.json").read_text()) == json.loads(json.dumps(stats_to_json(folded)))
 
 
+@pytest.mark.slow
 def test_lerobot_loader_reads_the_kept_pictures_with_both_backends(tmp_path: Path) -> None:
     src = export(tmp_path / "src", _episodes(), codec="libsvtav1")
     rewrite_dataset(_plan(src), _config(tmp_path / "out", validate="off"))
@@ -202,6 +204,7 @@ class _Doubled:
         return rows.append_column("observation.speed", pa.array(np.abs(action[:, 0]), pa.float32()))
 
 
+@pytest.mark.slow
 def test_column_transform_rewrites_columns_and_their_stats_only(tmp_path: Path) -> None:
     aligned = _episodes((12, 9))
     src = export(tmp_path / "src", aligned, codec="h264")

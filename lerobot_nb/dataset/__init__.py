@@ -12,8 +12,8 @@ from lerobot_nb.dataset.config import RewriteConfig
 from lerobot_nb.dataset.ops import delete_episodes, merge_datasets, split_episode, split_pieces, trim_episodes
 from lerobot_nb.dataset.plan import EditPlan, EpisodeEdit, ResolvedEdit
 from lerobot_nb.dataset.rewrite import ColumnTransform, rewrite_dataset
-from lerobot_nb.dataset.source import SourceDataset
 from lerobot_nb.dataset.summary import RewriteSummary
+from lerobot_nb.lerobot_v3.dataset import SourceDataset
 
 __all__ = [
     "ColumnTransform",

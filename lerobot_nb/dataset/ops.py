@@ -13,9 +13,9 @@ from pathlib import Path
 from lerobot_nb.dataset.config import RewriteConfig
 from lerobot_nb.dataset.plan import EditPlan, EpisodeEdit
 from lerobot_nb.dataset.rewrite import rewrite_dataset
-from lerobot_nb.dataset.source import SourceDataset
 from lerobot_nb.dataset.summary import RewriteSummary
 from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.lerobot_v3.dataset import SourceDataset
 
 __all__ = ["delete_episodes", "merge_datasets", "split_episode", "split_pieces", "trim_episodes"]
 

@@ -27,11 +27,19 @@ import pyarrow as pa
 
 from lerobot_nb.dataset.config import RewriteConfig
 from lerobot_nb.dataset.plan import EditPlan, OutputLayout, ResolvedEdit, merged_layout, resolve
-from lerobot_nb.dataset.source import TEXT_DTYPES, SourceDataset
 from lerobot_nb.dataset.summary import RewriteSummary
 from lerobot_nb.dataset.video import PacketIndex, PacketReader, copy_cut, plan_cut
 from lerobot_nb.errors import LerobotNbError
-from lerobot_nb.export.layout import (
+from lerobot_nb.export.parquet import (
+    META_LOCATION,
+    RollingParquet,
+    bookkeeping_columns,
+    bookkeeping_stats,
+)
+from lerobot_nb.export.publish import check_output, new_build_dir, publish, remove_stale_builds, write_error
+from lerobot_nb.export.video import VideoTrack
+from lerobot_nb.lerobot_v3.dataset import TEXT_DTYPES, SourceDataset
+from lerobot_nb.lerobot_v3.layout import (
     DATA_PATH,
     DEFAULT_FEATURES,
     EPISODES_PATH,
@@ -44,15 +52,7 @@ from lerobot_nb.export.layout import (
     info_json,
     write_json_atomic,
 )
-from lerobot_nb.export.parquet import (
-    META_LOCATION,
-    RollingParquet,
-    bookkeeping_columns,
-    bookkeeping_stats,
-)
-from lerobot_nb.export.publish import check_output, new_build_dir, publish, remove_stale_builds, write_error
-from lerobot_nb.export.tasks import TaskTable
-from lerobot_nb.export.video import VideoTrack
+from lerobot_nb.lerobot_v3.tasks import TaskTable
 from lerobot_nb.stats import (
     STAT_NAMES,
     FeatureStats,
