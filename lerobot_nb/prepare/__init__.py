@@ -20,7 +20,7 @@ from lerobot_nb.prepare.embodiment import (
 )
 from lerobot_nb.prepare.meta import embodiment_stats, normalizer_stats, read_prepared
 from lerobot_nb.prepare.normalize import normalize, unnormalize
-from lerobot_nb.prepare.run import PrepareSummary, common_cameras, prepare_datasets
+from lerobot_nb.prepare.run import PrepareSummary, common_cameras, parse_source, prepare_datasets
 
 __all__ = [
     "SHARED_KEYS",
@@ -35,6 +35,7 @@ __all__ = [
     "normalize",
     "normalizer_stats",
     "parse_embodiments",
+    "parse_source",
     "prepare_datasets",
     "read_prepared",
     "unnormalize",

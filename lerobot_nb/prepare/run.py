@@ -38,13 +38,21 @@ REPLACED = (STATE, ACTION)
 _CAMERA_PREFIX = "observation.images."
 
 
-def parse_source(spec: str | Path, default: str) -> tuple[Path, str]:
-    """`SRC` or `SRC:NAME` -> (dataset folder, embodiment name). An existing folder is always
-    a path, even with a colon in its name; otherwise the text after the last colon is the name."""
+def _split(spec: str | Path) -> tuple[Path, str | None]:
     text = str(spec)
     if ":" in text and not Path(text).expanduser().exists():
         path, name = text.rsplit(":", 1)
         return Path(path), name
+    return Path(text), None
+
+
+def parse_source(spec: str | Path, default: str) -> tuple[Path, str]:
+    """`SRC` or `SRC:NAME` -> (dataset folder, embodiment name). An existing folder is always
+    a path, even with a colon in its name; otherwise the text after the last colon is the name."""
+    path, name = _split(spec)
+    if name is not None:
+        return path, name
+    text = str(spec)
     if not default:
         raise LerobotNbError(
             "no embodiment: name it as SRC:NAME or give --embodiment NAME (shipped: xarm7, mano, so100, "
@@ -179,7 +187,7 @@ def _stream_info(feature: dict[str, Any]) -> dict[str, Any]:
 
 def common_cameras(datasets: Sequence[str | Path]) -> tuple[str, ...]:
     """The cameras every dataset (`SRC` or `SRC:NAME`) has alike, so they can be merged as they are."""
-    sources = [SourceDataset(parse_source(d, "-")[0]) for d in datasets]
+    sources = [SourceDataset(_split(d)[0]) for d in datasets]
     first = sources[0]
     return tuple(
         key
