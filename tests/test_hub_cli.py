@@ -37,8 +37,9 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> RecordingHub:
 
 
 def test_push_is_listed_after_stats() -> None:
-    # the data flow: validate, stats, curate (edits a validated dataset), then push
-    assert SUBCOMMANDS.index("push") == SUBCOMMANDS.index("curate") + 1 == SUBCOMMANDS.index("stats") + 2
+    # the data flow: validate, stats, curate (edits a validated dataset), prepare (for training), then push
+    assert SUBCOMMANDS.index("push") == SUBCOMMANDS.index("prepare") + 1 == SUBCOMMANDS.index("curate") + 2
+    assert SUBCOMMANDS.index("curate") == SUBCOMMANDS.index("stats") + 1
     assert SUBCOMMANDS.index("notebooks") == SUBCOMMANDS.index("push") + 1
 
 

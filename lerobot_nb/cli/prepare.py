@@ -30,13 +30,13 @@ def register(sub: Any) -> None:
         metavar="SRC[:EMBODIMENT]",
         help="LeRobot v3.0 dataset folder(s), merged in order",
     )
-    add_config_arguments(parser, PrepareConfig)
+    add_config_arguments(parser, PrepareConfig, skip=("datasets",))
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from lerobot_nb.prepare import PrepareConfig, prepare_datasets
 
-    summary = prepare_datasets(args.datasets, config_from_args(PrepareConfig, args))
+    summary = prepare_datasets((), config_from_args(PrepareConfig, args, datasets=tuple(args.datasets)))
     print(summary.render(), file=sys.stdout, flush=True)
     return 0

@@ -21,6 +21,10 @@ class PrepareConfig(RewriteConfig):
     A source names its embodiment as `SRC:NAME`; `embodiment` is the one of every source that does not.
     """
 
+    datasets: tuple[str, ...] = help_field(
+        (),
+        "the LeRobot v3.0 dataset folders, each SRC or SRC:EMBODIMENT, merged in order (the CLI's positionals)",
+    )
     embodiment: str = help_field(
         "",
         "embodiment of every dataset that does not name its own as SRC:NAME (shipped: xarm7, mano, so100, "

@@ -97,7 +97,9 @@ class PrepareSummary:
 
 
 def prepare_datasets(datasets: Sequence[str | Path], config: PrepareConfig) -> PrepareSummary:
-    """Write `datasets` (each `SRC` or `SRC:NAME`) as one prepared dataset at `config.output`."""
+    """Write `datasets` (each `SRC` or `SRC:NAME`; empty: `config.datasets`) as one prepared
+    dataset at `config.output`."""
+    datasets = list(datasets) or list(config.datasets)
     if not datasets:
         raise LerobotNbError("no dataset given")
     if not config.output:
