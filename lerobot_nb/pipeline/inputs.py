@@ -18,7 +18,7 @@ from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.pipeline.source import EpisodeSource, FileSource, ServedSource
 from lerobot_nb.server import ServerConfig
 from lerobot_nb.sources.discover import Recording, discover_recordings, find_inputs
-from lerobot_nb.sources.formats import EpisodeReader
+from lerobot_nb.sources.formats import REGRID_INDEX, EpisodeReader
 
 __all__ = ["Inputs"]
 
@@ -88,6 +88,9 @@ class Inputs:
                 "the recording does not say its frame rate: pass fps (CLI --fps N, one record = one frame)",
                 file=where,
             )
+        regrid = values.pop(REGRID_INDEX, None)
+        if regrid and "index" not in given and "fps" in given and given["fps"] != self.defaults.get("fps"):
+            values["index"] = regrid  # another rate than the data's own: re-grid on its clock
         if self.ticked and values.get("sequence_rate") is None and "fps" in values:
             values["sequence_rate"] = values["fps"]
         return config_from_mapping(AlignConfig, values)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from lerobot_nb.episode import RecordedEpisode, TimelineKind
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.sources.cache import content_key
+from lerobot_nb.sources.formats import REGRID_INDEX
 from lerobot_nb.sources.xgym_episode import TIMELINES, XgymEpisode, load_episode
 from lerobot_nb.sources.xgym_files import (
     EpisodeFiles,
@@ -120,7 +121,8 @@ class XgymReader:
         return TIMELINES
 
     def defaults(self) -> dict[str, Any]:
-        """Identity grid (`record` at `hz`), the default state/action streams, every camera, the task."""
+        """Identity grid (`record` at `hz`), the default state/action streams, every camera, the task,
+        and `time` as the timeline for any other fps."""
         hz, layout = self._layout.hz, self._layout
         cameras = list(layout.shapes)
         return {
@@ -131,6 +133,8 @@ class XgymReader:
             "action_path": tuple(entity_of(n) for n in ACTION_STREAMS if n in layout.numeric),
             "image": tuple(f"{camera_key(c, cameras)}:{entity_of(c)}" for c in cameras),
             "task_path": TASK_PATH,
+            # another fps than the recorder's re-grids on the record times, not on record numbers
+            REGRID_INDEX: "time",
         }
 
     def files(self, episode_id: str) -> EpisodeFiles:
