@@ -27,11 +27,6 @@ from lerobot_nb.episode import RecordedEpisode, TimelineKind
 __all__ = ["FORMATS", "EpisodeReader", "FormatModule", "SourceFormat", "format_named", "format_of"]
 
 
-#: A key a reader's `defaults()` may hold besides `AlignConfig` fields: the timeline to align on
-#: when the fps asked for differs from the data's own (xgym: `time` instead of `record`).
-REGRID_INDEX = "regrid_index"
-
-
 class EpisodeReader(Protocol):
     """Direct access to the episodes of one ticked input (a folder or file), one at a time."""
 

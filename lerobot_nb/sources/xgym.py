@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 from lerobot_nb.episode import RecordedEpisode, TimelineKind
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.sources.cache import content_key
-from lerobot_nb.sources.formats import REGRID_INDEX
 from lerobot_nb.sources.xgym_episode import TIMELINES, XgymEpisode, load_episode
 from lerobot_nb.sources.xgym_files import (
     EpisodeFiles,
@@ -121,8 +120,7 @@ class XgymReader:
         return TIMELINES
 
     def defaults(self) -> dict[str, Any]:
-        """Identity grid (`record` at `hz`), the default state/action streams, every camera, the task,
-        and `time` as the timeline for any other fps."""
+        """Identity grid (`record` at `hz`), the default state/action streams, every camera, the task."""
         hz, layout = self._layout.hz, self._layout
         cameras = list(layout.shapes)
         return {
@@ -133,8 +131,6 @@ class XgymReader:
             "action_path": tuple(entity_of(n) for n in ACTION_STREAMS if n in layout.numeric),
             "image": tuple(f"{camera_key(c, cameras)}:{entity_of(c)}" for c in cameras),
             "task_path": TASK_PATH,
-            # another fps than the recorder's re-grids on the record times, not on record numbers
-            REGRID_INDEX: "time",
         }
 
     def files(self, episode_id: str) -> EpisodeFiles:
@@ -239,5 +235,15 @@ def to_recordings(path: Path, cache_dir: Path) -> list[Recording]:
     for episode in reader.episode_ids():
         rrd, notes = reader.converted(episode, cache_dir)
         source = reader.files(episode).dat.resolve()
-        out.append(Recording(source, rrd.resolve(), episode, format="xgym", defaults=defaults, notes=notes))
+        out.append(
+            Recording(
+                source,
+                rrd.resolve(),
+                episode,
+                format="xgym",
+                defaults=defaults,
+                timelines=reader.timelines(),
+                notes=notes,
+            )
+        )
     return out
