@@ -9,6 +9,7 @@ from typing import Any
 
 from lerobot_nb.align import AlignConfig
 from lerobot_nb.config import add_config_arguments, config_from_args, given_args
+from lerobot_nb.curate.episodes import CurationConfig
 from lerobot_nb.enrich.language import LanguageConfig
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.export.config import ExportConfig
@@ -26,6 +27,7 @@ def add_convert_arguments(parser: argparse.ArgumentParser, *, server_skip: tuple
         parser.add_argument_group("recordings / server"), ServerConfig, skip=("recordings", *server_skip)
     )
     add_config_arguments(parser.add_argument_group("alignment"), AlignConfig)
+    add_config_arguments(parser.add_argument_group("curation"), CurationConfig)
     add_config_arguments(parser.add_argument_group("enrichment"), LanguageConfig)
     add_config_arguments(parser.add_argument_group("export"), ExportConfig)
 
@@ -48,7 +50,7 @@ def run_convert(
     args: argparse.Namespace, *, steps: StepsFactory | None = None, **server_overrides: Any
 ) -> int:
     """Build the configs from parsed flags, run the pipeline, print the summary table; exit code 0."""
-    from lerobot_nb.pipeline import Inputs, make_steps, run_pipeline
+    from lerobot_nb.pipeline import Inputs, curation_steps, make_steps, run_pipeline
 
     server = config_from_args(ServerConfig, args, **server_overrides)
     if not server.recordings and not server.server_url:
@@ -57,9 +59,10 @@ def run_convert(
     if not export.output:
         raise LerobotNbError("--output is required")
     language = config_from_args(LanguageConfig, args)
+    curation = curation_steps(config_from_args(CurationConfig, args))  # a bad file fails before any work
     inputs = Inputs.discover(server)
     align = inputs.align_config(_with_language(given_args(AlignConfig, args), inputs.defaults, language))
-    chain = [*(steps(args, align) if steps else ()), *make_steps(language)]
+    chain = [*curation, *(steps(args, align) if steps else ()), *make_steps(language)]
     summary = run_pipeline(inputs.open(align), export, chain, inputs=inputs.paths)
     print(summary.render(), file=sys.stdout, flush=True)
     return 0

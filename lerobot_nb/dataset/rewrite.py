@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from lerobot_nb.dataset.config import RewriteConfig
 from lerobot_nb.dataset.plan import EditPlan, OutputLayout, ResolvedEdit, merged_layout, resolve
-from lerobot_nb.dataset.source import TEXT_DTYPES, SourceDataset
+from lerobot_nb.dataset.source import TEXT_DTYPES, SourceDataset, feature_array
 from lerobot_nb.dataset.summary import RewriteSummary
 from lerobot_nb.dataset.video import PacketIndex, PacketReader, copy_cut, plan_cut
 from lerobot_nb.errors import LerobotNbError
@@ -271,7 +271,7 @@ class _Writer:
             elif feature["dtype"] == "image":
                 out[key] = image_stats(_png_frames(rows.column(key)), length=rows.num_rows)
             else:
-                out[key] = numeric_stats(_numpy(rows.column(key)))
+                out[key] = numeric_stats(feature_array(rows.column(key)))
         return out
 
     def _copy_video(
@@ -408,14 +408,6 @@ def _stats_status(edit: ResolvedEdit, repaired: set[str]) -> str:
     if repaired:
         return f"reused; recomputed {', '.join(sorted(repaired))} (uint8 overflow)"
     return "reused"
-
-
-def _numpy(column: pa.ChunkedArray) -> np.ndarray:
-    """A feature column as (N,) or (N, D) numpy in its stored dtype."""
-    array = column.combine_chunks()
-    if pa.types.is_fixed_size_list(array.type):
-        return np.asarray(array.flatten().to_numpy(zero_copy_only=False)).reshape(len(array), -1)
-    return np.asarray(array.to_numpy(zero_copy_only=False))
 
 
 def _png_frames(column: pa.ChunkedArray) -> list[np.ndarray]:
