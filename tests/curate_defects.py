@@ -19,9 +19,15 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from lerobot_nb.align import AlignConfig
+from lerobot_nb.curate import ScoreConfig, Scores, score_recordings
+from lerobot_nb.notebooks import load_params, notebook_dir
+from lerobot_nb.pipeline import Inputs, iterate_pipeline
+from lerobot_nb.server import ServerConfig
 from lerobot_nb.sources import sample as generator
 from lerobot_nb.sources.pusht_sim import SIM_HZ
 from lerobot_nb.sources.sample import SampleConfig, SampleStream
@@ -32,6 +38,25 @@ SPIKE_AT_S, SPIKE_S, SPIKE_PX = 4.0, 0.1, 90.0
 GAP_AT_S, GAP_S = 3.0, 0.8
 EPISODES = 6
 CONFIG = SampleConfig(episodes=EPISODES, mcap=False)
+
+#: The notebooks' sample alignment parameters (fps, index, streams, cameras).
+SAMPLE_ALIGN = {
+    k: v
+    for k, v in load_params(notebook_dir() / "params/sample.yaml").items()
+    if k in AlignConfig.__dataclass_fields__
+}
+
+
+def align(recordings: Path, **extra: Any) -> tuple[Inputs, AlignConfig]:
+    """The inputs and alignment of the notebooks' sample parameters (plus `extra`)."""
+    inputs = Inputs.discover(ServerConfig(recordings=(str(recordings),)))
+    return inputs, inputs.align_config({**SAMPLE_ALIGN, **extra})
+
+
+def score(recordings: Path, config: ScoreConfig | None = None, **extra: Any) -> Scores:
+    """Scores of `recordings` aligned as the notebooks align the samples, before export."""
+    inputs, aligned = align(recordings, **extra)
+    return score_recordings(iterate_pipeline(inputs.open(aligned)), config, source=str(recordings))
 
 
 @dataclass(frozen=True)

@@ -20,42 +20,26 @@ from curate_defects import (
     GAP_AT_S,
     GAP_S,
     HEAD_S,
+    SAMPLE_ALIGN,
     SPIKE_AT_S,
     TAIL_S,
+    align,
     recording_start_ns,
+    score,
     write_defect_recordings,
 )
 from fixture_files import fixture
 
-from lerobot_nb.align import AlignConfig
 from lerobot_nb.cli.main import main
-from lerobot_nb.curate import ScoreConfig, Scores, score_dataset, score_recordings
+from lerobot_nb.curate import ScoreConfig, Scores, score_dataset
 from lerobot_nb.export.config import ExportConfig
-from lerobot_nb.notebooks import load_params, notebook_dir
-from lerobot_nb.pipeline import Inputs, iterate_pipeline, run_pipeline
-from lerobot_nb.server import ServerConfig
+from lerobot_nb.pipeline import run_pipeline
 from lerobot_nb.sources.sample import sample_recordings
 
 pytestmark = pytest.mark.slow
 
-#: The notebooks' sample alignment parameters (fps, index, streams, cameras).
-SAMPLE_ALIGN = {
-    k: v
-    for k, v in load_params(notebook_dir() / "params/sample.yaml").items()
-    if k in AlignConfig.__dataclass_fields__
-}
 FPS = SAMPLE_ALIGN["fps"]
 STRIDE_S = 2 / FPS  # cameras are compared every round(fps / camera_sample_hz) = 2 frames at 10 fps
-
-
-def align(recordings: Path, **extra: Any) -> tuple[Inputs, AlignConfig]:
-    inputs = Inputs.discover(ServerConfig(recordings=(str(recordings),)))
-    return inputs, inputs.align_config({**SAMPLE_ALIGN, **extra})
-
-
-def score(recordings: Path, config: ScoreConfig | None = None, **extra: Any) -> Scores:
-    inputs, config_ = align(recordings, **extra)
-    return score_recordings(iterate_pipeline(inputs.open(config_)), config, source=str(recordings))
 
 
 def flags(scores: Scores) -> set[tuple[str, str]]:
