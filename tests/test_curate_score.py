@@ -143,13 +143,14 @@ def test_gap_splits_and_is_reported_by_the_piece_after_it(recording_scores: Scor
     end_s = (int(before.ticks[-1]) - recording_start_ns(4)) / 1e9  # type: ignore[index]
     assert GAP_AT_S - 0.05 < end_s <= GAP_AT_S + 0.04
     gap = finding(s, "pusht_004#1", "gap")
-    assert gap["at_s"] == 0.0  # it lies before the piece's first tick
-    assert gap["length_s"] == pytest.approx(
-        GAP_S + 0.02, abs=0.03
-    )  # the samples around the hole are 20 ms apart
-    assert "observation.state has no sample for" in gap["reason"]
+    assert (gap["at_s"], gap["length_s"]) == (0.0, 0.0)  # it lies just before the piece's first tick
+    assert gap["reason"].startswith("observation.state had no sample for 0.8")
+    assert gap["reason"].endswith("s just before this piece (it split the recording)")
     row = s.table.filter(pl.col("recording") == "pusht_004#1").row(0, named=True)
     assert row["gaps"] == 1 and row["stale_fraction"] > 0.05
+    assert row["max_gap_s"] == pytest.approx(
+        GAP_S + 0.02, abs=0.03
+    )  # the samples around the hole: 20 ms apart
 
 
 def test_gap_inside_an_episode_with_flagged_ticks(defects: Path) -> None:

@@ -36,11 +36,15 @@ MOTION_KEYS = ("action", "observation.state")
 
 @dataclass(frozen=True)
 class Gap:
-    """A source interval of one stream longer than the gap limit: starts `at_s`, lasts `length_s`."""
+    """A source interval of one stream longer than the gap limit: starts `at_s`, lasts `length_s`.
+
+    `before` marks a gap that ended just before the episode's first tick (it split the recording:
+    `at_s` is then 0)."""
 
     stream: str
     at_s: float
     length_s: float
+    before: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,7 @@ def _gaps(stream: str, t: StreamTiming, fps: int, gap_s: float) -> Iterator[Gap]
     for i in gaps(t.sample_s, gap_s):
         a, b = float(t.sample_s[i]), float(t.sample_s[i + 1])
         if start < b <= last:
-            yield Gap(stream, max(0.0, a - first), b - a)
+            yield Gap(stream, max(0.0, a - first), b - a, before=a < first)
 
 
 # -- datasets ------------------------------------------------------------------------------------

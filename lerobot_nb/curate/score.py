@@ -496,14 +496,12 @@ def _alignment(ep: EpisodeData, config: ScoreConfig, row: dict[str, Any], out: l
         detail = f"{a.dropped} dropped" if a.dropped else f"{a.worst_stream} beyond its tolerance"
         out.append(Finding("stale", f"{stale:.0%} of the ticks stale ({detail})"))
     for g in a.gaps:
-        out.append(
-            Finding(
-                "gap",
-                f"{g.stream} has no sample for {g.length_s:.2f} s from {g.at_s:.2f} s",
-                g.at_s,
-                g.length_s,
-            )
-        )
+        if g.before:  # the gap split the recording: it lies before this piece's first tick
+            reason = f"{g.stream} had no sample for {g.length_s:.2f} s just before this piece (it split the recording)"
+            out.append(Finding("gap", reason, 0.0, 0.0))
+        else:
+            reason = f"{g.stream} has no sample for {g.length_s:.2f} s from {g.at_s:.2f} s"
+            out.append(Finding("gap", reason, g.at_s, g.length_s))
 
 
 def _cameras(
