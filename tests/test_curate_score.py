@@ -181,14 +181,17 @@ def test_clean_sample_episodes_are_not_flagged() -> None:
         assert s.table["stale_fraction"].max() == 0.0 and s.table["gaps"].max() == 0
 
 
-def test_the_exported_dataset_scores_the_same(
-    defects: Path, recording_scores: Scores, tmp_path: Path
-) -> None:
-    """After export the motion, camera and duplicate findings are the same (the alignment's are gone)."""
+@pytest.fixture(scope="module")
+def exported(defects: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     inputs, config = align(defects)
-    out = tmp_path / "ds"
+    out = tmp_path_factory.mktemp("exported") / "ds"
     run_pipeline(inputs.open(config), ExportConfig(output=str(out), progress=False), inputs=inputs.paths)
-    s = score_dataset(out)
+    return out
+
+
+def test_the_exported_dataset_scores_the_same(exported: Path, recording_scores: Scores) -> None:
+    """After export the motion, camera and duplicate findings are the same (the alignment's are gone)."""
+    s = score_dataset(exported)
     assert s.kind == "dataset" and s.table["episode_index"].to_list() == list(range(7))
     assert s.table["recording"].to_list() == recording_scores.table["recording"].to_list()
     assert flags(s) == {f for f in PLANTED_FLAGS if f[1] not in ("gap", "stale")}
@@ -281,3 +284,28 @@ def test_trace_times_are_frame_numbers(recording_scores: Scores) -> None:
     for trace in ep.cameras:
         np.testing.assert_array_equal(trace.frames, np.arange(0, ep.length, 2))
         assert np.isnan(trace.diff[0]) and (trace.diff[1:] > 6).all()
+
+
+def test_keyframe_only_decoding_gives_the_same_traces(
+    exported: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The export's GOP of 2 makes every sampled frame (every 2nd) a keyframe: decoding only those
+    gives exactly the traces of a full decode."""
+    from lerobot_nb.curate import cameras
+
+    fast = score_dataset(exported)
+    calls: list[bool] = []
+    original = cameras._decoded
+
+    def full(path: Path, *, keyframes_only: bool = False):  # type: ignore[no-untyped-def]
+        calls.append(keyframes_only)
+        return original(path, keyframes_only=False)
+
+    monkeypatch.setattr(cameras, "_decoded", full)
+    slow = score_dataset(exported)
+    assert calls == [True, True]  # one file per camera, both eligible for the shortcut
+    for a, b in zip(fast.episodes, slow.episodes, strict=True):
+        for ta, tb in zip(a.cameras, b.cameras, strict=True):
+            np.testing.assert_array_equal(ta.frames, tb.frames)
+            np.testing.assert_array_equal(ta.mean, tb.mean)
+            np.testing.assert_array_equal(ta.diff, tb.diff)

@@ -1,9 +1,11 @@
 """Camera pictures sampled for scoring: every `stride`-th frame as a small grey thumbnail, compared in order.
 
-Inter-coded video can only be decoded in order, so every frame is still decoded, but only the
-sampled ones are converted to RGB and reduced to a 32 x 32 grey thumbnail (area average, which
-also averages sensor noise away); consecutive samples are compared on those. A trace per camera
-and episode is all that is kept: a few bytes per sample, never the pictures.
+Only the sampled frames are converted to RGB and reduced to a 32 x 32 grey thumbnail (area
+average, which also averages sensor noise away); consecutive samples are compared on those. A
+video file is decoded once, in order; when every sampled frame is a keyframe (lerobot's and this
+package's default GOP of 2 with an even stride) the decoder skips the other frames
+(`skip_frame="NONKEY"`), else inter-coded frames must all be decoded. A trace per camera and
+episode is all that is kept: a few bytes per sample, never the pictures.
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ def trace_videos(
     starts = np.array([s.from_s for s in ordered])
     builders = {s.episode: _Builder(key) for s in ordered}
     try:
-        for t, frame in _decoded(path):
+        for t, frame in _decoded(path, keyframes_only=_samples_are_keyframes(path, ordered, fps, stride)):
             i = int(np.searchsorted(starts, t + 0.5 / fps, side="right")) - 1
             if i < 0:
                 continue
@@ -130,11 +132,29 @@ def trace_videos(
     return {episode: b.trace() for episode, b in builders.items()}
 
 
-def _decoded(path: Path) -> Iterator[tuple[float, av.VideoFrame]]:
-    """(seconds, frame) of every frame of the file's first video stream, in order."""
+def _samples_are_keyframes(path: Path, segments: Sequence[Segment], fps: int, stride: int) -> bool:
+    """Whether every frame to sample is a keyframe of the file (from its packets, nothing decoded)."""
+    from lerobot_nb.dataset.video import PacketIndex
+
+    index = PacketIndex.read(path)
+    keys = np.sort(index.pts[index.keyframe] * float(index.time_base))
+    wanted = np.concatenate(
+        [s.from_s + np.arange(0, s.length, stride) / fps for s in segments] or [np.zeros(0)]
+    )
+    if not len(keys) or not len(wanted):
+        return False
+    i = np.clip(np.searchsorted(keys, wanted), 1, len(keys) - 1)
+    nearest = np.minimum(np.abs(keys[i] - wanted), np.abs(keys[i - 1] - wanted))
+    return bool(np.all(nearest < 0.5 / fps))
+
+
+def _decoded(path: Path, *, keyframes_only: bool = False) -> Iterator[tuple[float, av.VideoFrame]]:
+    """(seconds, frame) of every frame (or every keyframe) of the file's first video stream, in order."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        if keyframes_only:
+            stream.codec_context.skip_frame = "NONKEY"
         time_base = stream.time_base
         for frame in container.decode(stream):
             if frame.pts is not None and time_base is not None:
