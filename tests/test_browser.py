@@ -250,17 +250,17 @@ def test_align_picker_updates_the_preview(
     page.locator(".widget-vbox").last.screenshot(path=str(ARTIFACTS / "02_align_picker.png"))
 
 
-def test_curate_controls_write_the_file(jupyterlab: tuple[str, Path], browser: Any) -> None:
+def test_curate_controls_write_the_file(jupyterlab: tuple[str, Path], defects: Path, browser: Any) -> None:
     """07 after Run All on planted defects: the viewer and the figures render; choosing an episode and
     clicking drop / keep rewrites curation.yaml on disk."""
-    from curate_defects import align, write_defect_recordings
+    from curate_defects import align
 
     from lerobot_nb.curate import read_curation
     from lerobot_nb.export.config import ExportConfig
     from lerobot_nb.pipeline import run_pipeline
 
     url, root = jupyterlab
-    recordings = write_defect_recordings(root / "defects")
+    recordings = defects
     inputs, config = align(recordings)
     dataset = root / "dataset"
     run_pipeline(inputs.open(config), ExportConfig(output=str(dataset), progress=False), inputs=inputs.paths)

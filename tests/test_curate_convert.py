@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from curate_defects import SAMPLE_ALIGN, write_defect_recordings
+from curate_defects import SAMPLE_ALIGN
 from dataset_support import data, episodes, frames, info, tasks, video_keys
 from export_support import psnr
 
@@ -44,10 +44,10 @@ def align_flags() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, str]:
+def runs(defects: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, str]:
     """(convert + curate apply, convert --curation, plain convert, what convert --curation printed)."""
     tmp = tmp_path_factory.mktemp("convert")
-    recordings = write_defect_recordings(tmp / "recordings")
+    recordings = defects
     curation = tmp / "curation.yaml"
     curation.write_text(CURATION)
     plain, applied, direct = tmp / "plain", tmp / "applied", tmp / "direct"

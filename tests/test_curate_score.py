@@ -26,7 +26,6 @@ from curate_defects import (
     align,
     recording_start_ns,
     score,
-    write_defect_recordings,
 )
 from fixture_files import fixture
 
@@ -57,11 +56,6 @@ def grid_start_s(scores: Scores, episode: str, index: int) -> float:
     ticks = scores.episode(episode).ticks
     assert ticks is not None
     return (int(ticks[0]) - recording_start_ns(index)) / 1e9
-
-
-@pytest.fixture(scope="module")
-def defects(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_defect_recordings(tmp_path_factory.mktemp("defects"))
 
 
 @pytest.fixture(scope="module")

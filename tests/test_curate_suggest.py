@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from curate_defects import SAMPLE_ALIGN, score, write_defect_recordings
+from curate_defects import SAMPLE_ALIGN, score
 
 from lerobot_nb.cli.main import main
 from lerobot_nb.curate import Curation, EpisodeDecision, Scores, read_curation
@@ -89,11 +89,6 @@ def test_trim_for_keeps_exactly_the_moving_frames() -> None:
     assert trim_for(row, 1.5) == (0.0, 7.7 - 1.6)  # only the tail is longer than the limit
     assert trim_for(row, 2.0) is None
     assert trim_for({"idle_head_s": None, "idle_tail_s": None, "duration_s": 1.0}, 0.0) is None
-
-
-@pytest.fixture(scope="module")
-def defects(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_defect_recordings(tmp_path_factory.mktemp("defects"))
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from curate_defects import SAMPLE_ALIGN, score, write_defect_recordings
+from curate_defects import SAMPLE_ALIGN, score
 
 from lerobot_nb.curate import read_curation, score_dataset
 from lerobot_nb.curate.suggest import SuggestConfig, suggest
@@ -17,11 +17,6 @@ from lerobot_nb.notebooks import RunResult, notebook_dir, read_results, run_note
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("notebooks")]
 
 SAMPLE_YAML = notebook_dir() / "params" / "sample.yaml"
-
-
-@pytest.fixture(scope="module")
-def defects(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_defect_recordings(tmp_path_factory.mktemp("defects"))
 
 
 @pytest.fixture(scope="module")
