@@ -1,8 +1,8 @@
 """Alignment throughput: 1 h of 7-DoF state at 200 Hz + 6-DoF action at 100 Hz (jittered) onto 30 fps.
 
 Prints source rows per second for the numpy core (per policy) and for the whole server path
-(`align_episode`: query, checks, grid, resampling, server latest-at pushdown, report), against
-the 1 M rows/s target. Run: `.venv/bin/python benchmarks/bench_align.py [--minutes 60]`.
+(`align_episode`: query, checks, grid, resampling, report) with the default numpy latest-at and
+with the server's own latest-at (`--pushdown`), against the 1 M rows/s target. Run: `.venv/bin/python benchmarks/bench_align.py [--minutes 60]`.
 """
 
 from __future__ import annotations
@@ -84,8 +84,8 @@ def main() -> None:
         rec.disconnect()
         with RecordingServer(ServerConfig(recordings=(str(path),))) as server:
             for label, cfg in (
-                ("server path, latest pushed down", AlignConfig(fps=args.fps, task="bench")),
-                ("server path, latest in numpy", AlignConfig(fps=args.fps, task="bench", pushdown=False)),
+                ("server path, default (numpy)", AlignConfig(fps=args.fps, task="bench")),
+                ("server path, --pushdown", AlignConfig(fps=args.fps, task="bench", pushdown=True)),
                 ("server path, linear", AlignConfig(fps=args.fps, task="bench", policy="linear")),
             ):
                 ep = align_episode(server.dataset, "bench", cfg)  # warm-up (and sanity check)

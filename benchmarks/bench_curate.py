@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from lerobot_nb.curate import ScoreConfig, score_dataset
-from lerobot_nb.dataset.source import SourceDataset
 from lerobot_nb.episode import AlignedEpisode
 from lerobot_nb.export import ExportConfig, export_dataset
+from lerobot_nb.lerobot_v3.dataset import SourceDataset
 from lerobot_nb.validate.video_scan import scan_video
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -70,7 +70,7 @@ def main() -> None:
         score_dataset(out, ScoreConfig(cameras=False))  # warm imports
         dataset = SourceDataset(out)
         videos = sorted(
-            {dataset.video(e, k).path for e in range(len(dataset.episodes)) for k in dataset.video_keys}
+            {dataset.video(e, k).path for e in range(dataset.num_episodes) for k in dataset.video_keys}
         )
         rows = [
             timed("scores without cameras", frames, lambda: score_dataset(out, ScoreConfig(cameras=False))),

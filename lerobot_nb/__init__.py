@@ -1,4 +1,4 @@
-"""lerobot_nb: robot recordings (.rrd, .mcap) to LeRobot v3.0 datasets, step by step.
+"""lerobot_nb: robot recordings (Rerun, MCAP, ROS bags, xgym, RLDS, LeRobot) to LeRobot v3.0 datasets.
 
 inspect -> align -> enrich -> export -> validate; each step has one frozen config dataclass
 shared by this API, the `lerobot-nb` CLI and the notebooks' papermill parameters.

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 
 from lerobot_nb.errors import LerobotNbError
 
-__all__ = ["DEFAULT_COMPONENT", "ColumnSpec", "closest_columns", "resolve_column"]
+__all__ = [
+    "DEFAULT_COMPONENT",
+    "IMAGE_COMPONENTS",
+    "IMAGE_KINDS",
+    "ColumnSpec",
+    "closest_columns",
+    "image_kind",
+    "resolve_column",
+]
 
 #: The component a bare entity path means, per role (reference CLI: Scalars for action and state,
 #: TextDocument for the task).
@@ -16,6 +24,22 @@ DEFAULT_COMPONENT = {
     "numeric": "Scalars:scalars",
     "task": "TextDocument:text",
 }
+
+#: Image kind (the `kind` of a camera `key:path:kind`) -> the component that holds its frames.
+IMAGE_COMPONENTS: dict[str, str] = {
+    "raw": "Image:buffer",
+    "compressed": "EncodedImage:blob",
+    "video": "VideoStream:sample",
+}
+#: The kinds a camera spec may name: the three stream kinds, and `file` (a video file beside the
+#: recording, read without the server).
+IMAGE_KINDS: tuple[str, ...] = (*IMAGE_COMPONENTS, "file")
+_KIND_OF_ARCHETYPE = {component.split(":", 1)[0]: kind for kind, component in IMAGE_COMPONENTS.items()}
+
+
+def image_kind(archetype: str) -> str | None:
+    """The image kind an archetype's frames are (`EncodedImage` -> `compressed`); None if no image."""
+    return _KIND_OF_ARCHETYPE.get(archetype)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
 import types
 import typing
 from collections.abc import Mapping
@@ -19,8 +20,10 @@ from lerobot_nb.errors import LerobotNbError
 
 __all__ = [
     "add_config_arguments",
+    "as_flags",
     "config_from_args",
     "config_from_mapping",
+    "flag_name",
     "given_args",
     "help_field",
     "warn_deprecated",
@@ -53,8 +56,27 @@ def _strip_optional(tp: Any) -> tuple[Any, bool]:
     return tp, False
 
 
-def _flag(name: str, prefix: str) -> str:
+def flag_name(name: str, prefix: str = "") -> str:
+    """The CLI flag of config field `name`: `max_staleness_s` -> `--max-staleness-s`."""
     return "--" + (prefix + name).replace("_", "-")
+
+
+def as_flags(values: Mapping[str, Any]) -> str:
+    """Shell-quoted flags that give these field values (`{"fps": 15}` -> `--fps 15`).
+
+    None and () are left out (the field's default then applies), "" is given as `--name ''`
+    (explicitly nothing); a tuple repeats its flag; a bool is `--name` / `--no-name`.
+    """
+    parts: list[str] = []
+    for name, value in values.items():
+        if value is None or value == ():
+            continue
+        if isinstance(value, bool):
+            parts.append(flag_name(name) if value else flag_name("no_" + name))
+            continue
+        for item in value if isinstance(value, tuple | list) else (value,):
+            parts.append(f"{flag_name(name)} {shlex.quote(str(item))}")
+    return " ".join(parts)
 
 
 def add_config_arguments(
@@ -105,7 +127,7 @@ def add_config_arguments(
             kwargs.update(nargs="?", const=f.metadata["const"])
         if f.metadata.get("deprecated"):
             kwargs["help"] = argparse.SUPPRESS
-        parser.add_argument(_flag(f.name, prefix), **kwargs)
+        parser.add_argument(flag_name(f.name, prefix), **kwargs)
 
 
 def given_args(cls: type[Any], args: argparse.Namespace, *, prefix: str = "") -> dict[str, Any]:
@@ -113,7 +135,8 @@ def given_args(cls: type[Any], args: argparse.Namespace, *, prefix: str = "") ->
     return {
         f.name: getattr(args, prefix + f.name)
         for f in dataclasses.fields(cls)
-        if hasattr(args, prefix + f.name)
+        # a field that moved to another config under the same name: that config's flag, not this one's
+        if hasattr(args, prefix + f.name) and f.metadata.get("deprecated") != f.name
     }
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 __all__ = [
+    "LANGUAGE_STREAM",
     "AlignedEpisode",
     "EncodedVideo",
     "EpisodeSkipped",
@@ -25,6 +26,10 @@ __all__ = [
     "TextStream",
     "TimelineKind",
 ]
+
+#: The stream key under which a source offers the task embedding its recording carries (xgym's
+#: `task-*.npy`, RLDS `language_embedding`), for `--language-embedding npy`.
+LANGUAGE_STREAM = "/language_embedding"
 
 #: A timestamp timeline counts int64 nanoseconds; a sequence timeline counts steps (records, frames).
 TimelineKind = Literal["timestamp", "sequence"]
@@ -144,12 +149,14 @@ class NumericStream:
     """Samples of one numeric stream: `values[i]` (float64, shape (D,), NaN = missing) at `times[i]`.
 
     `times` is int64, non-decreasing, in the episode's index timeline unit (ns or steps);
-    `names` are the D dimension names when the source has them.
+    `names` are the D dimension names when the source has them; `dtype` is the source's own
+    (`float32`, `int64`, `bool`), which the aligned feature keeps when its values fit it.
     """
 
     times: np.ndarray
     values: np.ndarray
     names: tuple[str, ...] | None = None
+    dtype: str | None = None
 
     def __post_init__(self) -> None:
         if self.values.ndim != 2 or len(self.values) != len(self.times):

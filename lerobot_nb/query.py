@@ -148,7 +148,10 @@ def read_streams(
     order_index: str | None = None,
     time_range: tuple[int, int] | None = None,
 ) -> dict[str, StreamRows]:
-    """Raw rows of several columns of one episode on `index`, in one query.
+    """Raw rows of several columns of one episode on `index`, one query per entity.
+
+    Entities are queried apart: a joint query would join every stream onto the union of their
+    times (mostly nulls), which measured 1.6-1.9x slower on 1 h of 200 Hz + 100 Hz streams.
 
     Each column keeps only the rows where it is non-null, sorted by time (stable, so rows logged
     at the same time keep their log order). Static columns come back with no rows: use
@@ -156,10 +159,47 @@ def read_streams(
     returned in `StreamRows.order` (null where the row has none: -1). `time_range` `(lo, hi)`
     (inclusive, timeline units) keeps only rows in that window, filtered on the server.
     """
+    by_entity: dict[str, list[str]] = {}
+    for column in columns:
+        by_entity.setdefault(column.split(":", 1)[0], []).append(column)
+    out: dict[str, StreamRows] = {}
+    for entity, wanted in sorted(by_entity.items()):
+        got = _read_entity_streams(dataset, episode, entity, wanted, index, order_index, time_range)
+        out |= got if got is not None else {c: _no_rows(c) for c in wanted}
+    if (
+        by_entity
+        and all(not len(r) and pa.types.is_null(r.values.type) for r in out.values())
+        and not _has_timeline(dataset, episode, index)
+    ):
+        raise LerobotNbError(f"no timeline {index!r} in this episode", episode=episode)
+    return {c: out[c] for c in columns}
+
+
+def _no_rows(column: str) -> StreamRows:
+    return StreamRows(column, np.empty(0, np.int64), pa.array([], pa.null()))
+
+
+def _has_timeline(dataset: DatasetEntry, episode: str, index: str) -> bool:
+    """Whether any entity of the episode has rows on `index` (the schema lists it)."""
+    try:
+        return index in set(dataset.filter_segments([episode]).reader(index=index).schema().names)
+    except Exception:  # the server refuses an index it does not know
+        return False
+
+
+def _read_entity_streams(
+    dataset: DatasetEntry,
+    episode: str,
+    entity: str,
+    columns: Sequence[str],
+    index: str,
+    order_index: str | None,
+    time_range: tuple[int, int] | None,
+) -> dict[str, StreamRows] | None:
+    """`read_streams` for the columns of one entity (one query); None when the entity has no rows on `index`."""
     from datafusion import col as df_col
 
-    entities = sorted({c.split(":", 1)[0] for c in columns})
-    df = _episode_reader(dataset, episode, entities, index)
+    df = _episode_reader(dataset, episode, [entity], index)
     if time_range is not None:
         timestamp = pa.types.is_timestamp(df.schema().field(index).type)
         lo, hi = (_index_literal(v, timestamp) for v in time_range)
@@ -167,13 +207,13 @@ def read_streams(
     df = _projected(df, index, [*columns, *([order_index] if order_index else [])])
     table = fetch_table(df, episode=episode)
     if index not in table.column_names:
-        raise LerobotNbError(f"no timeline {index!r} in this episode", episode=episode)
+        return None
     times_all = table.column(index)
     order_all = table.column(order_index) if order_index and order_index in table.column_names else None
     out: dict[str, StreamRows] = {}
     for col in columns:
         if col not in table.column_names:
-            out[col] = StreamRows(col, np.empty(0, np.int64), pa.array([], pa.null()))
+            out[col] = _no_rows(col)
             continue
         cells = table.column(col)
         keep = pc.and_(pc.is_valid(cells), pc.is_valid(times_all))

@@ -27,7 +27,9 @@ class ServerConfig:
     """Where the recordings come from: files/folders served locally, or an existing server."""
 
     recordings: tuple[str, ...] = help_field(
-        (), "recording files or folders (.rrd, .mcap); ignored with --server-url", metavar="PATH"
+        (),
+        "recording files or folders (any format lerobot-nb reads); ignored with --server-url",
+        metavar="PATH",
     )
     server_url: str | None = help_field(
         None, "attach to this running server (rerun+http://host:port) instead of starting one"

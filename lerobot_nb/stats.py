@@ -23,7 +23,9 @@ two agree within 1e-5 for the mean and 5e-3 for the std):
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -105,18 +107,29 @@ def _assemble(
     return _ordered(out)
 
 
+def _level_counts(pixels: np.ndarray) -> np.ndarray:
+    """(C, 256) per-channel counts of the levels of (N, C) uint8 pixels."""
+    channels = pixels.shape[1]
+    offsets = (np.arange(channels, dtype=np.uint16) * 256)[None, :]
+    counts = np.bincount((pixels.astype(np.uint16) + offsets).ravel(), minlength=256 * channels)
+    return counts.reshape(channels, 256)
+
+
 def _uint8_stats(pixels: np.ndarray, count: int) -> FeatureStats:
-    """`_vector_stats` of (N, C) uint8 pixels from per-channel level counts (256 levels).
+    """`_vector_stats` of (N, C) uint8 pixels from per-channel level counts (256 levels)."""
+    return _counts_stats(_level_counts(pixels), pixels.shape[0], count)
+
+
+def _counts_stats(counts: np.ndarray, n: int, count: int) -> FeatureStats:
+    """`_vector_stats` of `n` pixels given as (C, 256) per-channel level counts.
 
     min, max, count and the quantiles are bit for bit `_vector_stats`'s (same histogram bins, same
     counts). mean and std are exact (integer sums, float64) where lerobot accumulates float32;
     the two agree to ~1e-7 relative. About 5x faster, which matters: image statistics were most
-    of the exporter's time beyond encoding.
+    of the exporter's time beyond encoding. Counts can be summed frame by frame, so no frame needs
+    to be kept.
     """
-    n, channels = pixels.shape
-    offsets = (np.arange(channels, dtype=np.uint16) * 256)[None, :]
-    counts = np.bincount((pixels.astype(np.uint16) + offsets).ravel(), minlength=256 * channels)
-    counts = counts.reshape(channels, 256)
+    channels = counts.shape[0]
     levels = np.arange(256, dtype=np.float32)  # the pixel values as float32, as lerobot sees them
     present = [np.flatnonzero(c) for c in counts]
     lo = np.array([levels[p[0]] for p in present], np.float32)
@@ -183,13 +196,46 @@ def _downscale(frame_hwc: np.ndarray) -> np.ndarray:
     return frame_hwc[::step, ::step]
 
 
+@dataclass
+class _Sampled:
+    """The sampled frames of one episode: uint8 ones as summed level counts, others as they are."""
+
+    seen: set[int] = field(default_factory=set)
+    counts: np.ndarray | None = None  # (C, 256), while every sampled frame is uint8
+    pixels: int = 0
+    frames: dict[int, np.ndarray] = field(default_factory=dict)  # once one frame is not uint8: all
+
+
+def _sampled(frames: Iterable[np.ndarray], times: Counter[int], last: int) -> _Sampled:
+    """Read `frames` up to index `last`, keeping of each sampled uint8 frame i only its level counts
+    (`times[i]` times); frames of another dtype are kept (downscaled) for `_vector_stats`."""
+    out = _Sampled()
+    for i, frame in enumerate(frames):
+        if i in times:
+            array = np.asarray(frame)
+            array = _downscale(array[:, :, None] if array.ndim == 2 else array)
+            out.seen.add(i)
+            if array.dtype == np.uint8 and not out.frames:
+                counts = _level_counts(array.reshape(-1, array.shape[-1])) * times[i]
+                out.counts = counts if out.counts is None else out.counts + counts
+                out.pixels += array.shape[0] * array.shape[1] * times[i]
+            else:
+                out.frames[i] = array
+        if i >= last:
+            break
+    if out.frames and out.counts is not None:  # the counts of the earlier uint8 frames cannot join
+        raise ValueError("image_stats needs frames of one dtype (uint8 frames mixed with others)")
+    return out
+
+
 def image_stats(
     frames: Iterable[np.ndarray], *, length: int | None = None, presampled: bool = False
 ) -> FeatureStats:
     """Per-channel statistics in [0, 1] of one episode's HxWxC uint8 RGB frames, shaped (C, 1, 1).
 
-    Only the frames lerobot samples are kept (`sample_frame_indices`), so a lazy iterable (a
-    `FrameSource`) is read once without holding the episode in memory. The length comes from
+    Only the frames lerobot samples count (`sample_frame_indices`), and of uint8 frames only their
+    per-channel level counts are kept, so a lazy iterable (a `FrameSource`) is read once in
+    constant memory, however long the episode. The length comes from
     `len(frames)` or `length=`; a plain iterator without either is materialised first.
     `count` is the number of sampled frames, as lerobot reports it. `presampled=True` says the
     frames already are lerobot's sample of a longer episode: all of them are used.
@@ -203,28 +249,23 @@ def image_stats(
     wanted = list(range(length)) if presampled else sample_frame_indices(length)
     if not wanted:
         raise ValueError("image_stats needs at least one frame")
-    keep = set(wanted)
-    picked: dict[int, np.ndarray] = {}
-    for i, frame in enumerate(frames):
-        if i in keep:
-            array = np.asarray(frame)
-            if array.ndim == 2:
-                array = array[:, :, None]
-            picked[i] = _downscale(array)
-        if i >= wanted[-1]:
-            break
-    if len(picked) != len(keep):
-        raise ValueError(f"image_stats expected {length} frames, got {max(picked, default=-1) + 1}")
-    # duplicates in `wanted` (never for lerobot's spacing, but cheap to honour) count twice
-    batch = np.stack([picked[i] for i in wanted])  # (S, H, W, C), contiguous
-    channels = batch.shape[-1]
-    pixels = batch.reshape(-1, channels)
-    many = pixels.shape[0] >= 2  # lerobot's rule for fewer rows is in _vector_stats
-    stats = (
-        _uint8_stats(pixels, batch.shape[0])
-        if many and pixels.dtype == np.uint8
-        else _vector_stats(pixels, batch.shape[0])
-    )
+    times = Counter(wanted)  # duplicates (never for lerobot's spacing, but cheap to honour) count twice
+    sampled = _sampled(frames, times, wanted[-1])
+    if len(sampled.seen) != len(times):
+        raise ValueError(f"image_stats expected {length} frames, got {max(sampled.seen, default=-1) + 1}")
+    if sampled.counts is not None and sampled.pixels >= 2:
+        stats = _counts_stats(sampled.counts, sampled.pixels, len(wanted))
+        channels = sampled.counts.shape[0]
+    else:
+        batch = np.stack([sampled.frames[i] for i in wanted])  # (S, H, W, C), contiguous
+        channels = batch.shape[-1]
+        pixels = batch.reshape(-1, channels)
+        many = pixels.shape[0] >= 2  # lerobot's rule for fewer rows is in _vector_stats
+        stats = (
+            _uint8_stats(pixels, batch.shape[0])
+            if many and pixels.dtype == np.uint8
+            else _vector_stats(pixels, batch.shape[0])
+        )
     return {
         name: value if name == "count" else (value / 255.0).reshape(channels, 1, 1)
         for name, value in stats.items()

@@ -116,7 +116,7 @@ def test_stale_ticks_are_dropped_exactly_where_brute_force_says(
     server: RecordingServer, streams: dict
 ) -> None:
     episode = "irregular_b"
-    pieces = align_segments(server.dataset, episode, AlignConfig(fps=FPS))
+    pieces = align_segments(server.dataset, episode, AlignConfig(fps=FPS, on_stale="drop", max_gap_s=None))
     start, end = _span(streams[episode])
     ticks = expected_ticks(start, end, FPS)
     keep = np.ones(len(ticks), bool)
@@ -192,6 +192,24 @@ def test_span_stream_takes_the_span_of_one_stream(server: RecordingServer, strea
     np.testing.assert_array_equal(ep.ticks, ticks[ticks >= st[0]])
 
 
+def test_by_default_stale_ticks_are_kept_and_flagged_where_brute_force_says(
+    server: RecordingServer, streams: dict
+) -> None:
+    episode = "irregular_b"
+    (ep,) = align_segments(server.dataset, episode, AlignConfig(fps=FPS, max_gap_s=None))
+    start, end = _span(streams[episode])
+    ticks = expected_ticks(start, end, FPS)
+    np.testing.assert_array_equal(ep.ticks, ticks)  # no tick dropped, no split
+    rows = {r["stream"]: r for r in ep.report.iter_rows(named=True)}
+    for key, entity in (("action", "/action"), ("observation.state", "/observation/state")):
+        times, values = streams[episode][entity]
+        tol = 2 * float(np.median(np.diff(times)))
+        latest = [brute_latest(times, values, int(t)) for t in ticks]
+        np.testing.assert_array_equal(ep.numeric[key], np.stack([v for v, _ in latest]))
+        assert rows[key]["flagged"] == sum(stale > tol for _, stale in latest) > 0
+        assert rows[key]["dropped"] == 0
+
+
 def test_iter_aligned_is_lazy_and_in_episode_order(server: RecordingServer) -> None:
     it = iter_aligned(
         server, AlignConfig(fps=FPS, max_staleness_s=10.0), episodes=["irregular_b", "irregular_a"]
@@ -204,7 +222,11 @@ def test_iter_aligned_is_lazy_and_in_episode_order(server: RecordingServer) -> N
 def test_report_counts_every_grid_tick_of_a_piece(server: RecordingServer, streams: dict) -> None:
     """Kept + dropped = the grid ticks of the piece (its run between gaps; all when unsplit)."""
     act = streams["irregular_a"]["/action"][0]
-    parts = align_segments(server.dataset, "irregular_a", AlignConfig(fps=FPS, span_stream="action"))
+    parts = align_segments(
+        server.dataset,
+        "irregular_a",
+        AlignConfig(fps=FPS, span_stream="action", on_stale="drop", max_gap_s=None),
+    )
     reps = [{r["stream"]: r for r in p.report.iter_rows(named=True)} for p in parts]
     n = len(expected_ticks(int(act[0]), int(act[-1]), FPS))
     assert sum(rep["action"]["grid_ticks"] for rep in reps) == n

@@ -174,7 +174,7 @@ def test_output_is_never_the_input(
     assert main(["curate", "apply", str(copy), "--output", str(tmp_path), "--overwrite"]) == 2
     assert "is inside the output folder" in capsys.readouterr().err
     assert main(["curate", "apply", str(copy), "--output", str(copy / "sub")]) == 2
-    assert "the output folder is inside the input folder" in capsys.readouterr().err
+    assert f"the output is inside the input dataset {copy}" in capsys.readouterr().err
     assert digest(copy) == before
 
 

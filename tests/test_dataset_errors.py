@@ -100,6 +100,7 @@ def test_merge_refuses_other_features_and_codecs(src: Path, tmp_path: Path) -> N
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_merge_of_other_encoder_tuning_keeps_frames_and_forgets_the_tuning(src: Path, tmp_path: Path) -> None:
     other = export(
         tmp_path / "crf18", [synthetic_episode("c", 8, 5, cameras=("front",))], codec="h264", crf=18

@@ -35,6 +35,7 @@ def _rewrite(
     return rewrite_dataset(EditPlan.of([src], edits), RewriteConfig(output=str(out), progress=False, **kw))  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["synthetic_v30_video_lerobot061", "synthetic_v30_video_lerobot044"])
 def test_lerobot_video_fixture(tmp_path: Path, name: str) -> None:
     src = copy_fixture(fixture(f"lerobot/{name}"), tmp_path)
@@ -56,6 +57,7 @@ def test_lerobot_video_fixture(tmp_path: Path, name: str) -> None:
     assert_loader_frames(out, "pyav")
 
 
+@pytest.mark.slow
 def test_lerobot_image_fixture_keeps_png_bytes(tmp_path: Path) -> None:
     src = copy_fixture(fixture("lerobot/synthetic_v30_image_lerobot044"), tmp_path)
     plan = ((1, 2, 9), (2, 0, 15))

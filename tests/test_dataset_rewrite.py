@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from dataset_support import (
@@ -22,7 +24,14 @@ from dataset_support import (
 )
 from export_support import frame, synthetic_episode
 
-from lerobot_nb.dataset import EditPlan, EpisodeEdit, RewriteConfig, merge_datasets, rewrite_dataset
+from lerobot_nb.dataset import (
+    EditPlan,
+    EpisodeEdit,
+    ResolvedEdit,
+    RewriteConfig,
+    merge_datasets,
+    rewrite_dataset,
+)
 from lerobot_nb.stats import aggregate_stats, image_stats, numeric_stats, stats_to_json
 
 LENGTHS = (12, 9, 15, 20)
@@ -51,6 +60,7 @@ def _plan(src: Path) -> EditPlan:
     return EditPlan.of([src], edits)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("codec", ["libsvtav1", "h264"])
 def test_trim_drop_split_keep_every_value_and_picture(tmp_path: Path, codec: str) -> None:
     aligned = _episodes()
@@ -116,6 +126,7 @@ def _check_stats(src: Path, out: Path, aligned: list) -> None:  # type: ignore[t
     assert json.loads((out / "meta/stats.json").read_text()) == json.loads(json.dumps(stats_to_json(folded)))
 
 
+@pytest.mark.slow
 def test_lerobot_loader_reads_the_kept_pictures_with_both_backends(tmp_path: Path) -> None:
     src = export(tmp_path / "src", _episodes(), codec="libsvtav1")
     rewrite_dataset(_plan(src), _config(tmp_path / "out", validate="off"))
@@ -171,3 +182,45 @@ def test_files_roll_at_the_size_limits(tmp_path: Path) -> None:
     for ep in range(4):
         assert_same_episode(src, ep, 2, 18, out, ep)
     assert info(out)["data_files_size_in_mb"] == 0.004
+
+
+class _Doubled:
+    """A column transform as `prepare` will use one: action doubled, a new scalar feature added."""
+
+    changed = frozenset({"action", "observation.speed"})
+
+    def features(self, features: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return {"observation.speed": {"dtype": "float32", "shape": [1], "names": None}, **features}
+
+    def apply(self, edit: ResolvedEdit, rows: pa.Table) -> pa.Table:
+        action = np.stack(rows["action"].to_numpy(zero_copy_only=False))
+        doubled = pa.FixedSizeListArray.from_arrays(pa.array((2 * action).ravel()), 6)
+        rows = rows.set_column(rows.column_names.index("action"), "action", doubled)
+        return rows.append_column("observation.speed", pa.array(np.abs(action[:, 0]), pa.float32()))
+
+
+@pytest.mark.slow
+def test_column_transform_rewrites_columns_and_their_stats_only(tmp_path: Path) -> None:
+    aligned = _episodes((12, 9))
+    src = export(tmp_path / "src", aligned, codec="h264")
+    plan = EditPlan.of([src], [EpisodeEdit(0, 0, 2, 10), EpisodeEdit(0, 1)])
+    rewrite_dataset(plan, _config(tmp_path / "out"), transform=_Doubled())  # fully validated
+    out = tmp_path / "out"
+    assert next(iter(info(out)["features"])) == "observation.speed"
+    table, rows = data(out), episodes(out)
+    for out_ep, (ep, start, end) in enumerate([(0, 2, 10), (1, 0, 9)]):
+        action = aligned[ep].numeric["action"][start:end]
+        mine = table.filter(np.asarray(table["episode_index"]) == out_ep)
+        np.testing.assert_array_equal(np.stack(mine["action"].to_numpy(zero_copy_only=False)), 2 * action)
+        np.testing.assert_array_equal(mine["observation.speed"].to_numpy(), np.abs(action[:, 0]))
+        assert rows[out_ep]["stats/action/std"] == numeric_stats(2 * action)["std"].tolist()
+        assert (
+            rows[out_ep]["stats/observation.speed/max"] == numeric_stats(np.abs(action[:, 0]))["max"].tolist()
+        )
+        for cam in CAMERAS:
+            key = f"observation.images.{cam}"
+            assert all(
+                np.array_equal(a, b)
+                for a, b in zip(frames(out, out_ep, key), frames(src, ep, key)[start:end], strict=True)
+            )
+    assert rows[1]["stats/observation.state/q50"] == episodes(src)[1]["stats/observation.state/q50"]  # reused

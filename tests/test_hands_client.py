@@ -72,7 +72,7 @@ def test_enrichment_through_websocket_matches_ground_truth(server: HamerTestServ
     samples = rhd_samples()
     blank = np.zeros((320, 320, 3), np.uint8)  # the server answers "error": no hand
     frames = [samples[0].image, blank, samples[1].image, samples[2].image]
-    result = run_hands(_episode(frames), _config(server.port, batch_size=3))
+    result = run_hands(_episode(frames), _config(server.port, hand_batch_size=3))
     ep = result.episode
     assert ep.length == 4
     left_present = ep.numeric[f"{P}.left.present"][:, 0]
@@ -147,7 +147,7 @@ def dataclass_replace(cfg: HandPoseConfig, **kw: object) -> HandPoseConfig:
 def test_misbehaving_server_keeps_every_frame(mode: str, expect: str) -> None:
     frames = [s.image for s in rhd_samples()]
     with HamerTestServer(_answers(), mode=mode) as srv:
-        cfg = _config(srv.port, hamer_timeout_s=0.3, hamer_retries=1, batch_size=2)
+        cfg = _config(srv.port, hamer_timeout_s=0.3, hamer_retries=1, hand_batch_size=2)
         cfg = dataclass_replace(cfg, hamer_timeout_s=0.3)
         result = run_hands(_episode(frames), cfg)
     assert result.episode.length == 3

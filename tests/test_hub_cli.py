@@ -37,7 +37,8 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> RecordingHub:
 
 
 def test_push_is_listed_after_stats() -> None:
-    assert SUBCOMMANDS.index("push") == SUBCOMMANDS.index("stats") + 1
+    # the data flow: validate, stats, curate (edits a validated dataset), then push
+    assert SUBCOMMANDS.index("push") == SUBCOMMANDS.index("curate") + 1 == SUBCOMMANDS.index("stats") + 2
     assert SUBCOMMANDS.index("notebooks") == SUBCOMMANDS.index("push") + 1
 
 
@@ -131,11 +132,12 @@ def test_subprocess_without_token_is_one_line_exit_2(dataset: Path, tmp_path: Pa
 
 @pytest.mark.slow
 def test_validating_first_does_not_make_the_push_offline(dataset: Path, tmp_path: Path) -> None:
-    """A writing command's order: import the hub flags, validate (its loader check sets
-    HF_HUB_OFFLINE=1 for lerobot), then push with that report: the push still goes online."""
+    """A writing command's order: validate (its loader check keeps lerobot off the Hub for that block
+    only), import the hub, then push with that report: the push still goes online."""
     script = (
-        "import sys; from lerobot_nb.hub import PushConfig, push_dataset; from lerobot_nb.validate import validate\n"
-        "report = validate(sys.argv[1]); import os; assert os.environ['HF_HUB_OFFLINE'] == '1'\n"
+        "import sys, os; from lerobot_nb.validate import validate\n"
+        "report = validate(sys.argv[1]); assert 'HF_HUB_OFFLINE' not in os.environ\n"
+        "from lerobot_nb.hub import PushConfig, push_dataset\n"
         "push_dataset(sys.argv[1], PushConfig(repo_id='lab/pick-red-block'), report=report)\n"
     )
     endpoint = f"http://127.0.0.1:{free_port()}"

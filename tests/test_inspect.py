@@ -15,7 +15,7 @@ import pytest
 from fixture_files import fixture, fixture_glob
 
 from lerobot_nb.errors import LerobotNbError
-from lerobot_nb.inspection import (
+from lerobot_nb.inspect import (
     Suggestion,
     list_columns,
     list_episodes,
@@ -27,6 +27,9 @@ from lerobot_nb.inspection import (
 )
 from lerobot_nb.query import read_streams
 from lerobot_nb.server import RecordingServer, open_recordings
+from lerobot_nb.sources.formats import FORMATS
+
+KNOWN_FORMATS = "expected " + ", ".join(f.description for f in FORMATS)
 
 FIXTURE_STREAMS = {  # column -> (rate the fixture was written with, samples per episode)
     "/action:Scalars:scalars": (30, 120),
@@ -179,17 +182,16 @@ def test_stream_summary_folds_episodes(fixture_server: RecordingServer) -> None:
 
 
 def test_cli_folds_many_episodes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from lerobot_nb.cli import inspect as inspect_cli
     from lerobot_nb.cli.main import main
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(inspect_cli, "PER_EPISODE_LIMIT", 1)
-        assert main(["inspect", *map(str, fixture_glob("rrd", "*.rrd"))]) == 0
-        out = capsys.readouterr().out
-        assert "streams over 2 episodes (on real_time; --per-episode for every row)" in out
-        assert "| episode_0 | /action" not in out
-        assert main(["inspect", *map(str, fixture_glob("rrd", "*.rrd")), "--per-episode"]) == 0
-        assert "| episode_0 | /action:Scalars:scalars" in capsys.readouterr().out
+    rrds = [str(p) for p in fixture_glob("rrd", "*.rrd")]
+    limit = ["--per-episode-limit", "1"]  # InspectConfig.per_episode_limit (default 10)
+    assert main(["inspect", *rrds, *limit]) == 0
+    out = capsys.readouterr().out
+    assert "streams over 2 episodes (on real_time; --per-episode for every row)" in out
+    assert "| episode_0 | /action" not in out
+    assert main(["inspect", *rrds, *limit, "--per-episode"]) == 0
+    assert "| episode_0 | /action:Scalars:scalars" in capsys.readouterr().out
 
 
 def test_stream_stats_on_a_sequence_timeline(fixture_server: RecordingServer) -> None:
@@ -229,8 +231,8 @@ def test_suggestion_for_the_fixtures(fixture_server: RecordingServer) -> None:
     assert suggest(fixture_server) == Suggestion(
         index="real_time",
         fps=15,  # the cameras' rate: every chosen stream is fresh at each tick
-        action_path="/action",
-        state_path="/observation/joint_positions",
+        action_path=("/action",),
+        state_path=("/observation/joint_positions",),
         task_path="/language_instruction",
         image=("jpeg:/camera/jpeg:compressed", "raw:/camera/raw:raw", "video:/camera/video:video"),
     )
@@ -244,8 +246,8 @@ def test_suggestion_for_ros2_mcap() -> None:
     assert s == Suggestion(
         index="message_log_time",
         fps=15,
-        action_path="/action",
-        state_path="/joint_states/position",
+        action_path=("/action",),
+        state_path=("/joint_states/position",),
         task_path="/task",
         image=(
             "camera_image_compressed:/camera/image/compressed:compressed",
@@ -265,13 +267,12 @@ def test_suggestion_builds_an_align_config(fixture_server: RecordingServer) -> N
 
 def test_suggestion_for_the_samples_is_the_align_default() -> None:
     from lerobot_nb.align import AlignConfig
-    from lerobot_nb.align.config import stream_paths
     from lerobot_nb.sources.sample import sample_recordings
 
     with open_recordings(sample_recordings()) as server:
         s = suggest(server)
     default = AlignConfig()
-    assert (s.index, s.fps, stream_paths(s.action_path), stream_paths(s.state_path), s.task_path) == (
+    assert (s.index, s.fps, s.action_path, s.state_path, s.task_path) == (
         default.index,
         default.fps,
         default.action_path,
@@ -358,13 +359,12 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
     empty.mkdir()
     cut = tmp / "cut.rrd"
     cut.write_bytes(fixture("rrd/episode_0.rrd").read_bytes()[:30_000])
-    lich = fixture("mcap/lichtblick_custom-camera-model.mcap")
+    # (lichtblick_custom-camera-model.mcap was here: its JSON camera decodes now.)
     talker = fixture("mcap/rosbag2_talker.mcap")
     return [
         ([str(tmp / "missing")], f"error: {tmp / 'missing'}: no such file or folder"),
-        ([str(empty)], f"error: {empty}: folder holds no recordings (expected .rrd, .mcap)"),
+        ([str(empty)], f"error: {empty}: folder holds no recordings ({KNOWN_FORMATS})"),
         ([str(cut)], f"error: {cut}: not a readable Rerun recording, truncated or corrupt ("),
-        ([str(lich)], f"error: {lich}: MCAP has no decodable robot streams"),
         ([str(talker)], f"error: {talker}: MCAP has no decodable robot streams"),
         (
             ["--server-url", "rerun+http://127.0.0.1:9", "--dataset-name", "x"],
@@ -410,3 +410,54 @@ def test_cli_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["inspect", str(fixture("rrd/episode_0.rrd")), "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert err == f"error: 127.0.0.1:{port}: port {port} is already in use (pass port=0 for a free one)\n"
+
+
+# -- InspectConfig: one name in the API, the CLI and notebook 01 -----------------------------------------
+def test_inspect_recordings_follows_the_config(fixture_server: RecordingServer) -> None:
+    from lerobot_nb.inspect import InspectConfig, inspect_recordings
+
+    report = inspect_recordings(fixture_server)
+    assert (report.folded, report.columns, report.suggestion) == (False, None, suggest(fixture_server))
+    assert report.streams.equals(report.stats) and report.stats.equals(stream_stats(fixture_server))
+    assert report.timelines == {"frame": "sequence", "log_time": "timestamp", "real_time": "timestamp"}
+    folded = inspect_recordings(
+        fixture_server, InspectConfig(columns=True, shapes=False, per_episode_limit=1)
+    )
+    assert folded.folded and folded.streams.equals(stream_summary(folded.stats))
+    assert folded.columns is not None and folded.columns["column"].to_list() == FIXTURE_COLUMNS
+    assert folded.columns["length"].null_count() == len(FIXTURE_COLUMNS)  # shapes=False reads no data
+    kept = inspect_recordings(fixture_server, InspectConfig(per_episode=True, per_episode_limit=1))
+    assert not kept.folded
+    on_frame = inspect_recordings(fixture_server, InspectConfig(index="frame"))
+    assert on_frame.suggestion.index == "frame" and "rate_per_step" in on_frame.stats.columns
+
+
+def test_inspect_flags_and_notebook_parameters_are_the_config_fields() -> None:
+    import dataclasses
+
+    from lerobot_nb.cli.main import build_parser
+    from lerobot_nb.config import config_from_args
+    from lerobot_nb.inspect import InspectConfig
+    from lerobot_nb.notebooks import notebook_dir, notebook_parameters
+
+    args = build_parser().parse_args(
+        ["inspect", "x.rrd", "--index", "frame", "--no-shapes", "--per-episode-limit", "3", "--columns"]
+    )
+    assert config_from_args(InspectConfig, args) == InspectConfig(
+        index="frame", shapes=False, per_episode_limit=3, columns=True
+    )
+    assert config_from_args(InspectConfig, build_parser().parse_args(["inspect"])) == InspectConfig()
+    fields = {f.name for f in dataclasses.fields(InspectConfig)}
+    notebook_only = {"recordings", "server_url", "dataset_name", "episode", "interactive"}
+    declared = set(notebook_parameters(notebook_dir() / "01_inspect.ipynb")) - notebook_only
+    assert declared == fields - {"columns"}  # notebook 01 always lists the columns
+    with pytest.raises(LerobotNbError, match="per_episode_limit=-1 must be >= 0"):
+        InspectConfig(per_episode_limit=-1)
+
+
+def test_cli_no_shapes_reads_no_data() -> None:
+    proc = _cli(*map(str, fixture_glob("rrd", "*.rrd")), "--json", "--no-shapes")
+    assert proc.returncode == 0, proc.stderr
+    columns = json.loads(proc.stdout)["columns"]
+    assert [c["column"] for c in columns] == FIXTURE_COLUMNS
+    assert all(c["length"] is None and c["height"] is None for c in columns)

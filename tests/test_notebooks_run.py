@@ -72,8 +72,8 @@ def test_recorded_results_match_the_data(full_run: RunResult, recordings: Path) 
     suggestion = res["01_inspect"]["suggestion"]
     assert (suggestion["index"], suggestion["action_path"], suggestion["state_path"]) == (
         "real_time",
-        "/action",
-        "/observation/state",
+        ["/action"],
+        ["/observation/state"],
     )
     assert sorted(suggestion["image"]) == sorted(CAMERAS)
 

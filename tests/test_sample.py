@@ -204,14 +204,14 @@ def _everything(folder: Path) -> dict[tuple[str, str], tuple[list[int], list[obj
 
 
 def test_same_seed_same_data_other_seed_other_data(tmp_path: Path) -> None:
-    config = SampleConfig(episodes=2, seed=7, duration_s=2.0, mcap=False)
+    config = SampleConfig(episode_count=2, seed=7, duration_s=2.0, mcap=False)
     a = write_sample_recordings(tmp_path / "a", config)
     b = write_sample_recordings(tmp_path / "b", config)
     assert [p.name for p in a] == [p.name for p in b] == ["pusht_000.rrd", "pusht_001.rrd"]
     first, second = _everything(tmp_path / "a" / "rrd"), _everything(tmp_path / "b" / "rrd")
     assert first.keys() == second.keys() and len(first) == 2 * len(STREAMS)
     assert first == second
-    write_sample_recordings(tmp_path / "c", SampleConfig(episodes=2, seed=8, duration_s=2.0, mcap=False))
+    write_sample_recordings(tmp_path / "c", SampleConfig(episode_count=2, seed=8, duration_s=2.0, mcap=False))
     other = _everything(tmp_path / "c" / "rrd")
     assert other["pusht_000", STATE] != first["pusht_000", STATE]
     assert other["pusht_000", ACTION][0] != first["pusht_000", ACTION][0]
@@ -288,8 +288,8 @@ def test_incomplete_cache_entry_is_regenerated(tmp_path: Path, monkeypatch: pyte
 def test_config_is_checked() -> None:
     with pytest.raises(LerobotNbError, match="action_hz must divide the simulator rate 100 Hz"):
         SampleConfig(action_hz=7)
-    with pytest.raises(LerobotNbError, match="episodes must be at least 1"):
-        SampleConfig(episodes=0)
+    with pytest.raises(LerobotNbError, match="episode_count must be at least 1"):
+        SampleConfig(episode_count=0)
     with pytest.raises(LerobotNbError, match="top_size must be even"):
         SampleConfig(top_size=95)
 
@@ -302,7 +302,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_cli_writes_episodes_and_mcap(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    proc = _cli("sample", str(out), "--episodes", "2", "--seed", "4", "--duration-s", "1.5")
+    proc = _cli("sample", str(out), "--episode-count", "2", "--seed", "4", "--duration-s", "1.5")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     assert sorted(p.name for p in (out / "rrd").iterdir()) == ["pusht_000.rrd", "pusht_001.rrd"]
@@ -336,13 +336,13 @@ def test_the_mcap_episode_aligns_with_the_suggested_config() -> None:
     from dataclasses import asdict
 
     from lerobot_nb.align import AlignConfig, align_episode
-    from lerobot_nb.inspection import suggest
+    from lerobot_nb.inspect import suggest
 
     with open_recordings(sample_mcap()) as server:
         s = suggest(server)
         assert (s.action_path, s.state_path, s.task_path, s.fps) == (
-            "/joint_commands/position",
-            "/joint_states/position",
+            ("/joint_commands/position",),
+            ("/joint_states/position",),
             "/task",
             10,
         )
@@ -354,3 +354,17 @@ def test_the_mcap_episode_aligns_with_the_suggested_config() -> None:
         sizes = {k: (src.height, src.width) for k, src in ep.images.items()}
         assert sizes == {"top": (96, 96), "wrist": (64, 64)}
         assert len(list(ep.images["top"])) == 78
+
+
+def test_the_old_episodes_flag_still_counts_episodes(tmp_path: Path) -> None:
+    """`--episodes` names episode ids everywhere else; the sample count is `--episode-count` (alias kept)."""
+    import argparse
+
+    from lerobot_nb.config import add_config_arguments, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser, SampleConfig)
+    assert "--episodes" not in parser.format_help() and "--episode-count" in parser.format_help()
+    with pytest.warns(DeprecationWarning, match="use episode_count"):
+        config = config_from_args(SampleConfig, parser.parse_args(["--episodes", "3"]))
+    assert config.episode_count == 3 and config.episodes is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path, PurePath
 
@@ -11,9 +12,15 @@ from fixture_files import fixture, fixture_names
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.sources import discover_recordings, mcap_to_rrd
 from lerobot_nb.sources.discover import read_recording_id
+from lerobot_nb.sources.formats import FORMATS
 from lerobot_nb.sources.mcap import robot_streams
 
-NO_ROBOT_STREAMS = [*fixture_names("mcap", "rosbag2_*.mcap"), "mcap/lichtblick_custom-camera-model.mcap"]
+#: How errors list the formats the package reads.
+KNOWN_FORMATS = "expected " + ", ".join(f.description for f in FORMATS)
+
+NO_ROBOT_STREAMS = [
+    *fixture_names("mcap", "rosbag2_*.mcap")
+]  # lichtblick_custom-camera-model decodes now (tests/test_sources_mcap_json.py)
 
 
 def test_discover_a_folder_in_path_order(rrd_dir: Path) -> None:
@@ -101,13 +108,13 @@ def test_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not a recording")
     with pytest.raises(LerobotNbError) as err:
         discover_recordings([tmp_path])
-    assert str(err.value) == f"{tmp_path}: folder holds no recordings (expected .rrd, .mcap)"
+    assert str(err.value) == f"{tmp_path}: folder holds no recordings ({KNOWN_FORMATS})"
 
 
 def test_not_a_recording(tmp_path: Path) -> None:
     other = tmp_path / "data.csv"
     other.write_text("a,b\n")
-    with pytest.raises(LerobotNbError, match=r"not a recording \(expected .rrd, .mcap\)"):
+    with pytest.raises(LerobotNbError, match=re.escape(f"not a recording ({KNOWN_FORMATS})")):
         discover_recordings([other])
 
 

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from lerobot_nb.align.config import AlignConfig
 from lerobot_nb.align.core import align_streams
 from lerobot_nb.align.recorded import recorded_streams
-from lerobot_nb.align.server_streams import Catalog, server_streams
+from lerobot_nb.align.server_rows import Catalog
+from lerobot_nb.align.server_streams import server_streams
 from lerobot_nb.episode import AlignedEpisode, EpisodeSkipped, RecordedEpisode
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.sources.formats import EpisodeReader

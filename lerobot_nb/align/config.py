@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from lerobot_nb.align.images import normalize_codec
-from lerobot_nb.columns import ColumnSpec
+from lerobot_nb.align.feature_map import CAMERA_PREFIX, Assignment, parse_feature_map, remap
+from lerobot_nb.codecs import normalize_codec
+from lerobot_nb.columns import IMAGE_COMPONENTS, IMAGE_KINDS, ColumnSpec
 from lerobot_nb.config import help_field, warn_deprecated
 from lerobot_nb.errors import LerobotNbError
 
 __all__ = [
+    "IMAGE_COMPONENTS",
     "IMAGE_KINDS",
     "POLICIES",
     "AlignConfig",
@@ -24,15 +26,7 @@ __all__ = [
 
 Policy = Literal["latest", "nearest", "linear"]
 POLICIES: tuple[str, ...] = ("latest", "nearest", "linear")
-ImageKind = Literal["raw", "compressed", "video", "file"]
-IMAGE_KINDS: tuple[str, ...] = ("raw", "compressed", "video", "file")
-
-#: The archetype component each image kind reads (entity + this = the column on the server).
-IMAGE_COMPONENTS: dict[str, str] = {
-    "raw": "Image:buffer",
-    "compressed": "EncodedImage:blob",
-    "video": "VideoStream:sample",
-}
+ImageKind = Literal["raw", "compressed", "video", "file"]  # = columns.IMAGE_KINDS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +72,14 @@ class AlignConfig:
     extra: tuple[str, ...] = help_field(
         (), "extra numeric feature as feature.key=/path[:Archetype:field] (repeatable)", metavar="KEY=PATH"
     )
+    feature_map: tuple[str, ...] = help_field(
+        (),
+        "rename source features as SRC=DST (comma-separated or repeated): SRC a source feature or "
+        "stream (state, /robot/joints), DST action, observation.state, observation.images.KEY or any "
+        "other name (an extra feature); an empty DST leaves SRC out. Applied over the stream flags and "
+        "the input's defaults",
+        metavar="SRC=DST",
+    )
     policy: Policy = help_field(
         "latest",
         "how a tick gets a stream's value: latest sample at or before it, "
@@ -98,10 +100,14 @@ class AlignConfig:
         2.0, "default tolerance as a multiple of each stream's median period"
     )
     on_stale: Literal["drop", "flag"] = help_field(
-        "drop", "a tick beyond a stream's tolerance is dropped, or kept and flagged in the report"
+        "flag",
+        "a tick whose value is older than the stream's tolerance keeps the latest value and is flagged "
+        "in the report (flag), or is dropped, which splits the episode there (drop)",
     )
     max_gap_s: float | None = help_field(
-        None, "a source gap longer than this (seconds) splits or ends the episode"
+        1.0,
+        "a source gap longer than this (seconds) splits or ends the episode (a real outage, not a "
+        "hiccup); empty: never",
     )
     on_gap: Literal["split", "end"] = help_field("split", "what a gap longer than max_gap_s does")
     min_ticks: int = help_field(1, "pieces shorter than this many ticks (after a split) are left out")
@@ -136,6 +142,8 @@ class AlignConfig:
             object.__setattr__(self, "on_error", None)
         for name in ("action_path", "state_path"):
             object.__setattr__(self, name, stream_paths(getattr(self, name)))
+        if self.feature_map:
+            self._apply_feature_map()
         if isinstance(self.fps, bool) or not isinstance(self.fps, int):
             if isinstance(self.fps, float) and self.fps.is_integer():
                 object.__setattr__(self, "fps", int(self.fps))
@@ -172,6 +180,38 @@ class AlignConfig:
             raise LerobotNbError(
                 f"span_stream={self.span_stream!r} is not a stream; streams: {', '.join(keys)}"
             )
+
+    def _apply_feature_map(self) -> None:
+        """Rewrite the stream fields as `feature_map` says (idempotent: see `align.feature_map`)."""
+        streams = remap(self._assignments(), parse_feature_map(self.feature_map))
+        numeric = [a for a in streams if not a.camera]
+        fields = {
+            "action_path": tuple(a.text for a in numeric if a.feature == "action"),
+            "state_path": tuple(a.text for a in numeric if a.feature == "observation.state"),
+            "extra": tuple(
+                f"{a.feature}={a.text}" for a in numeric if a.feature not in ("action", "observation.state")
+            ),
+            "image": tuple(f"{a.feature.removeprefix(CAMERA_PREFIX)}:{a.text}" for a in streams if a.camera),
+        }
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    def _assignments(self) -> list[Assignment]:
+        """Every stream the fields name: action, state, extras, cameras (the `*_column`s aside)."""
+        out = [
+            Assignment(key, ColumnSpec.parse(text).entity, False, text)
+            for key, paths in (("action", self.action_path), ("observation.state", self.state_path))
+            for text in paths
+        ]
+        for item in self.extra:
+            key, sep, path = item.partition("=")
+            if not sep or not key.strip() or not path.strip():
+                raise LerobotNbError(f"extra={item!r} is not feature.key=/path")
+            out.append(Assignment(key.strip(), ColumnSpec.parse(path).entity, False, path.strip()))
+        for text in self.image:
+            spec = ImageSpec.parse(text)
+            out.append(Assignment(CAMERA_PREFIX + spec.key, spec.entity, True, spec.text.partition(":")[2]))
+        return out
 
     # -- parsed views ----------------------------------------------------------------------------
     def numeric_specs(self) -> list[NumericSpec]:
@@ -281,6 +321,13 @@ class ImageSpec:
         if self.kind is None or self.kind == "file":
             raise ValueError(f"camera {self.key} has no server column of its own (kind {self.kind})")
         return f"{self.entity}:{IMAGE_COMPONENTS[self.kind]}"
+
+    @property
+    def text(self) -> str:
+        """The spec as `ImageSpec.parse` reads it back."""
+        if self.kind == "file":
+            return f"{self.key}:{self.entity}:file:{self.offset_s:g}"
+        return f"{self.key}:{self.entity}" + (f":{self.kind}" if self.kind else "")
 
     def with_kind(self, kind: ImageKind) -> ImageSpec:
         """The same camera with its kind resolved."""

@@ -169,6 +169,19 @@ def _width(s: SourceStream) -> int:
     return int(s.values.shape[1])
 
 
+def _as_source_dtype(values: np.ndarray, dtype: str | None) -> np.ndarray:
+    """`values` in the stream's own dtype when they fit it exactly (float32 stays float32; an
+    integer or bool stream stays one unless interpolation made fractions), else float64."""
+    if dtype is None or np.dtype(dtype) == values.dtype:
+        return values
+    target = np.dtype(dtype)
+    if target.kind == "f":
+        return values.astype(target)
+    if target.kind in "iub" and np.isfinite(values).all() and (values == np.round(values)).all():
+        return values.astype(target)
+    return values
+
+
 def _accounted(n: int, piece: np.ndarray, kept: _Keep, T: int) -> np.ndarray:
     """The grid ticks piece `n` accounts for in the report: its own and the dropped ones before it
     (after the previous piece), plus the trailing ones for the last piece, so every dropped tick is
@@ -182,6 +195,49 @@ def _accounted(n: int, piece: np.ndarray, kept: _Keep, T: int) -> np.ndarray:
     return span & ~kept.in_gap
 
 
+@dataclass(frozen=True)
+class _Piece:
+    """Where one piece lies on the grid: its ticks, the ticks it accounts for, the dropped ones."""
+
+    id: str
+    ticks: np.ndarray  # indices into the grid
+    span: np.ndarray  # bool per grid tick: accounted to this piece in the report
+    dropped: np.ndarray  # grid indices of its dropped ticks
+    t0: int  # the first grid tick (timeline units): the origin of report times
+    per_s: float  # timeline units per second
+
+
+def _stream_report(g: _OnGrid, p: _Piece, grid: np.ndarray) -> tuple[StreamTiming, StreamReport]:
+    """Timing and the report row of one stream in one piece (seconds from the grid's first tick)."""
+    s = g.stream
+    staleness = g.staleness[p.ticks] / p.per_s
+    flagged = g.staleness[p.ticks] > g.tolerance
+    sample_s = (s.times - p.t0) / p.per_s
+    tol_s = g.tolerance / p.per_s
+    timing = StreamTiming(
+        sample_s,
+        staleness,
+        flagged,
+        (grid[p.dropped] - p.t0) / p.per_s,
+        tol_s,
+        (grid[p.ticks] - p.t0) / p.per_s,
+    )
+    row = StreamReport(
+        p.id,
+        s.label,
+        s.column,
+        s.kind,
+        s.policy.policy,
+        sample_s,
+        tol_s,
+        int(p.span.sum()),
+        staleness,
+        int(g.bad[p.dropped].sum()),
+        int(flagged.sum()),
+    )
+    return timing, row
+
+
 def _piece(
     n: int,
     piece: np.ndarray,
@@ -193,65 +249,36 @@ def _piece(
     config: AlignConfig,
     episode: EpisodeInput,
 ) -> AlignedEpisode:
-    """Piece `n` as an episode: values, frames, tasks, report rows and timing of every stream."""
-    piece_id = episode.episode_id if len(kept.pieces) == 1 else f"{episode.episode_id}#{n}"
+    """Piece `n` as an episode: values (parts concatenated), frames, tasks, report and timing."""
     span = _accounted(n, piece, kept, len(ticks))
-    dropped = np.flatnonzero(span & ~kept.keep)
-    per_s = float(episode.per_second)
-    t0 = int(ticks[0])
-    reports: list[StreamReport] = []
-    timing: dict[str, StreamTiming] = {}
+    p = _Piece(
+        episode.episode_id if len(kept.pieces) == 1 else f"{episode.episode_id}#{n}",
+        piece,
+        span,
+        np.flatnonzero(span & ~kept.keep),
+        int(ticks[0]),
+        float(episode.per_second),
+    )
+    reports = [_stream_report(g, p, ticks) for g in on_grid]
     parts: dict[str, list[np.ndarray]] = {}
     images: dict[str, FrameSource] = {}
-    for g in on_grid:
-        s = g.stream
-        staleness = g.staleness[piece]
-        flagged = staleness > g.tolerance
-        sample_s = (s.times - t0) / per_s
-        tol_s = g.tolerance / per_s
-        timing[s.label] = StreamTiming(
-            sample_s,
-            staleness / per_s,
-            flagged,
-            (ticks[dropped] - t0) / per_s,
-            tol_s,
-            (ticks[piece] - t0) / per_s,
-        )
-        own_bad = int(g.bad[dropped].sum())
-        reports.append(
-            StreamReport(
-                piece_id,
-                s.label,
-                s.column,
-                s.kind,
-                s.policy.policy,
-                sample_s,
-                tol_s,
-                int(span.sum()),
-                staleness / per_s,
-                own_bad,
-                int(flagged.sum()),
-            )
-        )
-        if s.kind == "numeric":
+    for g, (timing, _) in zip(on_grid, reports, strict=True):
+        if g.stream.kind == "numeric":
             assert g.values is not None
-            parts.setdefault(s.key, []).append(g.values[piece])
+            parts.setdefault(g.stream.key, []).append(_as_source_dtype(g.values[piece], g.stream.dtype))
         else:
-            assert s.frames is not None
-            images[s.key] = s.frames(g.index[piece], not flagged.any())
+            assert g.stream.frames is not None
+            images[g.stream.key] = g.stream.frames(g.index[piece], not timing.flagged.any())
     return AlignedEpisode(
-        episode_id=piece_id,
+        episode_id=p.id,
         fps=config.fps,
         index=episode.index,
         ticks=ticks[piece],
-        numeric={
-            key: np.concatenate(values, axis=1) if len(values) > 1 else values[0]
-            for key, values in parts.items()
-        },
+        numeric={key: np.concatenate(values, axis=1) for key, values in parts.items()},
         images=images,
         tasks=tuple(tasks[piece]) if tasks is not None else (),
         names=names,
-        report=report_frame(reports),
+        report=report_frame([row for _, row in reports]),
         source=episode.source,
-        timing=timing,
+        timing={g.stream.label: timing for g, (timing, _) in zip(on_grid, reports, strict=True)},
     )

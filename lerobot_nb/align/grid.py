@@ -8,10 +8,9 @@ from fractions import Fraction
 import numpy as np
 
 from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.units import NS_PER_S
 
 __all__ = ["NS_PER_S", "episode_span", "grid_ticks", "units_per_second"]
-
-NS_PER_S = 1_000_000_000
 
 
 def units_per_second(index: str, kind: str, sequence_rate: float | None) -> Fraction:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from lerobot_nb.codecs import normalize_codec, open_decoder
 from lerobot_nb.episode import EncodedVideo
 from lerobot_nb.errors import LerobotNbError
 
@@ -26,31 +27,6 @@ __all__ = [
     "normalize_codec",
     "video_keyframes",
 ]
-
-# rerun.components.VideoCodec (FourCC) -> PyAV codec name.
-_RERUN_CODECS = {
-    0x61766331: "h264",  # avc1
-    0x68657631: "hevc",  # hev1
-    0x61763031: "av1",  # av01
-    0x76703038: "vp8",
-    0x76703039: "vp9",
-}
-_CODEC_ALIASES = {
-    "h264": "h264",
-    "avc1": "h264",
-    "avc": "h264",
-    "h.264": "h264",
-    "h265": "hevc",
-    "hevc": "hevc",
-    "h.265": "hevc",
-    "hev1": "hevc",
-    "av1": "av1",
-    "av01": "av1",
-    "vp8": "vp8",
-    "vp9": "vp9",
-}
-# Decoders to try per codec, best first (FFmpeg's native `av1` needs hardware; dav1d does not).
-_DECODERS = {"av1": ("libdav1d", "av1", "libaom-av1")}
 
 # rerun.datatypes: ChannelDatatype -> numpy dtype, ColorModel -> channel count.
 _DTYPES = {
@@ -68,20 +44,6 @@ _DTYPES = {
 }
 _CHANNELS = {1: 1, 2: 3, 3: 4, 4: 3, 5: 4}  # L, RGB, RGBA, BGR, BGRA
 _PIXEL_FORMATS = {26: "nv12", 27: "yuyv422"}
-
-
-def normalize_codec(codec: str | int | None, default: str = "h264") -> str:
-    """A PyAV codec name from a Rerun FourCC, a user string (`H.264`, `avc1`, `hevc`) or None."""
-    if codec is None:
-        codec = default
-    if isinstance(codec, int):
-        if codec not in _RERUN_CODECS:
-            raise LerobotNbError(f"unknown video codec id {codec:#x}")
-        return _RERUN_CODECS[codec]
-    name = _CODEC_ALIASES.get(codec.strip().lower())
-    if name is None:
-        raise LerobotNbError(f"unknown video codec {codec!r} (use h264, hevc or av1)")
-    return name
 
 
 class _Blobs:
@@ -379,14 +341,10 @@ class VideoFrames(_PickedFrames):
         self._remuxable = remuxable
 
     def _context(self) -> Any:
-        import av
-
-        for name in _DECODERS.get(self.codec, (self.codec,)):
-            try:
-                return av.CodecContext.create(name, "r")
-            except (av.FFmpegError, ValueError):
-                continue
-        raise self._error(f"no {self.codec} decoder available in PyAV")
+        try:
+            return open_decoder(self.codec)
+        except LerobotNbError as exc:
+            raise self._error(exc.what) from None
 
     def _frames(self) -> Iterator[tuple[int, Any]]:
         """`(sample row, av.VideoFrame)` in presentation order, including the flushed tail."""

@@ -63,7 +63,16 @@ def _numeric(key: str, label: str, path: str, rec: RecordedEpisode, config: Alig
     if np.isnan(values).all():
         raise LerobotNbError(f"all {len(values)} samples are NaN", stream=label)
     return SourceStream(
-        key, label, path, "numeric", config.policy_for(key), stream.times, values, stream.names, path
+        key,
+        label,
+        path,
+        "numeric",
+        config.policy_for(key),
+        stream.times,
+        values,
+        stream.names,
+        path,
+        dtype=stream.dtype,
     )
 
 

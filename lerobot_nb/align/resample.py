@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lerobot_nb.align.config import Policy
+from lerobot_nb.units import median_interval
 
 __all__ = ["Resampled", "gaps", "median_period", "pick_indices", "resample", "source_indices"]
 
@@ -37,10 +38,10 @@ class Resampled:
 
 
 def median_period(times: np.ndarray) -> float:
-    """Median spacing of distinct sample times (timeline units); inf for fewer than 2 samples."""
-    d = np.diff(times)
-    d = d[d > 0]
-    return float(np.median(d)) if len(d) else float("inf")
+    """`units.median_interval` (timeline units), inf for fewer than 2 distinct times: a stream
+    without a period gets no finite automatic tolerance."""
+    period = median_interval(times)
+    return float("inf") if period is None else period
 
 
 def gaps(times: np.ndarray, limit: float) -> np.ndarray:

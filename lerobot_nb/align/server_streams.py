@@ -8,14 +8,9 @@ builds lazy frame factories, dimension names and the task lookup.
 from __future__ import annotations
 
 import functools
-import socket
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from fractions import Fraction
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 import numpy as np
 import pyarrow as pa
@@ -32,16 +27,22 @@ from lerobot_nb.align.images import (
     normalize_codec,
     video_keyframes,
 )
+from lerobot_nb.align.server_fetch import fits_in_memory, window_fetcher
+from lerobot_nb.align.server_rows import (
+    Catalog,
+    check_monotonic,
+    first_text,
+    name_columns,
+    numeric_matrix,
+    recorded_names,
+)
 from lerobot_nb.align.sidecar import sidecar_stream
 from lerobot_nb.align.streams import SourceStream, part_label
 from lerobot_nb.columns import ColumnSpec, resolve_column
 from lerobot_nb.episode import FrameSource
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.query import (
-    ColumnInfo,
     StreamRows,
-    component_columns,
-    index_timelines,
     read_latest_at,
     read_static,
     read_streams,
@@ -57,197 +58,6 @@ __all__ = ["Catalog", "server_streams"]
 _ORDER_TIMELINES = ("log_time", "log_tick")
 #: Archetype components a camera entity may carry, per image kind, in the order they are tried.
 _KIND_OF_COMPONENT = {component: kind for kind, component in IMAGE_COMPONENTS.items()}
-
-
-@dataclass
-class Catalog:
-    """What the dataset offers, listed once per run."""
-
-    columns: dict[str, ColumnInfo]
-    timelines: dict[str, str]
-    dataset: Any = None
-    _sizes: dict[str, int] | None = None
-    _starts: dict[tuple[str, str], int] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, dataset: DatasetEntry) -> Catalog:
-        return cls({c.name: c for c in component_columns(dataset)}, dict(index_timelines(dataset)), dataset)
-
-    def size_bytes(self, episode: str) -> int | None:
-        """The episode's stored size as the server reports it (None if it does not say)."""
-        if self._sizes is None:
-            self._sizes = {}
-            try:
-                table = self.dataset.segment_table().to_arrow_table()
-                if "rerun_size_bytes" in table.column_names:
-                    ids = table.column("rerun_segment_id").to_pylist()
-                    self._sizes = dict(zip(ids, table.column("rerun_size_bytes").to_pylist(), strict=True))
-            except Exception:  # an older server without the column: fall back to the file size
-                self._sizes = {}
-        size = self._sizes.get(episode)
-        return int(size) if size is not None else None
-
-    def index_start(self, episode: str, index: str) -> int | None:
-        """The episode's first value on timeline `index` (timeline units), as the server lists it."""
-        if not self._starts:
-            table = self.dataset.segment_table().to_arrow_table()
-            ids = table.column("rerun_segment_id").to_pylist()
-            for name in self.timelines:
-                if f"{name}:start" in table.column_names:
-                    starts = table.column(f"{name}:start").cast(pa.int64()).to_pylist()
-                    self._starts |= {
-                        (e, name): int(v) for e, v in zip(ids, starts, strict=True) if v is not None
-                    }
-        return self._starts.get((episode, index))
-
-
-def _describe_time(t: int, t0: int, per_s: Fraction) -> str:
-    return f"{(t - t0) / float(per_s):.3f} s into the episode"
-
-
-def _matrix(rows: StreamRows, key: str, per_s: Fraction) -> np.ndarray:
-    """`(N, D)` float64 from a list-of-numbers column; errors for ragged or all-NaN streams."""
-    values = rows.values
-    if pa.types.is_null(values.type) or not (
-        pa.types.is_list(values.type)
-        or pa.types.is_large_list(values.type)
-        or pa.types.is_fixed_size_list(values.type)
-    ):
-        raise LerobotNbError(f"column {rows.column} is not a list of numbers ({values.type})", stream=key)
-    inner = values.type.value_type
-    if not (pa.types.is_floating(inner) or pa.types.is_integer(inner) or pa.types.is_boolean(inner)):
-        raise LerobotNbError(f"column {rows.column} holds {inner}, not numbers", stream=key)
-    lengths = pc.list_value_length(values).to_numpy(zero_copy_only=False)
-    if len(lengths) and (lengths != lengths[0]).any():
-        i = int(np.argmax(lengths != lengths[0]))
-        raise LerobotNbError(
-            f"vector length changes from {lengths[0]} to {lengths[i]} at "
-            f"{_describe_time(int(rows.times[i]), int(rows.times[0]), per_s)} (sample {i})",
-            stream=key,
-        )
-    width = int(lengths[0]) if len(lengths) else 0
-    if width == 0:
-        raise LerobotNbError("every sample is an empty vector", stream=key)
-    flat = pc.list_flatten(values).cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
-    out = np.asarray(flat, dtype=np.float64).reshape(len(values), width)
-    if np.isnan(out).all():
-        raise LerobotNbError(f"all {len(out)} samples are NaN", stream=key)
-    return out
-
-
-def _steps_back(rows: StreamRows) -> np.ndarray:
-    """`(i, t)` pairs where, in log order, the index time `t[i + 1]` is before `t[i]`."""
-    if rows.order is None or len(rows) < 2:
-        return np.empty((0, 2), np.int64)
-    mask = rows.order >= 0
-    t = rows.times[mask][np.argsort(rows.order[mask], kind="stable")]
-    back = np.flatnonzero(np.diff(t) < 0)
-    return np.stack([t[back], t[back + 1]], axis=1) if len(back) else np.empty((0, 2), np.int64)
-
-
-def _check_monotonic(
-    rows: StreamRows, key: str, per_s: Fraction, order_name: str | None, recheck: Callable[[], StreamRows]
-) -> None:
-    """Rows sorted by log order (`order_name`, e.g. log_time) must not go back on the index.
-
-    The joint query merges rows of different entities that share a time, so a row's log time
-    may be another stream's; a suspected step back is confirmed on this stream's rows alone.
-    """
-    if not len(_steps_back(rows)):
-        return
-    back = _steps_back(recheck())
-    if len(back):
-        t0 = int(rows.times[0])
-        raise LerobotNbError(
-            f"timestamps are not monotonic: in {order_name} order the sample at "
-            f"{_describe_time(int(back[0, 1]), t0, per_s)} comes after the one at "
-            f"{_describe_time(int(back[0, 0]), t0, per_s)} ({len(back)} step(s) back)",
-            stream=key,
-        )
-
-
-def _first_text(values: Any) -> str | None:
-    if values is None:
-        return None
-    if isinstance(values, list):
-        values = values[0] if values else None
-    return None if values is None else str(values)
-
-
-def _recorded_names(
-    catalog: Catalog,
-    entity: str,
-    component: str,
-    width: int,
-    static_of: dict[str, Any],
-    temporal: dict[str, StreamRows],
-) -> tuple[str, ...] | None:
-    """Per-dimension names of a numeric stream: `SeriesLines:names` or the component's `names`."""
-    for col in _name_columns(entity, component.split(":", 1)[0]):
-        if col not in catalog.columns:
-            continue
-        value = static_of.get(col)
-        if value is None and col in temporal and len(temporal[col]):
-            value = temporal[col].values[0].as_py()
-        if isinstance(value, list) and len(value) == width and all(isinstance(v, str) for v in value):
-            return tuple(value)
-    return None
-
-
-def _fits_in_memory(size_bytes: int | None, source: str, limit_mb: float) -> bool:
-    """Whether the episode (its stored size, else its file) is small enough to hold its images."""
-    if size_bytes is None:
-        try:
-            size_bytes = Path(source).stat().st_size if source and Path(source).is_file() else None
-        except OSError:
-            size_bytes = None
-    return size_bytes is not None and size_bytes <= limit_mb * 1e6
-
-
-def _probe(url: str) -> None:
-    """Raise `ConnectionError` quickly when nothing listens at the server URL's host:port."""
-    parsed = urlparse(url)
-    if parsed.hostname and parsed.port:
-        with socket.create_connection((parsed.hostname, parsed.port), timeout=2):
-            pass
-
-
-def _window_fetcher(
-    dataset: DatasetEntry, episode: str, index: str, columns: list[str], times: np.ndarray, key: str
-) -> Callable[[int, int], dict[str, pa.Array]]:
-    """`fetch(lo, hi)`: the cells of `columns` at source rows lo..hi, one server query per call."""
-
-    url = str(getattr(getattr(dataset, "catalog", None), "url", "") or "")
-
-    def fetch(lo: int, hi: int) -> dict[str, pa.Array]:
-        try:
-            _probe(url)  # a closed local server fails in ms here, not after the client's long retry
-            got = read_streams(dataset, episode, columns, index, time_range=(int(times[lo]), int(times[hi])))
-        except LerobotNbError:
-            raise
-        except Exception as exc:  # the server is gone (a `with` block ended) or unreachable
-            raise LerobotNbError(
-                f"cannot fetch image rows from the server ({str(exc).splitlines()[0] if str(exc) else exc!r}); "
-                "iterate the frames of a large episode inside the `with RecordingServer(...)` block",
-                episode=episode,
-                stream=key,
-            ) from None
-        # Rows sharing the time of row `lo` but before it come back too: skip them.
-        skip = lo - int(np.searchsorted(times, times[lo], side="left"))
-        want = times[lo : hi + 1]
-        out = {}
-        for c in columns:
-            r = got[c]
-            if not np.array_equal(r.times[skip : skip + len(want)], want):
-                raise LerobotNbError(
-                    f"{c} rows changed on the server since the episode was aligned",
-                    episode=episode,
-                    stream=key,
-                )
-            out[c] = r.values.slice(skip, len(want))
-        return out
-
-    return fetch
 
 
 def _static_text_value(value: Any) -> Any:
@@ -348,7 +158,7 @@ class _EpisodeRead:
                 elif comp == "Image:format":
                     raise LerobotNbError(f"raw image stream has no {col} column", stream=im.key)
         for ns, _ in numeric:
-            for col in _name_columns(ns.column.entity, ns.column.archetype):
+            for col in name_columns(ns.column.entity, ns.column.archetype):
                 if col in self.catalog.columns and col not in wanted:
                     (static if self.catalog.columns[col].is_static else side).append(col)
         return side, static
@@ -359,7 +169,7 @@ class _EpisodeRead:
         (only their times come now), so memory stays bounded; video packets always come whole."""
         cols, index = self.columns, self.config.index
         lazy: set[str] = set()
-        if not _fits_in_memory(
+        if not fits_in_memory(
             self.catalog.size_bytes(self.episode), self.source, self.config.image_memory_mb
         ):
             lazy = {c for im, c in cols.images if im.kind in ("raw", "compressed")}
@@ -393,7 +203,7 @@ class _EpisodeRead:
         recheck = functools.partial(
             read_times, self.dataset, self.episode, column, self.config.index, order_index=self.order_timeline
         )
-        _check_monotonic(r, key, self.per_s, self.order_timeline, recheck)
+        check_monotonic(r, key, self.per_s, self.order_timeline, recheck)
         return r
 
     # -- streams ----------------------------------------------------------------------------------
@@ -403,8 +213,8 @@ class _EpisodeRead:
         parts = Counter(ns.key for ns, _ in self.columns.numeric)
         for ns, column in self.columns.numeric:
             r = self._checked_rows(column, ns.key)
-            values = _matrix(r, ns.key, self.per_s)
-            names = _recorded_names(
+            values = numeric_matrix(r, ns.key, self.per_s)
+            names = recorded_names(
                 self.catalog,
                 ns.column.entity,
                 ns.column.component,
@@ -481,7 +291,7 @@ class _EpisodeRead:
                     raise LerobotNbError(f"{c} is not logged together with {r.column}", stream=key)
                 arrays[c] = other.values
             return ImageRows.of(arrays)
-        fetch = _window_fetcher(self.dataset, self.episode, self.config.index, columns, r.times, key)
+        fetch = window_fetcher(self.dataset, self.episode, self.config.index, columns, r.times, key)
         return ImageRows(len(r), fetch)
 
     def _frames(
@@ -516,7 +326,7 @@ class _EpisodeRead:
         if task_col is None:
             return None
         if self.catalog.columns[task_col].is_static:
-            text = _first_text(self.static_of.get(task_col))
+            text = first_text(self.static_of.get(task_col))
             if text is None:
                 raise LerobotNbError(
                     "the task text is empty in this episode (pass task='...')", stream=task_col
@@ -525,7 +335,7 @@ class _EpisodeRead:
         r = self.rows[task_col]
         if not len(r):
             return np.full(len(ticks), self._task_elsewhere(task_col), dtype=object)
-        texts = np.array([_first_text(v) or "" for v in r.values.to_pylist()], dtype=object)
+        texts = np.array([first_text(v) or "" for v in r.values.to_pylist()], dtype=object)
         idx = np.searchsorted(r.times, ticks, side="right") - 1
         # Ticks before the first task sample take the first text: the task holds for the whole episode.
         return texts[np.maximum(idx, 0)]
@@ -538,7 +348,7 @@ class _EpisodeRead:
             if other == self.config.index:
                 continue
             o = read_streams(self.dataset, self.episode, [task_col], other)[task_col]
-            texts |= {t for t in (_first_text(v) for v in o.values.to_pylist()) if t is not None}
+            texts |= {t for t in (first_text(v) for v in o.values.to_pylist()) if t is not None}
         if len(texts) == 1:
             return texts.pop()
         elsewhere = f" ({len(texts)} different texts elsewhere)" if texts else ""
@@ -561,16 +371,6 @@ class _EpisodeRead:
             flat = pc.list_flatten(arr).cast(pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
             out[s.label] = np.asarray(flat, np.float64).reshape(len(at), -1)
         return out
-
-
-def _name_columns(entity: str, archetype: str) -> list[str]:
-    """Where a numeric stream's dimension names may be, best first."""
-    return [
-        f"{entity}:SeriesLines:names",
-        f"{entity}:{archetype}:names",
-        f"{entity}:{archetype}:joint_names",
-        f"{entity}:{archetype}:name",
-    ]
 
 
 def server_streams(

@@ -23,19 +23,23 @@ from lerobot_nb.frames import DecodedFrames
 __all__ = ["VideoFileFrames", "sidecar_path", "sidecar_stream", "video_file_times"]
 
 
-def sidecar_path(template: str, *, recording: str, episode: str) -> Path:
+def sidecar_path(template: str, *, recording: str, episode: str, key: str) -> Path:
     """The video file of `template` (`{episode}` = the recording id) relative to the recording's folder."""
     if not recording or "://" in recording:
         raise LerobotNbError(
-            "a camera from a video file needs a local recording file to find it beside", stream=template
+            "a camera from a video file needs a local recording file to find it beside", stream=key
         )
     try:
         rel = template.format(episode=episode, stem=Path(recording).stem)
     except (KeyError, IndexError, ValueError) as exc:
-        raise LerobotNbError(f"video file template {template!r}: unknown placeholder {exc}") from None
+        raise LerobotNbError(
+            f"video file template {template!r}: unknown placeholder {exc}", stream=key
+        ) from None
     path = Path(rel) if Path(rel).is_absolute() else Path(recording).parent / rel
     if not path.is_file():
-        raise LerobotNbError(f"no video file {path} beside the recording", file=recording, episode=episode)
+        raise LerobotNbError(
+            f"no video file {path} beside the recording", file=recording, episode=episode, stream=key
+        )
     return path
 
 
@@ -97,7 +101,7 @@ def sidecar_stream(
         raise LerobotNbError(
             "the recording has no first sample on this timeline to start the video at", stream=im.key
         )
-    path = sidecar_path(im.entity, recording=recording, episode=episode)
+    path = sidecar_path(im.entity, recording=recording, episode=episode, key=im.key)
     pts, time_base, height, width = video_file_times(path)
     seconds = [(int(p) - int(pts[0])) * time_base for p in pts]
     offset = Fraction(im.offset_s).limit_denominator(1_000_000_000)

@@ -36,7 +36,8 @@ class SourceStream:
     `key` is the feature (`action`, `observation.state`, a camera key, an extra key); a feature
     made of several streams has one `SourceStream` per part, each with its own `label`
     (`key`, or `key <- entity` for parts) and tolerance. Numeric streams carry `values`
-    `(N, D)` float64; cameras a `frames` factory.
+    `(N, D)` float64 (and the source's `dtype`, kept on the grid when the values fit it); cameras
+    a `frames` factory.
     """
 
     key: str
@@ -49,6 +50,7 @@ class SourceStream:
     names: tuple[str, ...] | None = None
     entity: str = ""
     frames: FrameFactory | None = None
+    dtype: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind == "numeric" and (self.values is None or len(self.values) != len(self.times)):

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from lerobot_nb.align import AlignConfig, AlignedEpisode, EpisodeSkipped
+from lerobot_nb.cli.convert import add_inputs_arguments
 from lerobot_nb.config import add_config_arguments, config_from_args, given_args
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.server import ServerConfig
+from lerobot_nb.tables import render_table
 
 __all__ = ["register", "run"]
 
@@ -40,8 +42,7 @@ def register(sub: Any) -> None:
         "kept and dropped, the staleness p50/p99/max, gaps and the effective source rate. Nothing "
         "is written except --report-csv.",
     )
-    parser.add_argument("recordings", nargs="*", metavar="PATH", help=".rrd/.mcap files or folders of them")
-    add_config_arguments(parser.add_argument_group("recordings / server"), ServerConfig, skip=("recordings",))
+    add_inputs_arguments(parser)
     add_config_arguments(parser.add_argument_group("alignment"), AlignConfig)
     out = parser.add_argument_group("output")
     out.add_argument("--episodes", action="append", metavar="ID", help="only these episodes (repeatable)")
@@ -59,26 +60,6 @@ def register(sub: Any) -> None:
         help="also decode every camera frame (checks the images, slower)",
     )
     parser.set_defaults(func=run)
-
-
-def _fmt(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.1f}"
-    return str(value)
-
-
-def _print_table(rows: list[dict[str, object]], columns: tuple[str, ...]) -> None:
-    cells = [list(columns)] + [[_fmt(r[c]) for c in columns] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
-    for row in cells:  # first column left-aligned (names), numbers right-aligned
-        print(
-            "  "
-            + "  ".join(
-                v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
 
 
 def _save_plots(ep: AlignedEpisode, folder: Path) -> None:
@@ -120,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             f"{ep.episode_id}: {ep.length} ticks at {ep.fps} fps ({seconds:.1f} s) on {ep.index}; "
             f"{cams}; task {task!r}"
         )
-        _print_table(list(ep.report.iter_rows(named=True)), _SHOWN)
+        print(render_table(ep.report, _SHOWN, floats=".1f", indent="  "))
         print()
         reports.append(ep.report)
         if args.plots:

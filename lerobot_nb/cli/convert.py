@@ -3,30 +3,62 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from lerobot_nb.align import AlignConfig
-from lerobot_nb.config import add_config_arguments, config_from_args, given_args
+from lerobot_nb.config import add_config_arguments, config_from_args, config_from_mapping, given_args
 from lerobot_nb.curate.episodes import CurationConfig
 from lerobot_nb.enrich.language import LanguageConfig
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.export.config import ExportConfig
+from lerobot_nb.export.summary import ExportSummary
 from lerobot_nb.server import ServerConfig
 
-__all__ = ["add_convert_arguments", "register", "run", "run_convert"]
+__all__ = [
+    "add_convert_arguments",
+    "add_inputs_arguments",
+    "convert_from_args",
+    "register",
+    "run",
+    "run_convert",
+]
 
 #: `steps(args, align)`: the enrichment steps of a command besides the language embedding.
 StepsFactory = Callable[[argparse.Namespace, AlignConfig], Sequence[Any]]
 
 
-def add_convert_arguments(parser: argparse.ArgumentParser, *, server_skip: tuple[str, ...] = ()) -> None:
-    """Flags of the configs of the chain, one group each; flag names are the config field names."""
-    add_config_arguments(
-        parser.add_argument_group("recordings / server"), ServerConfig, skip=("recordings", *server_skip)
+def add_inputs_arguments(parser: argparse.ArgumentParser, *, skip: tuple[str, ...] = ()) -> None:
+    """The recordings as positional paths, and `ServerConfig`'s flags (`--server-url`, ...)."""
+    parser.add_argument(
+        "recordings",
+        nargs="*",
+        metavar="PATH",
+        help="recording files or folders (any format lerobot-nb reads)",
     )
-    add_config_arguments(parser.add_argument_group("alignment"), AlignConfig)
+    add_config_arguments(
+        parser.add_argument_group("recordings / server"), ServerConfig, skip=("recordings", *skip)
+    )
+
+
+def add_convert_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    server_skip: tuple[str, ...] = (),
+    align_skip: tuple[str, ...] = (),
+    server: bool = True,
+) -> None:
+    """Flags of the configs of the chain, one group each; flag names are the config field names.
+
+    `server=False` when `add_inputs_arguments` already added the recordings and the server flags.
+    """
+    if server:
+        add_config_arguments(
+            parser.add_argument_group("recordings / server"), ServerConfig, skip=("recordings", *server_skip)
+        )
+    add_config_arguments(parser.add_argument_group("alignment"), AlignConfig, skip=align_skip)
     add_config_arguments(parser.add_argument_group("curation"), CurationConfig)
     add_config_arguments(parser.add_argument_group("enrichment"), LanguageConfig)
     add_config_arguments(parser.add_argument_group("export"), ExportConfig)
@@ -41,29 +73,54 @@ def register(sub: Any) -> None:
         "v3.0 dataset, published atomically at --output. Formats that know their streams (xgym, RLDS, "
         "LeRobot datasets) bring their own defaults; every flag given overrides them.",
     )
-    parser.add_argument("recordings", nargs="*", metavar="PATH", help="recording files or folders")
-    add_convert_arguments(parser)
+    add_inputs_arguments(parser)
+    add_convert_arguments(parser, server=False)
     parser.set_defaults(func=run)
+
+
+def convert_from_args(
+    args: argparse.Namespace,
+    *,
+    steps: StepsFactory | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    **server_overrides: Any,
+) -> ExportSummary:
+    """Build the configs from parsed flags and run the pipeline; the summary of the written dataset.
+
+    `defaults` are a command's own values for flags the user did not type (the `lrbt` commands:
+    their output folder, fps, language embedding, ...); the inputs' defaults come under them.
+    """
+    from lerobot_nb.pipeline import Inputs, curation_steps, make_steps, run_pipeline
+
+    own = dict(defaults or {})
+    server = config_from_args(ServerConfig, args, **server_overrides)
+    if not server.recordings and not server.server_url:
+        raise LerobotNbError("no recordings given (pass files or folders, or --server-url)")
+    export = config_from_mapping(ExportConfig, {**_own(ExportConfig, own), **given_args(ExportConfig, args)})
+    if not export.output:
+        raise LerobotNbError("--output is required")
+    language = config_from_mapping(
+        LanguageConfig, {**_own(LanguageConfig, own), **given_args(LanguageConfig, args)}
+    )
+    curation = curation_steps(config_from_args(CurationConfig, args))  # a bad file fails before any work
+    inputs = Inputs.discover(server)
+    given = _with_language(given_args(AlignConfig, args), inputs.defaults, language)
+    align = inputs.align_config(given, fallback=_own(AlignConfig, own))
+    chain = [*curation, *(steps(args, align) if steps else ()), *make_steps(language)]
+    return run_pipeline(inputs.open(align), export, chain, inputs=inputs.paths)
+
+
+def _own(cls: type[Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The `values` that are live (not deprecated) fields of `cls`."""
+    names = {f.name for f in dataclasses.fields(cls) if not f.metadata.get("deprecated")}
+    return {k: v for k, v in values.items() if k in names}
 
 
 def run_convert(
     args: argparse.Namespace, *, steps: StepsFactory | None = None, **server_overrides: Any
 ) -> int:
-    """Build the configs from parsed flags, run the pipeline, print the summary table; exit code 0."""
-    from lerobot_nb.pipeline import Inputs, curation_steps, make_steps, run_pipeline
-
-    server = config_from_args(ServerConfig, args, **server_overrides)
-    if not server.recordings and not server.server_url:
-        raise LerobotNbError("no recordings given (pass files or folders, or --server-url)")
-    export = config_from_args(ExportConfig, args)
-    if not export.output:
-        raise LerobotNbError("--output is required")
-    language = config_from_args(LanguageConfig, args)
-    curation = curation_steps(config_from_args(CurationConfig, args))  # a bad file fails before any work
-    inputs = Inputs.discover(server)
-    align = inputs.align_config(_with_language(given_args(AlignConfig, args), inputs.defaults, language))
-    chain = [*curation, *(steps(args, align) if steps else ()), *make_steps(language)]
-    summary = run_pipeline(inputs.open(align), export, chain, inputs=inputs.paths)
+    """`convert_from_args`, then print the summary table; exit code 0."""
+    summary = convert_from_args(args, steps=steps, **server_overrides)
     print(summary.render(), file=sys.stdout, flush=True)
     return 0
 

@@ -27,11 +27,11 @@ from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.export.config import ExportConfig
 from lerobot_nb.server import ServerConfig
 
-__all__ = ["register", "run"]
+__all__ = ["add_hand_arguments", "register", "run"]
 
 
 def register(sub: Any) -> None:
-    from lerobot_nb.cli.convert import add_convert_arguments
+    from lerobot_nb.cli.convert import add_convert_arguments, add_inputs_arguments
 
     parser: argparse.ArgumentParser = sub.add_parser(
         "hands",
@@ -39,7 +39,7 @@ def register(sub: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("recordings", nargs="*", metavar="PATH", help="recording files or folders")
+    add_inputs_arguments(parser)
     parser.add_argument(
         "--dir", type=Path, default=None, metavar="DIR", help="folder of xgym ep*.npz episodes"
     )
@@ -53,17 +53,21 @@ def register(sub: Any) -> None:
         metavar="DIR",
         help="save each overlay as DIR/<episode>.hands.rrd",
     )
-    add_convert_arguments(parser)
+    add_convert_arguments(parser, server=False)
+    add_hand_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_hand_arguments(parser: argparse.ArgumentParser) -> None:
+    """`HandPoseConfig`'s flags, plus xgym's tyro spellings `--hamer.host` / `--hamer.port`."""
     group = parser.add_argument_group("hand pose")
     add_config_arguments(group, HandPoseConfig)
-    # The reference scripts' spellings (xgym's tyro flags).
     group.add_argument(
         "--hamer.host", dest="hamer_host", default=argparse.SUPPRESS, help="alias of --hamer-host"
     )
     group.add_argument(
         "--hamer.port", dest="hamer_port", type=int, default=argparse.SUPPRESS, help="alias of --hamer-port"
     )
-    parser.set_defaults(func=run)
 
 
 def _check_named_input(args: argparse.Namespace) -> None:

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from lerobot_nb.cli.convert import add_inputs_arguments
 from lerobot_nb.config import add_config_arguments, config_from_args
+from lerobot_nb.inspect.config import PER_EPISODE_LIMIT, InspectConfig
+from lerobot_nb.tables import render_table
 
-#: Above this many episodes the stream table is folded to one row per stream unless --per-episode.
-PER_EPISODE_LIMIT = 10
+if TYPE_CHECKING:
+    from lerobot_nb.inspect import Inspection
+
+__all__ = ["PER_EPISODE_LIMIT", "register", "run"]
 
 
 def register(sub: Any) -> None:
-    from lerobot_nb.server import ServerConfig
 
     parser: argparse.ArgumentParser = sub.add_parser(
         "inspect",
@@ -27,19 +31,11 @@ def register(sub: Any) -> None:
         "and jitter per episode, and the suggested `lerobot-nb align` flags. --columns also lists every "
         "column as entity:Archetype:field.",
     )
+    add_inputs_arguments(parser)
+    add_config_arguments(parser.add_argument_group("inspection"), InspectConfig)
     parser.add_argument(
-        "recordings", nargs="*", metavar="PATH", help="recording files or folders (.rrd, .mcap)"
+        "--json", action="store_true", help="print one JSON object instead of tables (with the columns)"
     )
-    add_config_arguments(parser, ServerConfig, skip=("recordings",))
-    parser.add_argument("--index", help="timeline for the stream table (default: the suggested one)")
-    parser.add_argument("--columns", action="store_true", help="also list every column with kind and shape")
-    parser.add_argument(
-        "--per-episode",
-        action="store_true",
-        help=f"one stream row per episode even with more than {PER_EPISODE_LIMIT} episodes "
-        "(default: then one row per stream over all episodes)",
-    )
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.set_defaults(func=run)
 
 
@@ -56,17 +52,7 @@ def _human_size(n: int | None) -> str:
 
 def _print_table(title: str, frame: pl.DataFrame) -> None:
     print(f"\n{title}")
-    with pl.Config(
-        tbl_rows=-1,
-        tbl_cols=-1,
-        tbl_hide_dataframe_shape=True,
-        tbl_hide_column_data_types=True,
-        tbl_width_chars=200,
-        fmt_str_lengths=80,
-        tbl_formatting="ASCII_MARKDOWN",
-        float_precision=3,
-    ):
-        print(frame)
+    print(render_table(frame, markdown=True))
 
 
 def _episodes_view(episodes: pl.DataFrame, index: str) -> pl.DataFrame:
@@ -120,57 +106,61 @@ def _jsonable(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return json.loads(frame.write_json())  # type: ignore[no-any-return]
 
 
+def _print_json(url: str, report: Inspection) -> None:
+    print(
+        json.dumps(
+            {
+                "server": url,
+                "timelines": report.timelines,
+                "episodes": _jsonable(report.episodes),
+                "columns": _jsonable(report.columns) if report.columns is not None else [],
+                "streams": _jsonable(report.stats),
+                "suggestion": asdict(report.suggestion),
+            },
+            indent=1,
+            default=str,
+        )
+    )
+
+
+def _print_text(report: Inspection, where: str, source: str) -> None:
+    index = report.suggestion.index
+    print(f"{report.episodes.height} episode(s) from {where}")
+    print("timelines: " + ", ".join(f"{n} ({k})" for n, k in sorted(report.timelines.items())))
+    _print_table(f"episodes (on {index})", _episodes_view(report.episodes, index))
+    if report.columns is not None:
+        _print_table("columns", _columns_view(report.columns))
+    if report.folded:
+        title = f"streams over {report.episodes.height} episodes (on {index}; --per-episode for every row)"
+        _print_table(title, report.streams)
+    else:
+        _print_table(f"streams per episode (on {index})", _streams_view(report.streams))
+    print("\nsuggested alignment:")
+    for name, value in asdict(report.suggestion).items():
+        shown = (", ".join(value) or "-") if isinstance(value, tuple) else value
+        print(f"  {name:<12} {shown}")
+    print(f"\n  lerobot-nb align {source} {report.suggestion.as_flags()}")
+
+
 def run(args: argparse.Namespace) -> int:
-    from lerobot_nb import inspection
     from lerobot_nb.errors import LerobotNbError
-    from lerobot_nb.query import index_timelines
+    from lerobot_nb.inspect import inspect_recordings
     from lerobot_nb.server import RecordingServer, ServerConfig
 
     if not args.recordings and not getattr(args, "server_url", None):
         raise LerobotNbError("give recording files or folders, or --server-url URL --dataset-name NAME")
-    config = config_from_args(ServerConfig, args, recordings=tuple(args.recordings))
-    with RecordingServer(config) as server:
-        episodes = inspection.list_episodes(server)
-        suggestion = inspection.suggest(server, index=args.index)
-        stats = inspection.stream_stats(server, index=suggestion.index)
-        if args.index:  # the user's index: the suggestion was computed on it too
-            suggestion = inspection.suggest(server, index=args.index, stats=stats)
-        columns = inspection.list_columns(server) if args.columns or args.json else None
-        timelines = index_timelines(server.dataset)
+    server_config = config_from_args(ServerConfig, args, recordings=tuple(args.recordings))
+    config = config_from_args(InspectConfig, args)
+    if args.json:
+        config = replace(config, columns=True)
+    with RecordingServer(server_config) as server:
+        report = inspect_recordings(server, config)
         if args.json:
-            print(
-                json.dumps(
-                    {
-                        "server": server.url,
-                        "timelines": timelines,
-                        "episodes": _jsonable(episodes),
-                        "columns": _jsonable(columns) if columns is not None else [],
-                        "streams": _jsonable(stats),
-                        "suggestion": asdict(suggestion),
-                    },
-                    indent=1,
-                    default=str,
-                )
-            )
+            _print_json(server.url, report)
             return 0
-        where = ", ".join(str(p) for p in args.recordings) or server.url
-        print(f"{len(episodes)} episode(s) from {where}")
-        print("timelines: " + ", ".join(f"{n} ({k})" for n, k in sorted(timelines.items())))
-        _print_table(f"episodes (on {suggestion.index})", _episodes_view(episodes, suggestion.index))
-        if columns is not None:
-            _print_table("columns", _columns_view(columns))
-        if args.per_episode or len(episodes) <= PER_EPISODE_LIMIT:
-            _print_table(f"streams per episode (on {suggestion.index})", _streams_view(stats))
-        else:
-            _print_table(
-                f"streams over {len(episodes)} episodes (on {suggestion.index}; --per-episode for every row)",
-                inspection.stream_summary(stats),
-            )
-        print("\nsuggested alignment:")
-        for name, value in asdict(suggestion).items():
-            print(f"  {name:<12} {value}")
         source = (
-            " ".join(args.recordings) or f"--server-url {server.url} --dataset-name {config.dataset_name}"
+            " ".join(args.recordings)
+            or f"--server-url {server.url} --dataset-name {server_config.dataset_name}"
         )
-        print(f"\n  lerobot-nb align {source} {suggestion.as_flags()}")
+        _print_text(report, ", ".join(str(p) for p in args.recordings) or server.url, source)
     return 0

@@ -30,7 +30,7 @@ SUBCOMMANDS = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lerobot-nb",
-        description="Turn robot recordings (.rrd, .mcap) into LeRobot v3.0 datasets.",
+        description="Turn robot recordings (Rerun, MCAP, ROS bags, xgym, RLDS, LeRobot datasets) into LeRobot v3.0 datasets.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMANDS:

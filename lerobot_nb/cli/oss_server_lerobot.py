@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         required=True,
         metavar="DIR|FILE|URL",
-        help="folder of .rrd/.mcap recordings, a single recording file, or a server URL "
+        help="folder of recordings (.rrd, .mcap, any format lerobot-nb reads), one recording, or a server URL "
         "(rerun+http://host:port) whose dataset --dataset-name is converted (repeatable)",
     )
     add_convert_arguments(parser, server_skip=("server_url",))

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.tables import render_table
 
 __all__ = ["register", "run"]
 
@@ -30,14 +31,21 @@ def register(sub: Any) -> None:
 
 
 def _table(stats: dict[str, dict[str, Any]]) -> str:
-    lines = [f"{'feature':32} {'count':>7} {'min':>10} {'max':>10} {'mean':>10} {'std':>10}"]
+    """One row per feature: count, and min / max / mean / std folded over its dimensions."""
+    rows = []
     for key, s in stats.items():
         v = {n: np.asarray(s[n], dtype=np.float64).ravel() for n in ("min", "max", "mean", "std", "count")}
-        lines.append(
-            f"{key:32} {int(v['count'][0]):>7} {v['min'].min():>10.4g} {v['max'].max():>10.4g} "
-            f"{v['mean'].mean():>10.4g} {v['std'].mean():>10.4g}"
+        rows.append(
+            {
+                "feature": key,
+                "count": int(v["count"][0]),
+                "min": float(v["min"].min()),
+                "max": float(v["max"].max()),
+                "mean": float(v["mean"].mean()),
+                "std": float(v["std"].mean()),
+            }
         )
-    return "\n".join(lines)
+    return render_table(rows, ("feature", "count", "min", "max", "mean", "std"), floats=".4g")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -60,7 +60,7 @@ def curation_plan(curation: Curation, sources: Sequence[SourceDataset]) -> tuple
     catalog = [
         _Episode(i, ep, 0, src.recording_of.get(ep))
         for i, src in enumerate(sources)
-        for ep in range(len(src.episodes))
+        for ep in range(src.num_episodes)
     ]
     catalog = [_Episode(e.source, e.episode, g, e.recording) for g, e in enumerate(catalog)]
     decisions = _resolve(curation, catalog)

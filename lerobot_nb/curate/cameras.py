@@ -134,7 +134,7 @@ def trace_videos(
 
 def _samples_are_keyframes(path: Path, segments: Sequence[Segment], fps: int, stride: int) -> bool:
     """Whether every frame to sample is a keyframe of the file (from its packets, nothing decoded)."""
-    from lerobot_nb.dataset.video import PacketIndex
+    from lerobot_nb.lerobot_v3.packets import PacketIndex
 
     index = PacketIndex.read(path)
     keys = np.sort(index.pts[index.keyframe] * float(index.time_base))

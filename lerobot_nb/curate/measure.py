@@ -25,8 +25,8 @@ from lerobot_nb.curate.cameras import (
     trace_samples,
     trace_videos,
 )
-from lerobot_nb.dataset.source import SourceDataset, feature_array
 from lerobot_nb.episode import AlignedEpisode, StreamTiming
+from lerobot_nb.lerobot_v3.dataset import SourceDataset, feature_array
 
 __all__ = ["MOTION_KEYS", "Alignment", "EpisodeData", "Gap", "dataset_episodes", "from_aligned"]
 
@@ -145,7 +145,7 @@ def dataset_episodes(
     dataset: SourceDataset, *, sample_hz: float, cameras: bool = True, episodes: Sequence[int] | None = None
 ) -> Iterator[EpisodeData]:
     """The episodes of a dataset in order; each video file is decoded once for all its episodes."""
-    chosen = list(episodes) if episodes is not None else list(range(len(dataset.episodes)))
+    chosen = list(episodes) if episodes is not None else list(range(dataset.num_episodes))
     stride = sample_stride(dataset.fps, sample_hz)
     videos = _video_traces(dataset, chosen, stride) if cameras else {}
     motion_keys = [k for k in MOTION_KEYS if k in dataset.features]

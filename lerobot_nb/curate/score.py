@@ -27,8 +27,8 @@ import polars as pl
 from lerobot_nb.config import help_field
 from lerobot_nb.curate.cameras import CameraTrace, sample_stride
 from lerobot_nb.curate.measure import EpisodeData, dataset_episodes, from_aligned
-from lerobot_nb.dataset.source import SourceDataset
 from lerobot_nb.episode import AlignedEpisode, EpisodeSkipped
+from lerobot_nb.lerobot_v3.dataset import SourceDataset
 from lerobot_nb.validate.signals import (
     clipped_std,
     longest_run,

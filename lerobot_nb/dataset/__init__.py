@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from lerobot_nb.dataset.config import RewriteConfig
 from lerobot_nb.dataset.ops import delete_episodes, merge_datasets, split_episode, split_pieces, trim_episodes
-from lerobot_nb.dataset.plan import EditPlan, EpisodeEdit
-from lerobot_nb.dataset.rewrite import rewrite_dataset
-from lerobot_nb.dataset.source import SourceDataset
+from lerobot_nb.dataset.plan import EditPlan, EpisodeEdit, ResolvedEdit
+from lerobot_nb.dataset.rewrite import ColumnTransform, rewrite_dataset
 from lerobot_nb.dataset.summary import RewriteSummary
+from lerobot_nb.lerobot_v3.dataset import SourceDataset
 
 __all__ = [
+    "ColumnTransform",
     "EditPlan",
     "EpisodeEdit",
+    "ResolvedEdit",
     "RewriteConfig",
     "RewriteSummary",
     "SourceDataset",

@@ -13,19 +13,19 @@ from pathlib import Path
 from lerobot_nb.dataset.config import RewriteConfig
 from lerobot_nb.dataset.plan import EditPlan, EpisodeEdit
 from lerobot_nb.dataset.rewrite import rewrite_dataset
-from lerobot_nb.dataset.source import SourceDataset
 from lerobot_nb.dataset.summary import RewriteSummary
 from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.lerobot_v3.dataset import SourceDataset
 
 __all__ = ["delete_episodes", "merge_datasets", "split_episode", "split_pieces", "trim_episodes"]
 
 
 def _known(source: SourceDataset, episodes: Iterable[int]) -> list[int]:
     chosen = sorted(set(episodes))
-    unknown = [e for e in chosen if not 0 <= e < len(source.episodes)]
+    unknown = [e for e in chosen if not 0 <= e < source.num_episodes]
     if unknown:
         raise LerobotNbError(
-            f"no episode {', '.join(map(str, unknown))} (the dataset has episodes 0..{len(source.episodes) - 1})",
+            f"no episode {', '.join(map(str, unknown))} (the dataset has episodes 0..{source.num_episodes - 1})",
             file=source.root,
         )
     return chosen
@@ -35,7 +35,7 @@ def delete_episodes(dataset: str | Path, episodes: Iterable[int], config: Rewrit
     """Every episode but `episodes`, renumbered in order."""
     source = SourceDataset(dataset)
     gone = set(_known(source, episodes))
-    kept = [EpisodeEdit(0, e) for e in range(len(source.episodes)) if e not in gone]
+    kept = [EpisodeEdit(0, e) for e in range(source.num_episodes) if e not in gone]
     return rewrite_dataset(EditPlan.of([source.root], kept), config, sources=[source])
 
 
@@ -45,7 +45,7 @@ def trim_episodes(
     """Each episode in `trims` keeps frames [start, end) (end None = to its end); others stay whole."""
     source = SourceDataset(dataset)
     _known(source, trims)
-    edits = [EpisodeEdit(0, e, *trims.get(e, (0, None))) for e in range(len(source.episodes))]
+    edits = [EpisodeEdit(0, e, *trims.get(e, (0, None))) for e in range(source.num_episodes)]
     return rewrite_dataset(EditPlan.of([source.root], edits), config, sources=[source])
 
 
@@ -81,7 +81,7 @@ def split_episode(
             episode=str(episode),
         )
     edits: list[EpisodeEdit] = []
-    for e in range(len(source.episodes)):
+    for e in range(source.num_episodes):
         whole = EpisodeEdit(0, e, 0, source.length(e))
         edits += split_pieces(whole, at, source.recording_of.get(e)) if e == episode else [whole]
     return rewrite_dataset(EditPlan.of([source.root], edits), config, sources=[source])
@@ -92,5 +92,5 @@ def merge_datasets(datasets: Sequence[str | Path], config: RewriteConfig) -> Rew
     if not datasets:
         raise LerobotNbError("no datasets to merge")
     sources = [SourceDataset(d) for d in datasets]
-    edits = [EpisodeEdit(i, e) for i, s in enumerate(sources) for e in range(len(s.episodes))]
+    edits = [EpisodeEdit(i, e) for i, s in enumerate(sources) for e in range(s.num_episodes)]
     return rewrite_dataset(EditPlan.of([s.root for s in sources], edits), config, sources=sources)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lerobot_nb.dataset.source import SourceDataset
 from lerobot_nb.errors import LerobotNbError
-from lerobot_nb.export.layout import DEFAULT_FEATURES
+from lerobot_nb.lerobot_v3.dataset import SourceDataset
+from lerobot_nb.lerobot_v3.layout import DEFAULT_FEATURES
 
 __all__ = ["EditPlan", "EpisodeEdit", "OutputLayout", "ResolvedEdit", "merged_layout", "resolve"]
 

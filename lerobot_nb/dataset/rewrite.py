@@ -12,6 +12,7 @@ dataset is built beside the output, validated, then published atomically; inputs
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import io
 import shutil
@@ -19,7 +20,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import av
 import numpy as np
@@ -27,11 +28,19 @@ import pyarrow as pa
 
 from lerobot_nb.dataset.config import RewriteConfig
 from lerobot_nb.dataset.plan import EditPlan, OutputLayout, ResolvedEdit, merged_layout, resolve
-from lerobot_nb.dataset.source import TEXT_DTYPES, SourceDataset, feature_array
 from lerobot_nb.dataset.summary import RewriteSummary
 from lerobot_nb.dataset.video import PacketIndex, PacketReader, copy_cut, plan_cut
 from lerobot_nb.errors import LerobotNbError
-from lerobot_nb.export.layout import (
+from lerobot_nb.export.parquet import (
+    META_LOCATION,
+    RollingParquet,
+    bookkeeping_columns,
+    bookkeeping_stats,
+)
+from lerobot_nb.export.publish import check_output, new_build_dir, publish, remove_stale_builds, write_error
+from lerobot_nb.export.video import VideoTrack
+from lerobot_nb.lerobot_v3.dataset import TEXT_DTYPES, SourceDataset, feature_array
+from lerobot_nb.lerobot_v3.layout import (
     DATA_PATH,
     DEFAULT_FEATURES,
     EPISODES_PATH,
@@ -44,15 +53,7 @@ from lerobot_nb.export.layout import (
     info_json,
     write_json_atomic,
 )
-from lerobot_nb.export.parquet import (
-    META_LOCATION,
-    RollingParquet,
-    bookkeeping_columns,
-    bookkeeping_stats,
-)
-from lerobot_nb.export.publish import check_output, new_build_dir, publish, remove_stale_builds, write_error
-from lerobot_nb.export.tasks import TaskTable
-from lerobot_nb.export.video import VideoTrack
+from lerobot_nb.lerobot_v3.tasks import TaskTable
 from lerobot_nb.stats import (
     STAT_NAMES,
     FeatureStats,
@@ -63,26 +64,48 @@ from lerobot_nb.stats import (
     stats_to_json,
 )
 
-__all__ = ["rewrite_dataset"]
+__all__ = ["ColumnTransform", "rewrite_dataset"]
 
 _META_BATCH = 10  # episode metadata rows per parquet row group, as lerobot buffers them
 _MB = 1024 * 1024
 
 
+class ColumnTransform(Protocol):
+    """Changes the non-video columns of every output episode, e.g. `prepare`'s new state/action.
+
+    `features` maps the inputs' features (info.json entries, video ones included) to the
+    output's; `apply` gets an output episode's kept rows and returns them with those columns
+    (cameras are still copied from the source videos). Features in `changed` get their stats
+    recomputed from the new values; every other whole-episode stat is reused.
+    """
+
+    changed: frozenset[str]
+
+    def features(self, features: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]: ...
+
+    def apply(self, edit: ResolvedEdit, rows: pa.Table) -> pa.Table: ...
+
+
 def rewrite_dataset(
-    plan: EditPlan, config: RewriteConfig, *, sources: Sequence[SourceDataset] | None = None
+    plan: EditPlan,
+    config: RewriteConfig,
+    *,
+    sources: Sequence[SourceDataset] | None = None,
+    transform: ColumnTransform | None = None,
 ) -> RewriteSummary:
     """Write the plan's episodes as a new dataset at `config.output` (validated, then published).
 
-    `sources` are the plan's datasets already opened (else they are opened here). Raises
-    LerobotNbError for a bad plan or input before anything is written; on any failure the output
-    path is untouched and the build folder removed.
+    `sources` are the plan's datasets already opened (else they are opened here); `transform`
+    rewrites columns on the way. Raises LerobotNbError for a bad plan or input before anything
+    is written; on any failure the output path is untouched and the build folder removed.
     """
     started = time.perf_counter()
     if not config.output:
         raise LerobotNbError("no output folder given")
     opened = list(sources) if sources is not None else [SourceDataset(p) for p in plan.sources]
     layout = merged_layout(opened)
+    if transform is not None:
+        layout = dataclasses.replace(layout, features=transform.features(layout.features))
     edits = resolve(plan, opened)
     for src in opened:
         src.check_files(sorted({e.episode for e in edits if e.source is src}))
@@ -91,7 +114,7 @@ def rewrite_dataset(
     remove_stale_builds(output)
     build = new_build_dir(output)
     summary = RewriteSummary(output)
-    writer = _Writer(build, layout, config)
+    writer = _Writer(build, layout, config, transform=transform)
     try:
         writer.open()
         for edit in _progress(edits, config.progress):
@@ -127,6 +150,12 @@ def _check_not_in_place(output: Path, sources: Sequence[SourceDataset], *, overw
             )
         if resolved in root.parents:
             raise LerobotNbError(f"the input dataset {root} is inside the output folder", file=output)
+        if root in resolved.parents:
+            raise LerobotNbError(
+                f"the output is inside the input dataset {root}; write the new dataset elsewhere", file=output
+            )
+    if not overwrite and output.is_dir() and any(output.iterdir()):
+        raise LerobotNbError("the output exists; pass --overwrite to replace it", file=output)
     check_output(output, overwrite=overwrite, resume=False, inputs=[s.root for s in sources])
 
 
@@ -172,6 +201,11 @@ class _Writer:
     readers: dict[Path, PacketReader] = field(default_factory=dict)
     #: features of the current episode whose stored stats were impossible and were recomputed
     repaired: set[str] = field(default_factory=set)
+    transform: ColumnTransform | None = None
+
+    @property
+    def changed(self) -> frozenset[str]:
+        return self.transform.changed if self.transform is not None else frozenset()
 
     @property
     def features(self) -> dict[str, dict[str, Any]]:
@@ -210,6 +244,8 @@ class _Writer:
         assert self.data is not None
         src, n, fps = edit.source, edit.length, self.layout.fps
         rows = src.rows(edit.episode).slice(edit.start, n)
+        if self.transform is not None:
+            rows = self.transform.apply(edit, rows)
         tasks = [edit.task] * n if edit.task is not None else src.frame_tasks(rows)
         columns = bookkeeping_columns(
             n,
@@ -218,7 +254,7 @@ class _Writer:
             from_index=self.total_frames,
             task_index=self.tasks.indices(tasks),
         )
-        chunk, file = self.data.write(self._table(rows, columns))
+        chunk, file = self.data.write(self._table(edit, rows, columns))
         row: dict[str, Any] = {
             "episode_index": self.total_episodes,
             "tasks": list(dict.fromkeys(tasks)),
@@ -249,14 +285,21 @@ class _Writer:
             "lead_frames": lead,
         }
 
-    def _table(self, rows: pa.Table, columns: dict[str, np.ndarray]) -> pa.Table:
+    def _table(self, edit: ResolvedEdit, rows: pa.Table, columns: dict[str, np.ndarray]) -> pa.Table:
         assert self.data is not None
         arrays = []
         for f in self.data.schema:
             if f.name in columns:
                 arrays.append(pa.array(columns[f.name], type=f.type))
-            else:
+                continue
+            try:
                 arrays.append(rows.column(f.name).cast(f.type))
+            except (KeyError, pa.ArrowException) as exc:
+                raise LerobotNbError(
+                    f"feature {f.name} cannot be stored as {f.type} ({type(exc).__name__}: {exc})",
+                    file=edit.source.data_path(edit.episode),
+                    episode=str(edit.episode),
+                ) from None
         return pa.Table.from_arrays(arrays, schema=self.data.schema)
 
     def _feature_stats(self, edit: ResolvedEdit, rows: pa.Table) -> dict[str, FeatureStats]:
@@ -265,11 +308,11 @@ class _Writer:
         for key, feature in self.features.items():
             if key in DEFAULT_FEATURES or feature["dtype"] in ("video", *TEXT_DTYPES):
                 continue
-            stored = self._stored(edit, key)
+            stored = self._stored(edit, key) if key not in self.changed else None
             if stored is not None:
                 out[key] = as_computed(stored, feature)
             elif feature["dtype"] == "image":
-                out[key] = image_stats(_png_frames(rows.column(key)), length=rows.num_rows)
+                out[key] = image_stats(_png_frames(rows.column(key)), presampled=True)
             else:
                 out[key] = numeric_stats(feature_array(rows.column(key)))
         return out
@@ -411,12 +454,12 @@ def _stats_status(edit: ResolvedEdit, repaired: set[str]) -> str:
 
 
 def _png_frames(column: pa.ChunkedArray) -> list[np.ndarray]:
-    """The RGB pixels of an `image` feature's PNG cells."""
+    """The RGB pixels of the PNG cells lerobot samples for image stats, in sample order."""
     from PIL import Image
 
     frames = []
-    for cell in column.to_pylist():
-        with Image.open(io.BytesIO(cell["bytes"])) as img:
+    for i in sample_frame_indices(len(column)):
+        with Image.open(io.BytesIO(column[i].as_py()["bytes"])) as img:
             frames.append(np.asarray(img.convert("RGB")))
     return frames
 

@@ -57,7 +57,7 @@ class RewriteSummary:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
     def render(self) -> str:
-        lines = [f"{'index':>5} {'source episode':>14} {'frames':>13} {'kept':>7}  stats"]
+        lines = [f"{'index':>5} {'source:episode':>14} {'kept frames':>13} {'count':>7}  stats"]
         for r in self.rows:
             kept = f"[{r['start']}, {r['end']})"
             name = Path(str(r["source"])).name

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from lerobot_nb.config import help_field
-from lerobot_nb.episode import AlignedEpisode
+from lerobot_nb.episode import LANGUAGE_STREAM, AlignedEpisode
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.offline import hub_offline
 
@@ -32,7 +32,6 @@ __all__ = [
 FEATURE_KEY = "observation.language_embedding"
 EMBEDDING_DIM = 384
 #: The stream path under which a source offers the embedding its recording carries (mode `npy`).
-LANGUAGE_STREAM = "/language_embedding"
 
 LanguageMode = Literal["none", "minilm", "npy"]
 

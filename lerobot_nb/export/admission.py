@@ -38,47 +38,66 @@ def admitted_episodes(
     known = existing if existing is not None else {}  # live: the writer adds what it writes
     task_map = config.task_mapping()
     for episode in episodes:
-        if isinstance(episode, EpisodeSkipped):
-            status = "existing" if episode.reason == ALREADY_PRESENT else "skipped"
-            summary.add(
-                episode.episode_id,
-                status,
-                reason=episode.reason,
-                source=episode.source,
-                index=known.get(episode.episode_id),
-            )
-            progress.episode()
+        reason = _not_written(episode, known, config)
+        if reason == _PASSED_OVER:
             continue
-        if episode.episode_id in known:
-            summary.add(
-                episode.episode_id,
-                "existing",
-                reason=ALREADY_PRESENT,
-                index=known[episode.episode_id],
-                source=episode.source,
-            )
-            progress.episode()
+        if reason is not None:
+            _listed(summary, progress, episode, reason, known)
             continue
-        if config.episodes and episode.episode_id not in config.episodes:
-            continue
-        if config.min_frames and episode.length < config.min_frames:
-            reason = f"{episode.length} frames, fewer than min_frames={config.min_frames}"
-            summary.add(episode.episode_id, "skipped", reason=reason, source=episode.source)
-            progress.episode()
-            continue
+        assert isinstance(episode, AlignedEpisode)
         episode = with_episode_task(episode, task_map)
         try:
-            if not schema.defined:
-                schema.define(episode)
-                if on_define is not None:
-                    on_define()
-            schema.check(episode)
+            _fit(episode, schema, on_define)
         except BadEpisode as exc:
             if not skip_bad_episodes:
                 raise
-            summary.add(episode.episode_id, "skipped", reason=exc.what, source=episode.source)
-            progress.episode()
+            _listed(summary, progress, episode, exc.what, known, status="skipped")
             continue
         yield episode
         # Drop it before the next one is aligned: at most one episode's numeric data in memory.
         del episode
+
+
+#: `_not_written`'s answer for an episode outside `config.episodes`: not even listed.
+_PASSED_OVER = ""
+
+
+def _not_written(
+    episode: AlignedEpisode | EpisodeSkipped, known: Mapping[str, int], config: ExportConfig
+) -> str | None:
+    """Why `episode` is not written (a reason for the summary, `_PASSED_OVER`), or None to write it."""
+    if isinstance(episode, EpisodeSkipped):
+        return episode.reason
+    if episode.episode_id in known:
+        return ALREADY_PRESENT
+    if config.episodes and episode.episode_id not in config.episodes:
+        return _PASSED_OVER
+    if config.min_frames and episode.length < config.min_frames:
+        return f"{episode.length} frames, fewer than min_frames={config.min_frames}"
+    return None
+
+
+def _listed(
+    summary: ExportSummary,
+    progress: Progress,
+    episode: AlignedEpisode | EpisodeSkipped,
+    reason: str,
+    known: Mapping[str, int],
+    *,
+    status: str | None = None,
+) -> None:
+    """One summary row for an episode that is not written (existing or skipped, with its reason)."""
+    status = status or ("existing" if reason == ALREADY_PRESENT else "skipped")
+    frames = episode.length if isinstance(episode, AlignedEpisode) and status == "skipped" else 0
+    index = known.get(episode.episode_id) if status == "existing" else None
+    summary.add(episode.episode_id, status, index=index, frames=frames, reason=reason, source=episode.source)
+    progress.episode()
+
+
+def _fit(episode: AlignedEpisode, schema: FeatureSchema, on_define: Callable[[], None] | None) -> None:
+    """The first episode defines the dataset's features (then `on_define` runs); every one must fit."""
+    if not schema.defined:
+        schema.define(episode)
+        if on_define is not None:
+            on_define()
+    schema.check(episode)

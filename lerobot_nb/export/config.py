@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from lerobot_nb.codecs import DECODER_NAME
 from lerobot_nb.config import help_field, warn_deprecated
 from lerobot_nb.errors import LerobotNbError
 
-__all__ = ["CODECS", "ExportConfig"]
+__all__ = ["CODECS", "DECODER_NAME", "ExportConfig"]
 
 #: Codecs the exporter encodes with (PyAV encoder names, as lerobot's `vcodec`).
-CODECS: tuple[str, ...] = ("libsvtav1", "h264", "hevc")
-#: The codec name a decoder / `FrameSource.encoded` uses for each encoder.
-DECODER_NAME: dict[str, str] = {"libsvtav1": "av1", "h264": "h264", "hevc": "hevc"}
+CODECS: tuple[str, ...] = tuple(DECODER_NAME)
 #: lerobot 0.6.1's default preset for libsvtav1 (`LIBSVTAV1_DEFAULT_PRESET`).
 SVTAV1_DEFAULT_PRESET = 12
 

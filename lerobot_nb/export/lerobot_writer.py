@@ -21,10 +21,10 @@ from lerobot_nb.episode import AlignedEpisode, EpisodeSkipped
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.export.admission import admitted_episodes
 from lerobot_nb.export.config import ExportConfig
-from lerobot_nb.export.layout import SOURCES_PATH, write_json_atomic
 from lerobot_nb.export.publish import check_output, new_build_dir, publish, remove_stale_builds
 from lerobot_nb.export.schema import IMAGE_PREFIX, FeatureSchema
 from lerobot_nb.export.summary import ExportSummary, Progress, dir_size
+from lerobot_nb.lerobot_v3.layout import SOURCES_PATH, write_json_atomic
 
 __all__ = ["export_with_lerobot"]
 
@@ -109,6 +109,7 @@ def export_with_lerobot(
                 index=sources[episode.episode_id],
                 frames=episode.length,
                 source=episode.source,
+                notes=episode.notes,
             )
             progress.episode()
         if dataset is None:

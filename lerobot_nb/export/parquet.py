@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lerobot_nb.export.layout import DEFAULT_FEATURES, next_file
+from lerobot_nb.lerobot_v3.layout import DEFAULT_FEATURES, next_file
 from lerobot_nb.stats import FeatureStats, numeric_stats
 
 __all__ = ["META_LOCATION", "RollingParquet", "arrow_column", "bookkeeping_columns", "bookkeeping_stats"]

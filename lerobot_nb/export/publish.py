@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from lerobot_nb.errors import LerobotNbError
-from lerobot_nb.export.layout import INFO_PATH
+from lerobot_nb.lerobot_v3.layout import INFO_PATH
 
 __all__ = ["check_output", "link_tree", "new_build_dir", "publish", "remove_stale_builds", "write_error"]
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from lerobot_nb.episode import AlignedEpisode
 from lerobot_nb.errors import LerobotNbError
-from lerobot_nb.export.layout import DEFAULT_FEATURES, camera_feature, numeric_feature
+from lerobot_nb.lerobot_v3.layout import DEFAULT_FEATURES, camera_feature, numeric_feature
 
 __all__ = ["IMAGE_PREFIX", "BadEpisode", "FeatureSchema"]
 

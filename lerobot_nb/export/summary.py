@@ -9,6 +9,8 @@ from typing import Any
 
 import polars as pl
 
+from lerobot_nb.tables import render_table
+
 __all__ = ["ExportSummary", "Progress", "dir_size"]
 
 
@@ -39,6 +41,7 @@ class ExportSummary:
         reason: str = "",
         source: str = "",
         remuxed: int = 0,
+        notes: tuple[str, ...] = (),
     ) -> dict[str, object]:
         """Append a row (in arrival order) and return it, for the writer to complete later."""
         row: dict[str, object] = {
@@ -49,6 +52,7 @@ class ExportSummary:
             "reason": reason,
             "source": source,
             "remuxed_videos": remuxed,
+            "notes": "; ".join(notes),
         }
         self.rows.append(row)
         return row
@@ -63,8 +67,9 @@ class ExportSummary:
             "reason": pl.String,
             "source": pl.String,
             "remuxed_videos": pl.Int64,
+            "notes": pl.String,
         }
-        return pl.DataFrame(self.rows, schema=schema)
+        return pl.DataFrame([{"notes": "", **r} for r in self.rows], schema=schema)
 
     @property
     def episodes_written(self) -> int:
@@ -85,12 +90,11 @@ class ExportSummary:
 
     def render(self) -> str:
         """The end-of-run table: episodes, then totals."""
-        lines = [f"{'episode':<28} {'status':<9} {'index':>5} {'frames':>7}  reason"]
-        for r in self.rows:
-            idx = "" if r["episode_index"] is None else str(r["episode_index"])
-            lines.append(
-                f"{str(r['episode'])[:28]:<28} {r['status']!s:<9} {idx:>5} {r['frames']!s:>7}  {r['reason']}"
-            )
+        shown = [{**r, "index": r["episode_index"]} for r in self.rows]
+        lines = [render_table(shown, ("episode", "status", "index", "frames", "reason"), max_width=None)]
+        noted = [(r["episode"], r["notes"]) for r in self.rows if r.get("notes")]
+        if noted:  # what a source did to the data before the grid (records trimmed, NaN held, ...)
+            lines += ["notes:", *(f"  {episode}: {notes}" for episode, notes in noted)]
         n_skip = sum(1 for r in self.rows if r["status"] == "skipped")
         n_have = sum(1 for r in self.rows if r["status"] == "existing")
         lines.append("-" * 72)

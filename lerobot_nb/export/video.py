@@ -234,13 +234,13 @@ class VideoTrack:
         self._kind: object = None  # what may share the open file (same codec parameters)
 
     def path_of(self, chunk: int, file: int) -> Path:
-        from lerobot_nb.export.layout import VIDEO_PATH
+        from lerobot_nb.lerobot_v3.layout import VIDEO_PATH
 
         return self.root / VIDEO_PATH.format(video_key=self.key, chunk_index=chunk, file_index=file)
 
     def _make_room(self, size: int, kind: object) -> None:
         """Roll to the next file when `size` more bytes would pass the limit or `kind` differs."""
-        from lerobot_nb.export.layout import next_file
+        from lerobot_nb.lerobot_v3.layout import next_file
 
         # Sizes are counted from the packets: the muxer buffers, the file on disk lags behind.
         if self._out is not None and (kind != self._kind or self._bytes + size >= self.max_bytes):

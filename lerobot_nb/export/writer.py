@@ -29,22 +29,6 @@ from lerobot_nb.episode import AlignedEpisode, EpisodeSkipped, FrameSource
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.export.admission import ALREADY_PRESENT, admitted_episodes
 from lerobot_nb.export.config import DECODER_NAME, ExportConfig
-from lerobot_nb.export.layout import (
-    DATA_PATH,
-    DEFAULT_FEATURES,
-    EPISODES_PATH,
-    INFO_PATH,
-    SOURCES_PATH,
-    STATS_PATH,
-    TASKS_PATH,
-    data_schema,
-    episodes_schema,
-    info_json,
-    next_file,
-    read_json,
-    video_info,
-    write_json_atomic,
-)
 from lerobot_nb.export.parquet import (
     META_LOCATION,
     RollingParquet,
@@ -62,7 +46,6 @@ from lerobot_nb.export.publish import (
 )
 from lerobot_nb.export.schema import IMAGE_PREFIX, FeatureSchema
 from lerobot_nb.export.summary import ExportSummary, Progress, dir_size
-from lerobot_nb.export.tasks import TaskTable
 from lerobot_nb.export.video import (
     EncoderSettings,
     Segment,
@@ -71,6 +54,23 @@ from lerobot_nb.export.video import (
     can_remux,
     remux_segment,
 )
+from lerobot_nb.lerobot_v3.layout import (
+    DATA_PATH,
+    DEFAULT_FEATURES,
+    EPISODES_PATH,
+    INFO_PATH,
+    SOURCES_PATH,
+    STATS_PATH,
+    TASKS_PATH,
+    data_schema,
+    episodes_schema,
+    info_json,
+    next_file,
+    read_json,
+    video_info,
+    write_json_atomic,
+)
+from lerobot_nb.lerobot_v3.tasks import TaskTable
 from lerobot_nb.stats import (
     STAT_NAMES,
     aggregate_stats,
@@ -526,6 +526,7 @@ def _run(
                 index=int(row["episode_index"]),
                 frames=episode.length,
                 source=episode.source,
+                notes=episode.notes,
             )
             pending.append(_Pending(row, stats, jobs, episode.episode_id, episode.source, summary_row))
             del episode  # the numeric data is on disk; only the lazy frame sources stay referenced

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from lerobot_nb.config import help_field
 from lerobot_nb.errors import LerobotNbError
-from lerobot_nb.export.layout import CODEBASE_VERSION
+from lerobot_nb.lerobot_v3.layout import CODEBASE_VERSION
 
 __all__ = ["PushConfig"]
 

@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lerobot_nb.errors import LerobotNbError
-from lerobot_nb.export.layout import INFO_PATH
 from lerobot_nb.hub.config import PushConfig
+from lerobot_nb.lerobot_v3.layout import INFO_PATH
 from lerobot_nb.validate import ValidateConfig, ValidationReport, validate
 
 if TYPE_CHECKING:

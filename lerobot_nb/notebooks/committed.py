@@ -21,7 +21,7 @@ REQUIRED_PARAMETERS: dict[str, tuple[str, ...]] = {
     "01_inspect": (*_SOURCE, "interactive"),
     "02_align": (*_SOURCE, *_STREAMS, "interactive"),
     "03_hand_pose": (*_SOURCE, *_STREAMS, "camera", "backend", "interactive"),
-    "04_export": (*_SOURCE, *_STREAMS, "output", "overwrite", "interactive"),
+    "04_export": (*_SOURCE, *_STREAMS, "feature_map", "output", "overwrite", "interactive"),
     "05_validate": ("output", "interactive"),
     "07_curate": (*_SOURCE, *_STREAMS, "output", "curation", "interactive"),
 }

@@ -32,6 +32,10 @@ class Inputs:
     recordings: list[Recording] = field(default_factory=list)
     #: `AlignConfig` values that fit the data (a ticked format's own: fps, index, streams, cameras).
     defaults: dict[str, Any] = field(default_factory=dict)
+    #: Whether the inputs' records already are frames (a ticked format, read directly or served).
+    ticked: bool = False
+    #: The reader's own sentence asking for an fps when its data has none (else a generic one).
+    fps_request: str | None = None
 
     @classmethod
     def discover(cls, server: ServerConfig, *, direct: bool = True) -> Inputs:
@@ -41,33 +45,51 @@ class Inputs:
         if not server.recordings:
             raise LerobotNbError("no recordings given (pass files or folders, or a server URL)")
         found = find_inputs([Path(p) for p in server.recordings])
-        if direct and all(fmt.family == "ticked" for _, fmt in found):
+        ticked = all(fmt.family == "ticked" for _, fmt in found)
+        if direct and ticked:
             readers = [fmt.open_reader(path) for path, fmt in found]
-            return cls(server, readers=readers, defaults=dict(readers[0].defaults()))
+            request = getattr(readers[0], "fps_request", None)
+            return cls(
+                server,
+                readers=readers,
+                defaults=dict(readers[0].defaults()),
+                ticked=True,
+                fps_request=request() if callable(request) else None,
+            )
         cache = Path(server.cache_dir) if server.cache_dir else None
         recordings = discover_recordings(
             [Path(p) for p in server.recordings], cache_dir=cache, on_duplicate=server.on_duplicate
         )
         defaults = next((dict(r.defaults) for r in recordings if r.defaults), {})
-        return cls(server, recordings=recordings, defaults=defaults)
+        return cls(server, recordings=recordings, defaults=defaults, ticked=ticked)
 
     @property
     def paths(self) -> list[Path]:
         """The user's input files and folders (an output must not be inside them)."""
         return [] if self.server.server_url else [Path(p) for p in self.server.recordings]
 
-    def align_config(self, given: Mapping[str, Any]) -> AlignConfig:
+    def align_config(
+        self, given: Mapping[str, Any], *, fallback: Mapping[str, Any] | None = None
+    ) -> AlignConfig:
         """`AlignConfig` from the values the user gave over the inputs' defaults.
 
-        A default of `fps=None` means the data does not know its rate: the user must give one.
+        A default of `fps=None` means the data does not know its rate: the user must give one. The
+        records of ticked data are frames, so a sequence timeline without a rate of its own ticks at
+        the fps asked for. `fallback` holds a command's own defaults, for what the data does not say
+        (the `lrbt` commands' 50 fps).
         """
-        values = {**self.defaults, **given}
+        known = {k: v for k, v in self.defaults.items() if v is not None or k not in (fallback or {})}
+        values = {**(fallback or {}), **known, **given}
         if values.get("fps", 0) is None:
+            if self.fps_request:
+                raise LerobotNbError(self.fps_request)
             where = self.server.recordings[0] if self.server.recordings else None
             raise LerobotNbError(
                 "the recording does not say its frame rate: pass fps (CLI --fps N, one record = one frame)",
                 file=where,
             )
+        if self.ticked and values.get("sequence_rate") is None and "fps" in values:
+            values["sequence_rate"] = values["fps"]
         return config_from_mapping(AlignConfig, values)
 
     def open(self, align: AlignConfig) -> EpisodeSource:

@@ -16,6 +16,7 @@ A format's module is imported only when a path is claimed by it, so detection st
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,15 +97,62 @@ def _claims_npz(path: Path) -> bool:
     return path.is_dir() and any(path.glob("ep*.npz"))
 
 
+_TFDS_VERSION = re.compile(r"\d+\.\d+\.\d+")
+_TFDS_SHARD = re.compile(r".+-[^-.]+\.tfrecord-\d+-of-\d+")
+
+
+def _tfds_files(folder: Path) -> bool:
+    return (folder / "features.json").is_file() or (folder / "dataset_info.json").is_file()
+
+
+def _tfds_builder(path: Path) -> bool:
+    """A TFDS builder folder (`features.json` or `dataset_info.json`), a dataset folder whose
+    version folders (`1.0.0/`) are builder folders, or one shard file of a builder folder."""
+    if path.is_file():
+        return bool(_TFDS_SHARD.fullmatch(path.name)) and _tfds_files(path.parent)
+    if not path.is_dir():
+        return False
+    if _tfds_files(path):
+        return True
+    return any(p.is_dir() and _TFDS_VERSION.fullmatch(p.name) and _tfds_files(p) for p in path.iterdir())
+
+
+def _rosbag2_folder(path: Path) -> bool:
+    from lerobot_nb.sources.rosbag import is_rosbag2_folder  # light: no rosbags import
+
+    return is_rosbag2_folder(path)
+
+
+def _claims_xgym(path: Path) -> bool:
+    return path.is_dir() and (any(path.glob("xgym_data_*.dat")) or any(path.glob("xgym_data_*.json")))
+
+
 #: Every format, in detection order: folder formats before the file formats found inside folders.
 FORMATS: tuple[SourceFormat, ...] = (
+    # A rosbag2 folder is one recording (its splits together), so it is claimed before its files.
+    SourceFormat(
+        "rosbag2", "served", _rosbag2_folder, "lerobot_nb.sources.rosbag", "rosbag2 folder (metadata.yaml)"
+    ),
     SourceFormat("rrd", "served", _suffix(".rrd"), "lerobot_nb.sources.rrd", ".rrd"),
     SourceFormat("mcap", "served", _suffix(".mcap"), "lerobot_nb.sources.mcap", ".mcap"),
+    SourceFormat("bag", "served", _suffix(".bag"), "lerobot_nb.sources.rosbag", ".bag (ROS 1)"),
+    SourceFormat("db3", "served", _suffix(".db3"), "lerobot_nb.sources.rosbag", ".db3 (ROS 2)"),
     SourceFormat(
-        "lerobot", "ticked", _claims_lerobot, "lerobot_nb.sources.lerobot_dataset", "LeRobot dataset folder"
+        "lerobot",
+        "ticked",
+        _claims_lerobot,
+        "lerobot_nb.sources.lerobot",
+        "LeRobot dataset folder (v2.0, v2.1, v3.0)",
     ),
     SourceFormat("npz", "ticked", _claims_npz, "lerobot_nb.sources.mano_npz", "folder of HaMeR ep*.npz"),
+    SourceFormat("rlds", "ticked", _tfds_builder, "lerobot_nb.sources.rlds", "TFDS/RLDS builder folder"),
+    SourceFormat("xgym", "ticked", _claims_xgym, "lerobot_nb.sources.xgym", "xgym memmap folder"),
 )
+
+
+def formats_text() -> str:
+    """How help texts and errors list what can be read: `.rrd, .mcap, ...`."""
+    return ", ".join(f.description for f in FORMATS)
 
 
 def format_of(path: Path) -> SourceFormat | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from lerobot_nb.episode import AlignedEpisode, RecordedEpisode, TimelineKind
+from lerobot_nb.episode import LANGUAGE_STREAM, AlignedEpisode, NumericStream, RecordedEpisode, TimelineKind
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.frames import ArrayFrames
 from lerobot_nb.sources.cache import content_key
@@ -122,14 +122,17 @@ class NpzReader:
         }
 
     def read(self, episode_id: str, index: str) -> RecordedEpisode:
+        """The episode's cameras (frame i at step i), task and, with a `task-*.npy`, its embedding."""
         path = self._files[episode_id]
         cams = _camera_arrays(path)
         task = task_from_dir(path.parent)
+        length = len(next(iter(cams.values())))
+        numeric = _embedding_stream(path.parent, length)
         return RecordedEpisode(
             episode_id,
             "frame",
             "sequence",
-            numeric={},
+            numeric=numeric,
             images={f"/{k}": _ArrayImages(v) for k, v in cams.items()},
             task=task,
             source=str(path),
@@ -158,6 +161,17 @@ class NpzReader:
         rec.disconnect()
         tmp.replace(target)
         return target
+
+
+def _embedding_stream(folder: Path, length: int) -> dict[str, NumericStream]:
+    """xgym's task embedding (`task-*.npy`, 512-d) as the stream `LANGUAGE_STREAM`, the same every frame."""
+    files = sorted(folder.glob("task-*.npy"))
+    if not files:
+        return {}
+    vector = np.asarray(np.load(files[0]), np.float64).reshape(1, -1)
+    return {
+        LANGUAGE_STREAM: NumericStream(np.arange(length, dtype=np.int64), np.repeat(vector, length, axis=0))
+    }
 
 
 def _camera_arrays(path: Path) -> dict[str, np.ndarray]:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lerobot_nb.config import help_field
+from lerobot_nb.config import help_field, warn_deprecated
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.sources.mcap import cache_root
 from lerobot_nb.sources.pusht_sim import SIM_HZ, PushTEpisode, simulate_pusht
@@ -73,7 +73,7 @@ _EPOCH_NS = 1_740_819_600 * 1_000_000_000
 class SampleConfig:
     """How the sample episodes are generated (all rates in Hz, durations in seconds)."""
 
-    episodes: int = help_field(4, "number of episodes")
+    episode_count: int = help_field(4, "number of episodes")
     seed: int = help_field(0, "seed of the first episode (episode i uses seed + i)")
     duration_s: float = help_field(8.0, "length of each episode in seconds")
     action_hz: int = help_field(10, "rate of /action (the policy's decision rate)")
@@ -91,9 +91,16 @@ class SampleConfig:
         "MediaPipe); its keypoints go to truth/ and /camera/top/hand_truth",
     )
 
+    #: Deprecated spelling of `episode_count` (`episodes` names episode ids elsewhere).
+    episodes: int | None = help_field(None, "deprecated: --episode-count", deprecated="episode_count")
+
     def __post_init__(self) -> None:
-        if self.episodes < 1:
-            raise LerobotNbError(f"episodes must be at least 1 (got {self.episodes})")
+        if self.episodes is not None:
+            warn_deprecated("SampleConfig.episodes", "episode_count")
+            object.__setattr__(self, "episode_count", self.episodes)
+            object.__setattr__(self, "episodes", None)
+        if self.episode_count < 1:
+            raise LerobotNbError(f"episode_count must be at least 1 (got {self.episode_count})")
         for name in ("action_hz", "state_hz"):
             rate = getattr(self, name)
             if rate <= 0 or SIM_HZ % rate:
@@ -109,7 +116,7 @@ class SampleConfig:
 
 #: The hand demonstration notebook 03 uses by default: the first two PushT episodes' pushes, done by
 #: a drawn hand in a 256 px top camera (MediaPipe's palm detector needs the hand well over 64 px).
-HAND_SAMPLE = SampleConfig(episodes=2, top_size=256, mcap=False, hand=True)
+HAND_SAMPLE = SampleConfig(episode_count=2, top_size=256, mcap=False, hand=True)
 
 
 @dataclass(frozen=True)
@@ -314,7 +321,7 @@ def write_sample_recordings(out_dir: str | Path, config: SampleConfig | None = N
     files = []
     summary = []
     last: _Episode | None = None
-    for index in range(config.episodes):
+    for index in range(config.episode_count):
         last = _simulate(config, index)
         path = rrd_dir / f"{last.id}.rrd"
         _write_rrd(last, config, path)
@@ -354,7 +361,7 @@ def read_sample_summary(folder: str | Path) -> list[dict[str, object]]:
 def _cache_key(config: SampleConfig) -> str:
     blob = json.dumps({"generator": GENERATOR_VERSION, **asdict(config)}, sort_keys=True)
     digest = hashlib.sha256(blob.encode()).hexdigest()[:10]
-    return f"v{GENERATOR_VERSION}-e{config.episodes}-s{config.seed}-{digest}"
+    return f"v{GENERATOR_VERSION}-e{config.episode_count}-s{config.seed}-{digest}"
 
 
 def sample_recordings(
@@ -367,7 +374,7 @@ def sample_recordings(
     by (episodes, seed, generator version); `config` overrides every generation setting. Generation goes to a temporary folder that is renamed
     into place, so concurrent callers and interrupted runs never see a half-written set.
     """
-    config = config or SampleConfig(episodes=episodes, seed=seed)
+    config = config or SampleConfig(episode_count=episodes, seed=seed)
     if out_dir is not None:
         target = Path(out_dir)
         if not _complete(target, config):
@@ -422,5 +429,6 @@ def _complete(target: Path, config: SampleConfig) -> bool:
     if saved.get("config") != json.loads(json.dumps(asdict(config))):
         return False
     return all(
-        (target / "rrd" / f"{episode_id(i, config.prefix)}.rrd").is_file() for i in range(config.episodes)
+        (target / "rrd" / f"{episode_id(i, config.prefix)}.rrd").is_file()
+        for i in range(config.episode_count)
     )

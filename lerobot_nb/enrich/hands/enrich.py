@@ -11,7 +11,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from lerobot_nb.config import help_field
+from lerobot_nb.config import help_field, warn_deprecated
 from lerobot_nb.enrich.hands.backend import HandBackend, HandDetection, ReportsMessages
 from lerobot_nb.enrich.hands.filter import select_hands, smooth_track
 from lerobot_nb.enrich.hands.geometry import JOINT_NAMES, apply_transform
@@ -46,7 +46,8 @@ class HandPoseConfig:
     hamer_port: int = help_field(8765, "HaMeR server port (alias --hamer.port)")
     hamer_timeout_s: float = help_field(30.0, "seconds to wait for one HaMeR answer before reconnecting")
     hamer_retries: int = help_field(3, "reconnect/resend attempts per frame before it is marked failed")
-    batch_size: int = help_field(8, "frames in flight per request batch")
+    hand_batch_size: int = help_field(8, "frames in flight per request batch")
+    batch_size: int | None = help_field(None, "deprecated: --hand-batch-size", deprecated="hand_batch_size")
     min_confidence: float = help_field(0.5, "drop detections below this confidence")
     duplicate_threshold: float = help_field(
         0.1,
@@ -70,6 +71,10 @@ class HandPoseConfig:
     feature_prefix: str = help_field("observation.hands", "prefix of the added feature keys")
 
     def __post_init__(self) -> None:
+        if self.batch_size is not None:  # `batch_size` also names validate's DataLoader batch
+            warn_deprecated("HandPoseConfig.batch_size", "hand_batch_size")
+            object.__setattr__(self, "hand_batch_size", self.batch_size)
+            object.__setattr__(self, "batch_size", None)
         if not 0.0 <= self.smoothing < 1.0:
             raise LerobotNbError(f"parameter smoothing={self.smoothing} must be in [0, 1)")
         if len(self.focal_length) not in (0, 1, 2):
@@ -114,7 +119,7 @@ def make_backend(config: HandPoseConfig) -> HandBackend:
             config.hamer_port,
             timeout_s=config.hamer_timeout_s,
             retries=config.hamer_retries,
-            batch_size=config.batch_size,
+            batch_size=config.hand_batch_size,
         )
     from lerobot_nb.enrich.hands.mediapipe_backend import MediaPipeBackend
 
@@ -196,7 +201,7 @@ def run_hands(
     sizes: dict[tuple[int, int], int] = {}
     used: CameraModel | None = None
     try:
-        for batch in _batches(source, config.batch_size):
+        for batch in _batches(source, config.hand_batch_size):
             cams = []
             for frame in batch:
                 h, w = frame.shape[:2]
