@@ -37,7 +37,7 @@ FROZEN_AT_S, FROZEN_S = 3.0, 2.0
 SPIKE_AT_S, SPIKE_S, SPIKE_PX = 4.0, 0.1, 90.0
 GAP_AT_S, GAP_S = 3.0, 0.8
 EPISODES = 6
-CONFIG = SampleConfig(episodes=EPISODES, mcap=False)
+CONFIG = SampleConfig(episode_count=EPISODES, mcap=False)
 
 #: The notebooks' sample alignment parameters (fps, index, streams, cameras).
 SAMPLE_ALIGN = {

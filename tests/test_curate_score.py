@@ -68,11 +68,8 @@ PLANTED_FLAGS = {
     ("pusht_001", "idle_tail"),
     ("pusht_002", "frozen_camera"),
     ("pusht_003", "spike"),
-    (
-        "pusht_004#1",
-        "gap",
-    ),  # on_stale=drop: the gap's stale ticks split the episode; the piece after it says so
-    ("pusht_004#1", "stale"),
+    ("pusht_004", "gap"),  # on_stale=flag (the default): the stale ticks stay, flagged
+    ("pusht_004", "stale"),
     ("pusht_005", "duplicate"),
 }
 
@@ -84,14 +81,13 @@ def test_planted_defects_are_each_found_and_nothing_else(recording_scores: Score
         "pusht_001",
         "pusht_002",
         "pusht_003",
-        "pusht_004#0",
-        "pusht_004#1",
+        "pusht_004",
         "pusht_005",
     ]
     assert flags(s) == PLANTED_FLAGS
-    assert s.flagged[-1] != "pusht_000" and "pusht_000" not in s.flagged and "pusht_004#0" not in s.flagged
+    assert "pusht_000" not in s.flagged
     worst = s.worst_first()["recording"].to_list()
-    assert set(worst[:2]) == {"pusht_001", "pusht_004#1"}  # two flags each, first
+    assert set(worst[:2]) == {"pusht_001", "pusht_004"}  # two flags each, first
 
 
 def test_idle_head_and_tail_lengths(recording_scores: Scores) -> None:
@@ -130,8 +126,10 @@ def test_spike_time_and_size(recording_scores: Scores) -> None:
     assert clean["spikes"].to_list() == [0] * clean.height
 
 
-def test_gap_splits_and_is_reported_by_the_piece_after_it(recording_scores: Scores) -> None:
-    s = recording_scores
+def test_gap_splits_and_is_reported_by_the_piece_after_it(defects: Path) -> None:
+    """on_stale=drop: the gap's stale ticks split the episode; the piece after it says so, nothing else."""
+    s = score(defects, on_stale="drop")
+    assert flags(s) == {(f"{e}#1" if e == "pusht_004" else e, f) for e, f in PLANTED_FLAGS}, s.findings
     before = s.episode("pusht_004#0")
     # piece #0 ends within a tolerance (2 state periods) of the gap's start
     end_s = (int(before.ticks[-1]) - recording_start_ns(4)) / 1e9  # type: ignore[index]
@@ -147,10 +145,9 @@ def test_gap_splits_and_is_reported_by_the_piece_after_it(recording_scores: Scor
     )  # the samples around the hole: 20 ms apart
 
 
-def test_gap_inside_an_episode_with_flagged_ticks(defects: Path) -> None:
-    """on_stale=flag keeps the stale ticks: one episode, the gap at its recording time, nothing else."""
-    s = score(defects, on_stale="flag")
-    assert flags(s) == {(e.split("#")[0], f) for e, f in PLANTED_FLAGS}, s.findings
+def test_gap_inside_an_episode_with_flagged_ticks(recording_scores: Scores) -> None:
+    """on_stale=flag keeps the stale ticks: one episode, the gap at its recording time."""
+    s = recording_scores
     gap = finding(s, "pusht_004", "gap")
     assert gap["at_s"] == pytest.approx(GAP_AT_S - grid_start_s(s, "pusht_004", 4), abs=0.025)
     row = s.table.filter(pl.col("recording") == "pusht_004").row(0, named=True)
@@ -186,7 +183,7 @@ def exported(defects: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_exported_dataset_scores_the_same(exported: Path, recording_scores: Scores) -> None:
     """After export the motion, camera and duplicate findings are the same (the alignment's are gone)."""
     s = score_dataset(exported)
-    assert s.kind == "dataset" and s.table["episode_index"].to_list() == list(range(7))
+    assert s.kind == "dataset" and s.table["episode_index"].to_list() == list(range(6))
     assert s.table["recording"].to_list() == recording_scores.table["recording"].to_list()
     assert flags(s) == {f for f in PLANTED_FLAGS if f[1] not in ("gap", "stale")}
     for episode, flag in flags(s):
@@ -196,19 +193,19 @@ def test_the_exported_dataset_scores_the_same(exported: Path, recording_scores: 
             assert ours["length_s"] == pytest.approx(theirs["length_s"], abs=STRIDE_S + 1e-9)
         else:  # the numeric values are stored as aligned: identical measures
             assert (ours["at_s"], ours["length_s"]) == (theirs["at_s"], theirs["length_s"])
-    assert s.table["stale_fraction"].null_count() == 7
+    assert s.table["stale_fraction"].null_count() == 6
 
 
-def test_out_of_range_and_dead_camera_need_enough_episodes(defects: Path) -> None:
-    """With outlier_min_episodes lowered to what 7 pieces allow, ranges are compared: the clean PushT
-    episodes stay within 6 stds; a dead camera is found in a synthetic black stretch (unit test below)."""
+def test_ranges_need_enough_episodes(defects: Path) -> None:
+    """With 5 other episodes (the default outlier_min_episodes) ranges are compared: the PushT
+    episodes stay within 6 stds. Out-of-range and dead cameras: tests/test_curate_score_units.py."""
     s = score(defects, ScoreConfig(outlier_min_episodes=5))
     assert s.table["range_sigma"].null_count() == 0
     assert s.table["range_sigma"].max() < 6.0
     assert not any("outlier_min_episodes" in n for n in s.notes)
-    few = score(defects, ScoreConfig(outlier_min_episodes=7))
-    assert few.table["range_sigma"].null_count() == 7
-    assert any("ranges are compared only with at least 7 other episodes" in n for n in few.notes)
+    few = score(defects, ScoreConfig(outlier_min_episodes=6))
+    assert few.table["range_sigma"].null_count() == 6
+    assert any("ranges are compared only with at least 6 other episodes" in n for n in few.notes)
 
 
 @pytest.mark.parametrize(
@@ -254,10 +251,10 @@ def test_cli_score_prints_worst_first_and_json(defects: Path, capsys: pytest.Cap
     assert main(["curate", "score", *args, "--csv", "--no-cameras"]) == 0
     csv = pl.read_csv(capsys.readouterr().out.encode())
     flagged = csv.filter(pl.col("flags").fill_null("") != "")["recording"].to_list()
-    assert csv.height == 7 and "pusht_002" not in flagged and "pusht_003" in flagged  # no cameras scored
+    assert csv.height == 6 and "pusht_002" not in flagged and "pusht_003" in flagged  # no cameras scored
     assert main(["curate", "score", *args]) == 0
     text = capsys.readouterr().out
-    assert text.splitlines()[0].endswith("7 episodes scored (recordings), 5 flagged")
+    assert text.splitlines()[0].endswith("6 episodes scored (recordings), 5 flagged")
     assert "frozen_camera: `top` repeats its picture" in text
 
 

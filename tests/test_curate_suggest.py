@@ -98,16 +98,21 @@ def scores(defects: Path) -> Scores:
 
 @pytest.mark.slow
 def test_suggest_drops_and_trims(scores: Scores) -> None:
-    config = SuggestConfig(drop_if=("duplicate", "spikes > 0", "frames < 35"), trim_idle=True)
+    config = SuggestConfig(
+        drop_if=("duplicate", "spikes > 0", "gaps > 0 and stale_fraction > 0.05"), trim_idle=True
+    )
     curation = suggest(scores, config)
     idle = scores.table.filter(pl.col("recording") == "pusht_001").row(0, named=True)
+    stale = scores.table.filter(pl.col("recording") == "pusht_004")["stale_fraction"][0]
     assert curation == Curation(
         {
             "pusht_001": EpisodeDecision(
                 trim=(idle["idle_head_s"], idle["duration_s"] - idle["idle_tail_s"])
             ),
             "pusht_003": EpisodeDecision(drop="rule spikes > 0 (spikes = 1)"),
-            "pusht_004#0": EpisodeDecision(drop="rule frames < 35 (frames = 31)"),
+            "pusht_004": EpisodeDecision(
+                drop=f"rule gaps > 0 and stale_fraction > 0.05 (gaps = 1, stale_fraction = {stale:.3g})"
+            ),
             "pusht_005": EpisodeDecision(drop="rule duplicate"),
         }
     )
@@ -141,8 +146,8 @@ def test_cli_suggest_writes_the_file(
     printed = capsys.readouterr().out
     assert printed.splitlines()[0] == f"{out}: 2 dropped, 1 trimmed"
     curation = read_curation(out)
-    assert list(curation.episodes) == ["pusht_001", "pusht_004#1", "pusht_005"]
-    assert curation.episodes["pusht_004#1"].drop == "rule gap"
+    assert list(curation.episodes) == ["pusht_001", "pusht_004", "pusht_005"]
+    assert curation.episodes["pusht_004"].drop == "rule gap"
     # without --output the YAML goes to stdout, the summary to stderr
     assert main(["curate", "suggest", *args, "--drop-if", "duplicate", "--no-cameras"]) == 0
     captured = capsys.readouterr()

@@ -40,7 +40,7 @@ def test_rules_decide_and_the_curated_dataset_follows(run: RunResult, defects: P
         "pusht_001": ["idle_head", "idle_tail"],
         "pusht_002": ["frozen_camera"],
         "pusht_003": ["spike"],
-        "pusht_004#1": ["stale", "gap"],
+        "pusht_004": ["stale", "gap"],
         "pusht_005": ["duplicate"],
     }
     # sample.yaml: drop_if [duplicate], trim_idle true
@@ -54,7 +54,7 @@ def test_rules_decide_and_the_curated_dataset_follows(run: RunResult, defects: P
     curated = Path(res["curated_output"])
     assert curated == Path(f"{dataset}_curated") and res["verdict"] == "pass"
     written = json.loads((curated / "meta/lerobot_nb.json").read_text())["episodes"]
-    assert list(written) == ["pusht_000", "pusht_001", "pusht_002", "pusht_003", "pusht_004#0", "pusht_004#1"]
+    assert list(written) == ["pusht_000", "pusht_001", "pusht_002", "pusht_003", "pusht_004"]
     before, after = score_dataset(dataset), score_dataset(curated)
     head, tail = (
         scores.table.filter(scores.table["recording"] == "pusht_001")[c][0]
@@ -66,7 +66,7 @@ def test_rules_decide_and_the_curated_dataset_follows(run: RunResult, defects: P
     assert res["before"] == _facts(before) and res["after"] == _facts(after)
     duplicate = before.table.filter(before.table["recording"] == "pusht_005")["frames"][0]
     assert (
-        res["after"]["episodes"] == 6
+        res["after"]["episodes"] == 5
         and res["after"]["frames"] == res["before"]["frames"] - duplicate - trimmed
     )
     # after curation the dataset scores flag only what the rules left: the frozen camera and the spike
@@ -121,5 +121,5 @@ def test_interactive_under_papermill_builds_the_controls(
     ]
     assert len(widgets) >= 2  # the Rerun viewer and the curation controls
     assert read_curation(tmp_path / "mine.yaml").episodes.keys() == {"pusht_003"}
-    assert read_results(out / "07_curate.ipynb")["after"]["episodes"] == 6
+    assert read_results(out / "07_curate.ipynb")["after"]["episodes"] == 5
     assert SAMPLE_ALIGN["fps"] == 10  # the parameters file the defaults above assume
