@@ -105,8 +105,8 @@ def test_interactive_under_papermill_builds_the_controls(
             "curation": str(tmp_path / "mine.yaml"),
             "curated_output": str(tmp_path / "curated"),
             "interactive": True,
-            "drop_if": ["spikes > 0"],
-            "trim_idle": False,
+            # sample.yaml sets the rules under `notebooks: 07_curate:`, which wins over shared values
+            "notebooks": {"07_curate": {"drop_if": ["spikes > 0"], "trim_idle": False}},
         },
         html=False,
     )
