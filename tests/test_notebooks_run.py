@@ -95,6 +95,21 @@ def test_recorded_results_match_the_data(full_run: RunResult, recordings: Path) 
     assert res["05_validate"]["frames_loaded"] == sum(ticks.values())
     assert res["05_validate"]["episodes_loaded"] == 2
 
+    # clean sample episodes: nothing flagged, the rules decide nothing, the curated copy is the same
+    curate = res["07_curate"]
+    assert curate["episodes"] == EPISODES and curate["flagged"] == [] and curate["curation"] == {}
+    assert (
+        curate["before"]
+        == curate["after"]
+        == {
+            "episodes": 2,
+            "frames": sum(ticks.values()),
+            "seconds": round(sum(ticks.values()) / 10, 1),
+            "flagged episodes": 0,
+        }
+    )
+    assert curate["verdict"] == "pass" and curate["curated_output"] == f"{dataset}_curated"
+
 
 def test_overridden_parameters(recordings: Path, tmp_path: Path) -> None:
     """Another fps and another camera, through the CLI: the notebooks honour both. `interactive=true`

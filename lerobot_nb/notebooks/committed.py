@@ -23,6 +23,7 @@ REQUIRED_PARAMETERS: dict[str, tuple[str, ...]] = {
     "03_hand_pose": (*_SOURCE, *_STREAMS, "camera", "backend", "interactive"),
     "04_export": (*_SOURCE, *_STREAMS, "feature_map", "output", "overwrite", "interactive"),
     "05_validate": ("output", "interactive"),
+    "07_curate": (*_SOURCE, *_STREAMS, "output", "curation", "interactive"),
 }
 _ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=")
 

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 #: The notebooks in the order of the data flow; `run_notebooks` runs them in this order.
-NOTEBOOKS = ("01_inspect", "02_align", "03_hand_pose", "04_export", "05_validate")
+NOTEBOOKS = ("01_inspect", "02_align", "03_hand_pose", "04_export", "05_validate", "07_curate")
 
 #: Exit codes of `lerobot-nb notebooks run`: all ran / a notebook failed (bad input is 2).
 EXIT_OK, EXIT_NOTEBOOK_FAILED = 0, 1
