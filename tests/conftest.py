@@ -48,6 +48,14 @@ def fixture_server() -> Iterator[object]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def defects(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Sample recordings with one planted defect each (`curate_defects.py`), written once per session."""
+    from curate_defects import write_defect_recordings
+
+    return write_defect_recordings(tmp_path_factory.mktemp("defects"))
+
+
 #: Image mean/std: exact integer sums here, float32 `E[x^2] - E[x]^2` in lerobot, whose std drifts
 #: (up to 1e-3 relative on these fixtures, far more on bright low-variance images: see test_stats.py).
 IMAGE_MOMENTS = ("mean", "std")

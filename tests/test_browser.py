@@ -291,3 +291,64 @@ def test_train_prep_in_chromium(
     page.locator(".widget-vbox").last.screenshot(path=str(ARTIFACTS / "06_train_prep_chunks.png"))
     figures.last.scroll_into_view_if_needed()
     figures.last.screenshot(path=str(ARTIFACTS / "06_train_prep_loss.png"))
+
+
+def test_curate_controls_write_the_file(jupyterlab: tuple[str, Path], defects: Path, browser: Any) -> None:
+    """07 after Run All on planted defects: the viewer and the figures render; choosing an episode and
+    clicking drop / keep rewrites curation.yaml on disk."""
+    from curate_defects import align
+
+    from lerobot_nb.curate import read_curation
+    from lerobot_nb.export.config import ExportConfig
+    from lerobot_nb.pipeline import run_pipeline
+
+    url, root = jupyterlab
+    recordings = defects
+    inputs, config = align(recordings)
+    dataset = root / "dataset"
+    run_pipeline(inputs.open(config), ExportConfig(output=str(dataset), progress=False), inputs=inputs.paths)
+    curation = root / "curation.yaml"
+    interactive_copy(
+        notebook_dir() / "07_curate.ipynb",
+        root / "07_curate.ipynb",
+        recordings=str(recordings),
+        output=str(dataset),
+        curation=str(curation),
+        interactive=True,
+    )
+    page = browser
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    open_and_run_all(page, url, "07_curate.ipynb")
+    # the rules (drop_if: duplicate, trim_idle) wrote the first version
+    assert set(read_curation(curation).episodes) == {"pusht_001", "pusht_005"}
+
+    viewer = page.locator(".jp-OutputArea-output canvas")
+    viewer.first.wait_for(state="attached", timeout=90_000)
+    episode = page.locator(".widget-dropdown", has_text="episode").locator("select")
+    episode.scroll_into_view_if_needed()
+    labels = [t.replace("\xa0", " ") for t in episode.locator("option").all_inner_texts()]
+    assert labels[0].startswith(("pusht_001", "pusht_004")) and labels[-1].endswith("(no flag)")
+    assert labels[labels.index("pusht_003  (spike)")]
+    episode.select_option(index=labels.index("pusht_003  (spike)"))
+    page.locator(".widget-toggle-buttons button", has_text="drop").click()
+    _wait_for(lambda: "pusht_003" in read_curation(curation).episodes)
+    assert read_curation(curation).episodes["pusht_003"].drop == "spike"  # the reason defaults to the flags
+    episode.select_option(index=labels.index("pusht_001  (idle_head, idle_tail)"))
+    page.locator(".widget-toggle-buttons button", has_text="keep").click()
+    _wait_for(lambda: "pusht_001" not in read_curation(curation).episodes)
+    assert set(read_curation(curation).episodes) == {"pusht_003", "pusht_005"}
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".widget-vbox").last.screenshot(path=str(ARTIFACTS / "07_curate_controls.png"))
+    page.wait_for_timeout(3000)
+    viewer.first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "07_curate_viewer.png"))
+    assert not [e for e in errors if "widget" in e.lower()], errors
+
+
+def _wait_for(condition: Any, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the file did not change in time")
+        time.sleep(0.3)

@@ -23,6 +23,7 @@ NOTEBOOK_ONLY = {
     "fail_on_invalid": "05: end the batch run with an error when the dataset is invalid",
     "steps": "06: training steps of the short demonstration run",
     "hand_demo": "06: also merge the built-in hand demonstration as the `mano` embodiment",
+    "curated_output": "07: where the curated copy of `output` goes (`curate apply`'s --output)",
 }
 
 
@@ -36,6 +37,10 @@ SHARED = {
     "video_files_size_in_mb": "video file size limit of the written dataset",
     "validate": "how the written dataset is validated before it is published",
     "index": "the timeline that defines time",
+    "curation": "the curation file (curation.yaml) applied by `curate apply` and `convert`",
+    "short_episode_s": "episodes shorter than this are flagged (validate's warning, curate's score)",
+    "outlier_sigma": "action/state this many stds from the other episodes' median are flagged",
+    "jerk_sigma": "a spike larger than this many second-difference stds is flagged",
 }
 
 

@@ -50,7 +50,7 @@ def full_run(recordings: Path, tmp_path_factory: pytest.TempPathFactory) -> RunR
     )
 
 
-def test_all_six_run_in_order(full_run: RunResult) -> None:
+def test_all_run_in_order(full_run: RunResult) -> None:
     assert full_run.ok, full_run.summary()
     assert [r.name for r in full_run.runs] == list(NOTEBOOKS) and full_run.exit_code == 0
     for r in full_run.runs:
@@ -119,6 +119,21 @@ def test_recorded_results_match_the_data(full_run: RunResult, recordings: Path) 
     assert prep["coverage"]["mano"]["eef_pos"] > 0.85  # MediaPipe finds the drawn hand in most frames
     losses = prep["losses"]
     assert prep["train_exit_code"] == 0 and len(losses) == 20 and losses[-1] < losses[0]
+
+    # clean sample episodes: nothing flagged, the rules decide nothing, the curated copy is the same
+    curate = res["07_curate"]
+    assert curate["episodes"] == EPISODES and curate["flagged"] == [] and curate["curation"] == {}
+    assert (
+        curate["before"]
+        == curate["after"]
+        == {
+            "episodes": 2,
+            "frames": sum(ticks.values()),
+            "seconds": round(sum(ticks.values()) / 10, 1),
+            "flagged episodes": 0,
+        }
+    )
+    assert curate["verdict"] == "pass" and curate["curated_output"] == f"{dataset}_curated"
 
 
 def test_overridden_parameters(recordings: Path, tmp_path: Path) -> None:

@@ -137,3 +137,15 @@ def test_what_a_reader_did_is_in_the_export_summary(tmp_path: Path) -> None:
     summary = export_dataset([ep], ExportConfig(output=str(tmp_path / "ds"), progress=False, codec="h264"))
     assert summary.table["notes"].to_list() == ["2 leading records trimmed; NaN held"]
     assert "notes:\n  a: 2 leading records trimmed; NaN held" in summary.render()
+
+
+def test_another_fps_than_the_recorders_regrids_on_its_clock(tmp_path: Path) -> None:
+    """xgym: one record = one frame at the recorder's rate; `--fps 10` alone re-grids on `time`."""
+    from lerobot_nb.sources.xgym_sample import SAMPLE_EPISODES, write_xgym_folder
+
+    write_xgym_folder(tmp_path / "xgym", SAMPLE_EPISODES[:1])
+    inputs = Inputs.discover(ServerConfig(recordings=(str(tmp_path / "xgym"),)))
+    assert inputs.align_config({}).index == "record"
+    assert inputs.align_config({"fps": 50}).index == "record"
+    assert inputs.align_config({"fps": 10}).index == "time"
+    assert inputs.align_config({"fps": 10, "index": "record"}).index == "record"

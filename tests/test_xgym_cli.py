@@ -90,7 +90,7 @@ def test_convert_at_another_fps_regrids_on_time(folder: Path, tmp_path: Path) ->
     import pyarrow.parquet as pq
 
     out = tmp_path / "ds"
-    assert _convert(folder, out, "--fps", "10", "--index", "time", "--codec", "h264") == 0
+    assert _convert(folder, out, "--fps", "10", "--codec", "h264") == 0  # another fps: on `time`
     table = pq.read_table(next((out / "data").rglob("*.parquet")))
     state = np.stack(table.column("observation.state").to_numpy(zero_copy_only=False))
     want = []

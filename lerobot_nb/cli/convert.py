@@ -10,6 +10,7 @@ from typing import Any
 
 from lerobot_nb.align import AlignConfig
 from lerobot_nb.config import add_config_arguments, config_from_args, config_from_mapping, given_args
+from lerobot_nb.curate.episodes import CurationConfig
 from lerobot_nb.enrich.language import LanguageConfig
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.export.config import ExportConfig
@@ -58,6 +59,7 @@ def add_convert_arguments(
             parser.add_argument_group("recordings / server"), ServerConfig, skip=("recordings", *server_skip)
         )
     add_config_arguments(parser.add_argument_group("alignment"), AlignConfig, skip=align_skip)
+    add_config_arguments(parser.add_argument_group("curation"), CurationConfig)
     add_config_arguments(parser.add_argument_group("enrichment"), LanguageConfig)
     add_config_arguments(parser.add_argument_group("export"), ExportConfig)
 
@@ -88,7 +90,7 @@ def convert_from_args(
     `defaults` are a command's own values for flags the user did not type (the `lrbt` commands:
     their output folder, fps, language embedding, ...); the inputs' defaults come under them.
     """
-    from lerobot_nb.pipeline import Inputs, make_steps, run_pipeline
+    from lerobot_nb.pipeline import Inputs, curation_steps, make_steps, run_pipeline
 
     own = dict(defaults or {})
     server = config_from_args(ServerConfig, args, **server_overrides)
@@ -100,10 +102,11 @@ def convert_from_args(
     language = config_from_mapping(
         LanguageConfig, {**_own(LanguageConfig, own), **given_args(LanguageConfig, args)}
     )
+    curation = curation_steps(config_from_args(CurationConfig, args))  # a bad file fails before any work
     inputs = Inputs.discover(server)
     given = _with_language(given_args(AlignConfig, args), inputs.defaults, language)
     align = inputs.align_config(given, fallback=_own(AlignConfig, own))
-    chain = [*(steps(args, align) if steps else ()), *make_steps(language)]
+    chain = [*curation, *(steps(args, align) if steps else ()), *make_steps(language)]
     return run_pipeline(inputs.open(align), export, chain, inputs=inputs.paths)
 
 

@@ -25,7 +25,7 @@ from lerobot_nb.dataset import (
 from lerobot_nb.dataset.plan import merged_layout
 from lerobot_nb.errors import LerobotNbError
 
-__all__ = ["apply_curation", "curation_plan"]
+__all__ = ["apply_curation", "curation_plan", "decision_frames"]
 
 #: Seconds that land within this many frames of a frame time count as that frame (float noise).
 _SNAP = 1e-6
@@ -71,8 +71,9 @@ def curation_plan(curation: Curation, sources: Sequence[SourceDataset]) -> tuple
         if decision.drop is not None:
             notes.append(f"dropped episode {_name(entry)}: {decision.drop}")
             continue
-        edit = _kept(sources[entry.source], entry, decision, curation.path, key)
-        cuts = _split_frames(sources[entry.source], edit, decision, curation.path, key)
+        src = sources[entry.source]
+        start, end, cuts = decision_frames(decision, src.length(entry.episode), src.fps, curation.path, key)
+        edit = EpisodeEdit(entry.source, entry.episode, start, end, decision.task)
         edits += split_pieces(edit, cuts, entry.recording) if cuts else [edit]
     if not edits:
         raise LerobotNbError(
@@ -140,13 +141,20 @@ def _frame(seconds: float, fps: int) -> int:
     return nearest if abs(x - nearest) < _SNAP else math.ceil(x)
 
 
+def decision_frames(
+    d: EpisodeDecision, length: int, fps: int, path: Path | None, key: EpisodeKey | None
+) -> tuple[int, int, list[int]]:
+    """The kept frames [start, end) and the split frames of a decision on an episode of `length`
+    frames at `fps`: one rule for datasets (`curate apply`) and aligned episodes (`convert`)."""
+    start, end = _kept(length, fps, d, path, key)
+    return start, end, _split_frames(start, end, fps, d, path, key)
+
+
 def _kept(
-    src: SourceDataset, entry: _Episode, d: EpisodeDecision, path: Path | None, key: EpisodeKey | None
-) -> EpisodeEdit:
-    length, fps = src.length(entry.episode), src.fps
-    edit = EpisodeEdit(entry.source, entry.episode, 0, length, d.task)
+    length: int, fps: int, d: EpisodeDecision, path: Path | None, key: EpisodeKey | None
+) -> tuple[int, int]:
     if d.trim is None:
-        return edit
+        return 0, length
     start_s, end_s = d.trim
     duration = length / fps
 
@@ -161,18 +169,17 @@ def _kept(
         raise bad(f"is out of range: it starts at or after the episode's end ({duration:g} s)")
     if end <= start:
         raise bad(f"leaves an empty episode (no frame k/{fps} s falls inside it)")
-    return EpisodeEdit(entry.source, entry.episode, start, end, d.task)
+    return start, end
 
 
 def _split_frames(
-    src: SourceDataset, edit: EpisodeEdit, d: EpisodeDecision, path: Path | None, key: EpisodeKey | None
+    start: int, end: int, fps: int, d: EpisodeDecision, path: Path | None, key: EpisodeKey | None
 ) -> list[int]:
-    cuts = [_frame(t, src.fps) for t in d.split]
-    end = edit.end if edit.end is not None else src.length(edit.episode)
+    cuts = [_frame(t, fps) for t in d.split]
     for t, cut in zip(d.split, cuts, strict=True):
-        if not edit.start < cut < end:
+        if not start < cut < end:
             raise LerobotNbError(
-                f"split at {t} s is outside the kept [{edit.start / src.fps:g}, {end / src.fps:g}) s "
+                f"split at {t} s is outside the kept [{start / fps:g}, {end / fps:g}) s "
                 "or leaves an empty piece",
                 file=path,
                 episode=str(key),

@@ -38,7 +38,7 @@ from lerobot_nb.export.parquet import (
 )
 from lerobot_nb.export.publish import check_output, new_build_dir, publish, remove_stale_builds, write_error
 from lerobot_nb.export.video import VideoTrack
-from lerobot_nb.lerobot_v3.dataset import TEXT_DTYPES, SourceDataset
+from lerobot_nb.lerobot_v3.dataset import TEXT_DTYPES, SourceDataset, feature_array
 from lerobot_nb.lerobot_v3.layout import (
     DATA_PATH,
     DEFAULT_FEATURES,
@@ -318,7 +318,7 @@ class _Writer:
             elif feature["dtype"] == "image":
                 out[key] = image_stats(_png_frames(rows.column(key)), presampled=True)
             else:
-                out[key] = numeric_stats(_numpy(rows.column(key)))
+                out[key] = numeric_stats(feature_array(rows.column(key)))
         return out
 
     def _copy_video(
@@ -455,14 +455,6 @@ def _stats_status(edit: ResolvedEdit, repaired: set[str], *, transformed: bool =
     if repaired:
         return f"reused; recomputed {', '.join(sorted(repaired))} (uint8 overflow)"
     return "reused; transformed recomputed" if transformed else "reused"
-
-
-def _numpy(column: pa.ChunkedArray) -> np.ndarray:
-    """A feature column as (N,) or (N, D) numpy in its stored dtype."""
-    array = column.combine_chunks()
-    if pa.types.is_fixed_size_list(array.type):
-        return np.asarray(array.flatten().to_numpy(zero_copy_only=False)).reshape(len(array), -1)
-    return np.asarray(array.to_numpy(zero_copy_only=False))
 
 
 def _png_frames(column: pa.ChunkedArray) -> list[np.ndarray]:

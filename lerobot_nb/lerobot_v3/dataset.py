@@ -29,10 +29,18 @@ from lerobot_nb.lerobot_v3.layout import (
 from lerobot_nb.lerobot_v3.tasks import TaskTable
 from lerobot_nb.stats import STAT_NAMES, FeatureStats
 
-__all__ = ["SourceDataset", "VideoSegment"]
+__all__ = ["SourceDataset", "VideoSegment", "feature_array"]
 
 #: Feature dtypes that have no statistics.
 TEXT_DTYPES = ("string", "language")
+
+
+def feature_array(column: pa.ChunkedArray) -> np.ndarray:
+    """A feature column as (N,) or (N, D) numpy in its stored dtype."""
+    array = column.combine_chunks()
+    if pa.types.is_fixed_size_list(array.type):
+        return np.asarray(array.flatten().to_numpy(zero_copy_only=False)).reshape(len(array), -1)
+    return np.asarray(array.to_numpy(zero_copy_only=False))
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ REQUIRED_PARAMETERS: dict[str, tuple[str, ...]] = {
     "06_train_prep": (
         "datasets", "embodiment", "output", "horizon", "action_mode", "normalization", "steps", "interactive",
     ),
+    "07_curate": (*_SOURCE, *_STREAMS, "output", "curation", "interactive"),
 }
 _ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=")
 

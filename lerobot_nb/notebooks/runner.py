@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 #: The notebooks in the order of the data flow; `run_notebooks` runs them in this order.
-NOTEBOOKS = ("01_inspect", "02_align", "03_hand_pose", "04_export", "05_validate", "06_train_prep")
+NOTEBOOKS = ("01_inspect", "02_align", "03_hand_pose", "04_export", "05_validate", "06_train_prep", "07_curate")
 #: Notebooks that write a dataset of their own from the one 04 wrote: notebook -> (its input
 #: parameter, which gets the chain's `output`, and the folder under the output dir its `output` defaults to).
 DERIVED = {"06_train_prep": ("datasets", "prepared")}

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from lerobot_nb.align import AlignConfig, AlignedEpisode
     from lerobot_nb.server import RecordingServer
 
-__all__ = ["show_episode", "show_episode_with_hands", "use_local_viewer_assets"]
+__all__ = ["EpisodeViewer", "show_episode", "show_episode_with_hands", "use_local_viewer_assets"]
 
 #: Height of the inline viewer in pixels (the width follows the notebook cell).
 VIEWER_HEIGHT = 480
@@ -107,3 +107,50 @@ def show_episode_with_hands(
     log_hands_to_rerun(episode, camera=key, camera_entity=spec.entity, prefix=prefix, recording=rec,
                        timeline=episode.index, timeline_kind="sequence" if kind == "sequence" else "timestamp")
     return viewer, rec
+
+
+class EpisodeViewer:
+    """One inline viewer that switches between episodes and jumps to a moment (the curation notebook).
+
+    Each episode's recording is loaded once (streamed from its local file into a recording whose
+    id is the episode id) and made active when shown; `show(episode, tick)` also puts the time
+    cursor on `tick`, a value of the episode's index timeline (ns for timestamps, steps for sequences).
+    """
+
+    def __init__(self, server: RecordingServer, *, height: int = VIEWER_HEIGHT) -> None:
+        use_local_viewer_assets()
+        with contextlib.redirect_stdout(io.StringIO()):
+            import rerun.notebook
+
+        from lerobot_nb.query import index_timelines
+
+        self.server = server
+        self.viewer = rerun.notebook.Viewer(width="auto", height=height)
+        self._kinds = index_timelines(server.dataset)
+        self._loaded: dict[str, rr.RecordingStream] = {}
+
+    def show(self, episode: str, *, index: str | None = None, tick: int | None = None) -> None:
+        """Make `episode` (a recording id; `rec#k` pieces show their recording) active, at `tick`."""
+        import numpy as np
+        import rerun as rr
+
+        recording = episode.split("#", 1)[0]
+        local = self.server.recordings.get(recording)
+        if local is None:
+            if recording not in self.server.episodes:
+                raise LerobotNbError("no such episode on the server", file=self.server.url, episode=recording)
+            self.viewer.open_url(self.server.dataset.segment_url(recording))
+        elif recording not in self._loaded:
+            rec = rr.RecordingStream(_application_id(local.rrd), recording_id=recording)
+            self.viewer.add_recording(rec)
+            rec.log_file_from_path(local.rrd)
+            self._loaded[recording] = rec
+        self.viewer.set_active_recording(recording_id=recording)
+        if index is not None and tick is not None:
+            if self._kinds.get(index, "timestamp") == "sequence":
+                self.viewer.set_time_ctrl(sequence=int(tick), timeline=index)
+            else:
+                self.viewer.set_time_ctrl(timestamp=np.datetime64(int(tick), "ns"), timeline=index)
+
+    def display(self) -> None:
+        self.viewer.display()

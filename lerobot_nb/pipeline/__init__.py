@@ -3,9 +3,19 @@
 from lerobot_nb.pipeline.inputs import Inputs, given_values
 from lerobot_nb.pipeline.run import convert, iterate_pipeline, run_pipeline
 from lerobot_nb.pipeline.source import EpisodeSource, FileSource, ServedSource
-from lerobot_nb.pipeline.steps import HandPoseStep, LanguageStep, Step, enrich, make_steps
+from lerobot_nb.pipeline.steps import (
+    CurationStep,
+    HandPoseStep,
+    LanguageStep,
+    Step,
+    StepResult,
+    curation_steps,
+    enrich,
+    make_steps,
+)
 
 __all__ = [
+    "CurationStep",
     "EpisodeSource",
     "FileSource",
     "HandPoseStep",
@@ -13,7 +23,9 @@ __all__ = [
     "LanguageStep",
     "ServedSource",
     "Step",
+    "StepResult",
     "convert",
+    "curation_steps",
     "enrich",
     "given_values",
     "iterate_pipeline",

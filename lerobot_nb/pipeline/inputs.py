@@ -88,9 +88,26 @@ class Inputs:
                 "the recording does not say its frame rate: pass fps (CLI --fps N, one record = one frame)",
                 file=where,
             )
+        regrid = self._clock()
+        if regrid and "index" not in given and "fps" in given and given["fps"] != self.defaults.get("fps"):
+            values["index"] = regrid  # another rate than the data's own: re-grid on its clock
         if self.ticked and values.get("sequence_rate") is None and "fps" in values:
             values["sequence_rate"] = values["fps"]
         return config_from_mapping(AlignConfig, values)
+
+    def _clock(self) -> str | None:
+        """Ticked data's one timestamp timeline (xgym `time`, LeRobot `timestamp`) when it is aligned
+        on a sequence of records by default: what another fps than the data's re-grids on."""
+        timelines = (
+            dict(self.readers[0].timelines())
+            if self.readers
+            else next((dict(r.timelines) for r in self.recordings if r.timelines), {})
+        )
+        clocks = [name for name, kind in timelines.items() if kind == "timestamp"]
+        default = self.defaults.get("index")
+        if not self.ticked or len(clocks) != 1 or timelines.get(str(default)) != "sequence":
+            return None
+        return clocks[0]
 
     def open(self, align: AlignConfig) -> EpisodeSource:
         """The episode source for `align`: files read directly, or a Rerun server (started on entry)."""

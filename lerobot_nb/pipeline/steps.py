@@ -1,34 +1,79 @@
-"""Enrichment steps of the pipeline: each takes an aligned episode and returns it with features added.
+"""Steps of the pipeline: each takes an aligned episode and returns it with features added, or curated.
 
 A step sees the episode source too (the hand step reads the camera's intrinsics from the
-recording when it is served). Steps never drop frames; `close()` releases what they hold (a
-HaMeR connection, a model).
+recording when it is served). Enrichment steps never drop frames; the curation step may drop an
+episode (it returns an `EpisodeSkipped` with the reason), trim it or split it (several episodes).
+`close()` releases what a step holds (a HaMeR connection, a model); a step with a `finish()`
+has it called after the last episode went through, before the export publishes (it may raise).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from lerobot_nb.align import AlignConfig
+from lerobot_nb.curate.episodes import CurationConfig, Curator
 from lerobot_nb.enrich.hands.enrich import HandPoseConfig, HandsResult, make_backend, run_hands
 from lerobot_nb.enrich.hands.intrinsics import CameraModel
 from lerobot_nb.enrich.language import LanguageConfig, add_language_embedding
 from lerobot_nb.episode import AlignedEpisode, EpisodeSkipped
 from lerobot_nb.pipeline.source import EpisodeSource, ServedSource
 
-__all__ = ["HandPoseStep", "LanguageStep", "Step", "enrich", "make_steps"]
+__all__ = [
+    "CurationStep",
+    "FinishingStep",
+    "HandPoseStep",
+    "LanguageStep",
+    "Step",
+    "StepResult",
+    "curation_steps",
+    "enrich",
+    "make_steps",
+]
+
+#: What a step returns: the episode (changed or not), why it was dropped, or the pieces it was cut into.
+StepResult = AlignedEpisode | EpisodeSkipped | tuple[AlignedEpisode, ...]
 
 
 class Step(Protocol):
-    """One enrichment: `apply` adds features to an episode; `close` ends the step's resources."""
+    """One step: `apply` adds features to an episode (or curates it); `close` ends the step's resources."""
 
     name: str
 
-    def apply(self, episode: AlignedEpisode, source: EpisodeSource) -> AlignedEpisode: ...
+    def apply(self, episode: AlignedEpisode, source: EpisodeSource) -> StepResult: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class FinishingStep(Protocol):
+    """A step with a check at the end of the run (called before the export publishes)."""
+
+    def finish(self) -> None: ...
+
+
+class CurationStep:
+    """The decisions of a curation file (drop / trim / split / task by recording id), while converting."""
+
+    name = "curation"
+
+    def __init__(self, curator: Curator) -> None:
+        self._curator = curator
+        self._checked = False
+
+    def apply(self, episode: AlignedEpisode, source: EpisodeSource) -> StepResult:
+        if not self._checked:  # the source knows its recordings once it is open
+            self._curator.check(source.episodes)
+            self._checked = True
+        return self._curator.apply(episode)
+
+    def finish(self) -> None:
+        self._curator.finish()
+
+    def close(self) -> None:
+        return None
 
 
 class LanguageStep:
@@ -132,12 +177,30 @@ def make_steps(
     return steps
 
 
+def curation_steps(config: CurationConfig) -> list[Step]:
+    """The curation step `config` asks for (none without a file); it reads and checks the file now."""
+    return [CurationStep(Curator.read(config.curation))] if config.curation else []
+
+
 def enrich(
     episodes: Iterable[AlignedEpisode | EpisodeSkipped], steps: Sequence[Step], source: EpisodeSource
 ) -> Iterator[AlignedEpisode | EpisodeSkipped]:
-    """`episodes` with every step applied in order (skips pass through), lazily."""
+    """`episodes` with every step applied in order, lazily: skips pass through, a dropped episode
+    becomes a skip, the pieces of a split go through the later steps one by one. After the last
+    episode, every step's `finish()` runs."""
     for episode in episodes:
-        if isinstance(episode, AlignedEpisode):
-            for step in steps:
-                episode = step.apply(episode, source)
+        yield from _through(episode, steps, source)
+    for step in steps:
+        if isinstance(step, FinishingStep):
+            step.finish()
+
+
+def _through(
+    episode: AlignedEpisode | EpisodeSkipped, steps: Sequence[Step], source: EpisodeSource
+) -> Iterator[AlignedEpisode | EpisodeSkipped]:
+    if not steps or isinstance(episode, EpisodeSkipped):
         yield episode
+        return
+    result = steps[0].apply(episode, source)
+    for item in result if isinstance(result, tuple) else (result,):
+        yield from _through(item, steps[1:], source)

@@ -38,6 +38,8 @@ class Recording:
     episode_id: str
     format: str = "rrd"
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    #: The timelines a ticked format's `.rrd` holds, with their kinds (its reader's `timelines()`).
+    timelines: Mapping[str, Literal["timestamp", "sequence"]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
     @property

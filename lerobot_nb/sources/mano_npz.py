@@ -19,6 +19,7 @@ from lerobot_nb.episode import LANGUAGE_STREAM, AlignedEpisode, NumericStream, R
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.frames import ArrayFrames
 from lerobot_nb.sources.cache import content_key
+from lerobot_nb.sources.task_file import optional_task
 
 if TYPE_CHECKING:
     from lerobot_nb.sources.discover import Recording
@@ -46,8 +47,8 @@ def find_npz_episodes(directory: str | Path) -> list[Path]:
 
 def task_from_dir(directory: str | Path) -> str | None:
     """The task of xgym's `task-<words>.npy` file in `directory` ("task-pick_up_x.npy" -> "pick up x")."""
-    files = sorted(Path(directory).glob("task-*.npy"))
-    return files[0].stem.removeprefix("task-").replace("_", " ") if files else None
+    task = optional_task(Path(directory))
+    return task.sentence if task is not None else None
 
 
 def read_npz_episode(path: str | Path, *, fps: int, task: str | None = None) -> AlignedEpisode:
@@ -165,10 +166,10 @@ class NpzReader:
 
 def _embedding_stream(folder: Path, length: int) -> dict[str, NumericStream]:
     """xgym's task embedding (`task-*.npy`, 512-d) as the stream `LANGUAGE_STREAM`, the same every frame."""
-    files = sorted(folder.glob("task-*.npy"))
-    if not files:
+    task = optional_task(folder)
+    if task is None:
         return {}
-    vector = np.asarray(np.load(files[0]), np.float64).reshape(1, -1)
+    vector = np.asarray(task.embedding, np.float64).reshape(1, -1)
     return {
         LANGUAGE_STREAM: NumericStream(np.arange(length, dtype=np.int64), np.repeat(vector, length, axis=0))
     }

@@ -235,5 +235,15 @@ def to_recordings(path: Path, cache_dir: Path) -> list[Recording]:
     for episode in reader.episode_ids():
         rrd, notes = reader.converted(episode, cache_dir)
         source = reader.files(episode).dat.resolve()
-        out.append(Recording(source, rrd.resolve(), episode, format="xgym", defaults=defaults, notes=notes))
+        out.append(
+            Recording(
+                source,
+                rrd.resolve(),
+                episode,
+                format="xgym",
+                defaults=defaults,
+                timelines=reader.timelines(),
+                notes=notes,
+            )
+        )
     return out

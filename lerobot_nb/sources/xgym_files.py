@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.sources.task_file import Task, read_task  # the folder's task-*.npy
 
 __all__ = [
     "DAT_PATTERN",
@@ -39,7 +40,6 @@ __all__ = [
 
 DAT_PATTERN = "xgym_data_*.dat"
 SIDECAR_PATTERN = "xgym_data_*.json"
-TASK_PATTERN = "task-*.npy"
 
 #: Dimension names of the writer's numeric streams (other streams stay unnamed).
 DIMENSION_NAMES: Mapping[str, tuple[str, ...]] = {
@@ -70,43 +70,6 @@ def find_episodes(folder: Path) -> list[EpisodeFiles]:
     """Every episode stem that has a `.dat` or a sidecar in `folder`, sorted (= recording order)."""
     stems = {p.stem for pattern in (DAT_PATTERN, SIDECAR_PATTERN) for p in folder.glob(pattern)}
     return [EpisodeFiles(s, folder / f"{s}.dat", folder / f"{s}.json") for s in sorted(stems)]
-
-
-@dataclass(frozen=True)
-class Task:
-    """The folder's task: the sentence from the file name and its embedding (float32, unit norm)."""
-
-    sentence: str
-    embedding: np.ndarray
-    path: Path
-
-
-def read_task(folder: Path) -> Task:
-    """The one `task-*.npy` of `folder` ("task-pick_up_the_red_block.npy" -> "pick up the red block")."""
-    found = sorted(folder.glob(TASK_PATTERN))
-    if len(found) != 1:
-        what = (
-            "no task-*.npy file"
-            if not found
-            else f"{len(found)} task files ({', '.join(p.name for p in found)})"
-        )
-        raise LerobotNbError(
-            f"{what}; an xgym folder holds exactly one (task-<words_with_underscores>.npy)", file=folder
-        )
-    path = found[0]
-    try:
-        embedding = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise LerobotNbError(f"cannot read the task embedding ({exc})", file=path) from None
-    if embedding.ndim != 1 or embedding.dtype.kind != "f" or not np.isfinite(embedding).all():
-        raise LerobotNbError(
-            f"task embedding is {embedding.dtype}{list(embedding.shape)}, not a finite float vector",
-            file=path,
-        )
-    sentence = " ".join(path.stem.removeprefix("task-").split("_"))
-    if not sentence:
-        raise LerobotNbError("the task file names no task (task-<words_with_underscores>.npy)", file=path)
-    return Task(sentence, embedding.astype(np.float32), path)
 
 
 @dataclass(frozen=True)

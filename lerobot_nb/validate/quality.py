@@ -8,6 +8,15 @@ import numpy as np
 
 from lerobot_nb.validate.context import DEFAULT_FEATURES, DatasetContext, check
 from lerobot_nb.validate.report import Finding
+from lerobot_nb.validate.signals import (
+    clipped_std,
+    longest_run,
+    motion_digest,
+    moving_steps,
+    range_reach,
+    second_differences,
+    spikes,
+)
 from lerobot_nb.validate.timing import video_scans
 
 __all__: list[str] = []
@@ -25,18 +34,6 @@ def _episodes(ctx: DatasetContext) -> list[tuple[int, Any]]:
 
 def _motion_keys(ctx: DatasetContext) -> list[str]:
     return [k for k in _MOTION if k in ctx.numeric_keys]
-
-
-def _clipped_std(values: np.ndarray, clip: float = 5.0, rounds: int = 2) -> np.ndarray:
-    """Per column std after dropping values beyond `clip` stds (twice), so the spikes we hunt do
-    not inflate it. Not MAD: teleop actions are often piecewise constant, which makes MAD ~0."""
-    sigma = values.std(axis=0)
-    for _ in range(rounds):
-        keep = np.abs(values - values.mean(axis=0)) <= clip * sigma
-        count = keep.sum(axis=0)
-        mean = np.where(keep, values, 0.0).sum(axis=0) / np.maximum(count, 1)
-        sigma = np.sqrt(np.where(keep, (values - mean) ** 2, 0.0).sum(axis=0) / np.maximum(count, 1))
-    return np.asarray(sigma)
 
 
 @check("quality.short_episodes", requires=("structure.episodes",))
@@ -63,10 +60,7 @@ def still_episodes(ctx: DatasetContext) -> list[Finding]:
     for ep, frame in _episodes(ctx):
         if len(frame) < 2:
             continue
-        moving = np.zeros(len(frame) - 1, bool)
-        for key in keys:
-            values = ctx.numeric(frame, key).reshape(len(frame), -1).astype(np.float64)
-            moving |= np.any(np.abs(np.diff(values, axis=0)) > 1e-6, axis=1)
+        moving = moving_steps([ctx.numeric(frame, k) for k in keys], [1e-6] * len(keys))
         still = 1.0 - moving.mean()
         if still >= ctx.config.still_fraction:
             out.append(
@@ -111,28 +105,20 @@ def jerk(ctx: DatasetContext) -> list[Finding]:
     out = []
     episodes = _episodes(ctx)
     for key in _motion_keys(ctx):
-        seconds = [
-            np.diff(ctx.numeric(f, key).reshape(len(f), -1).astype(np.float64), n=2, axis=0)
-            for _, f in episodes
-        ]
-        pooled = (
-            np.concatenate([s for s in seconds if len(s)], axis=0) if any(len(s) for s in seconds) else None
-        )
-        if pooled is None or len(pooled) < 10:
+        values = [ctx.numeric(f, key) for _, f in episodes]
+        seconds = [second_differences(v) for v in values if len(v) >= 3]
+        pooled = np.concatenate(seconds, axis=0) if seconds else np.zeros((0, 0))
+        if len(pooled) < 10:
             continue
-        sigma = _clipped_std(pooled)
-        for (ep, frame), second in zip(episodes, seconds, strict=True):
-            if not len(second):
-                continue
-            z = np.abs(second) / np.where(sigma > 0, sigma, np.inf)
-            spikes = np.flatnonzero(np.any(z > ctx.config.jerk_sigma, axis=1))
-            if spikes.size:
-                # a jump at frame f shows in three second differences, the largest centred on f
-                worst = int(np.unravel_index(np.argmax(z), z.shape)[0])
-                k, d = worst + 1, int(np.argmax(z[worst]))
+        sigma = clipped_std(pooled)
+        for (ep, frame), v in zip(episodes, values, strict=True):
+            found = spikes(v, sigma, ctx.config.jerk_sigma)
+            worst = found.worst()
+            if worst is not None:
+                k, d, z = worst
                 out.append(
                     _warn(
-                        f"`{key}`[{d}] changes speed by {z[worst, d]:.0f} stds at this frame ({spikes.size} spike(s) in this episode)",
+                        f"`{key}`[{d}] changes speed by {z:.0f} stds at this frame ({found.frames.size} spike(s) in this episode)",
                         file=frame["_file"][0],
                         episode=ep,
                         frame=k,
@@ -153,10 +139,7 @@ def range_outliers(ctx: DatasetContext) -> list[Finding]:
         arrays = [ctx.numeric(f, key).reshape(len(f), -1).astype(np.float64) for _, f in episodes]
         for i, (ep, frame) in enumerate(episodes):
             others = np.concatenate([a for j, a in enumerate(arrays) if j != i], axis=0)
-            centre, sigma = np.median(others, axis=0), others.std(axis=0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                reach = np.maximum(arrays[i].max(axis=0) - centre, centre - arrays[i].min(axis=0)) / sigma
-            reach = np.where(sigma > 0, reach, 0.0)
+            reach, _ = range_reach(arrays[i], others)
             if np.any(reach > limit):
                 d = int(np.argmax(reach))
                 out.append(
@@ -179,7 +162,7 @@ def duplicate_episodes(ctx: DatasetContext) -> list[Finding]:
     seen: dict[bytes, int] = {}
     out = []
     for ep, frame in _episodes(ctx):
-        digest = b"".join(np.ascontiguousarray(ctx.numeric(frame, k)).tobytes() for k in keys)
+        digest = motion_digest([ctx.numeric(frame, k) for k in keys])
         if digest in seen:
             out.append(
                 _warn(
@@ -212,18 +195,14 @@ def repeated_frames(ctx: DatasetContext) -> list[Finding]:
             same = scan.same_as_previous[inside].copy()
             if same.size:
                 same[0] = False  # the first frame of a segment repeating the previous episode is fine
-            run, best, best_end = 0, 0, 0
-            for i, s in enumerate(same):
-                run = run + 1 if s else 0
-                if run > best:
-                    best, best_end = run, i
+            best, first = longest_run(same)
             if best + 1 >= limit:
                 out.append(
                     _warn(
                         f"`{key}` shows the same picture for {best + 1} consecutive frames: frozen camera?",
                         file=rel,
                         episode=row["episode_index"],
-                        frame=best_end - best,
+                        frame=first - 1,
                     )
                 )
     return out

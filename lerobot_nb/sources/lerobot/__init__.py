@@ -55,6 +55,7 @@ def to_recordings(path: Path, cache_dir: Path) -> list[Recording]:
             episode_id=e,
             format="lerobot",
             defaults=defaults,
+            timelines=reader.timelines(),
         )
         for e in present
     ]
