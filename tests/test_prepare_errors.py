@@ -150,7 +150,7 @@ def test_cameras_that_cannot_be_copied_together(
     assert err.startswith(
         f"error: {hands}, stream observation.images.front: camera observation.images.front differs from {xarm}'s"
     )
-    assert err.endswith("keep the ones that do with --cameras KEY")
+    assert err.endswith("keep the ones that do with --keep-cameras KEY")
     assert (
         main(
             [
@@ -159,7 +159,7 @@ def test_cameras_that_cannot_be_copied_together(
                 "--output",
                 str(tmp_path / "a"),
                 "--no-progress",
-                "--cameras",
+                "--keep-cameras",
                 "wrist",
             ]
         )

@@ -50,7 +50,7 @@ def test_lerobot_train_cotrains_robot_and_hand(pusht: Path, tmp_path: Path) -> N
     prepared = tmp_path / "prepared"
     summary = prepare_datasets(
         [f"{pusht}:pusht", f"{hands}:mano"],
-        PrepareConfig(output=str(prepared), cameras=("wrist",), progress=False, validate="quick"),
+        PrepareConfig(output=str(prepared), keep_cameras=("wrist",), progress=False, validate="quick"),
     )
     assert summary.normalized and summary.coverage["embodiment"].to_list() == ["pusht", "mano"]
     run = train_lerobot(prepared, tmp_path / "train", steps=20, args=[IDENTITY])

@@ -56,7 +56,7 @@ class PrepareConfig(RewriteConfig):
     joints: int | None = help_field(
         None, "size of the shared joints key (default: the most joints of the embodiments prepared)"
     )
-    cameras: tuple[str, ...] = help_field(
+    keep_cameras: tuple[str, ...] = help_field(
         (),
         "camera to keep, by key (top or observation.images.top; repeatable; default: every camera)",
         metavar="KEY",

@@ -110,7 +110,7 @@ def prepare_datasets(datasets: Sequence[str | Path], config: PrepareConfig) -> P
     _check_fps(sources)
     bound = [bind(_known(registry, name, src), src) for (_, name), src in zip(specs, sources, strict=True)]
     layout = SharedLayout(_joints(bound, config.joints))
-    carried, notes = carried_features(sources, config.cameras)
+    carried, notes = carried_features(sources, config.keep_cameras)
     names = tuple(dict.fromkeys(b.name for b in bound))
     new = new_features(layout, config.horizon)
     transform = PrepareTransform(
@@ -233,7 +233,7 @@ def carried_features(
                 raise LerobotNbError(
                     f"camera {key} differs from {first.root}'s ({theirs['shape']} {_stream_info(theirs).get('video.codec')} "
                     f"vs {feature['shape']} {_stream_info(feature).get('video.codec')}): videos are copied, not "
-                    "re-encoded, so merged cameras must match; keep the ones that do with --cameras KEY",
+                    "re-encoded, so merged cameras must match; keep the ones that do with --keep-cameras KEY",
                     file=other.root,
                     stream=key,
                 )
