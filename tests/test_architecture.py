@@ -44,7 +44,7 @@ LAYERS: dict[str, int] = {
     "curate": 9,
     "prepare": 9,
     "hub": 10,
-    "executors": 11,
+    "executors": 12,
     "pipeline": 11,
     **dict.fromkeys(["notebooks", "cli", "lrbt", "inspection", "__init__"], 12),
 }

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lerobot_nb.align import AlignConfig
 from lerobot_nb.config import add_config_arguments, config_from_args, config_from_mapping, given_args
 from lerobot_nb.curate.episodes import CurationConfig
 from lerobot_nb.enrich.language import LanguageConfig
 from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.executors.config import ScaleConfig, scale_config
 from lerobot_nb.export.config import ExportConfig
 from lerobot_nb.export.summary import ExportSummary
 from lerobot_nb.server import ServerConfig
+
+if TYPE_CHECKING:
+    from lerobot_nb.pipeline import ConvertJob, Step
 
 __all__ = [
     "add_convert_arguments",
     "add_inputs_arguments",
     "convert_from_args",
+    "prepare_convert",
     "register",
     "run",
     "run_convert",
@@ -62,6 +68,7 @@ def add_convert_arguments(
     add_config_arguments(parser.add_argument_group("curation"), CurationConfig)
     add_config_arguments(parser.add_argument_group("enrichment"), LanguageConfig)
     add_config_arguments(parser.add_argument_group("export"), ExportConfig)
+    add_config_arguments(parser.add_argument_group("scaling out (datatrove executors)"), ScaleConfig)
 
 
 def register(sub: Any) -> None:
@@ -89,8 +96,27 @@ def convert_from_args(
 
     `defaults` are a command's own values for flags the user did not type (the `lrbt` commands:
     their output folder, fps, language embedding, ...); the inputs' defaults come under them.
+    With `--executor local|slurm|ray` the same job runs sharded (`lerobot_nb.executors`).
     """
-    from lerobot_nb.pipeline import Inputs, curation_steps, make_steps, run_pipeline
+    scale = scale_config(given_args(ScaleConfig, args))
+    make_job = functools.partial(prepare_convert, args, steps=steps, defaults=defaults, **server_overrides)
+    if not scale.sharded:
+        return make_job().run()
+    from lerobot_nb.executors.run import run_sharded
+
+    return run_sharded(make_job, scale)
+
+
+def prepare_convert(
+    args: argparse.Namespace,
+    *,
+    steps: StepsFactory | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    **server_overrides: Any,
+) -> ConvertJob:
+    """The configs from parsed flags and the inputs found: the job `convert_from_args` runs (each
+    sharded task builds it again from the same flags)."""
+    from lerobot_nb.pipeline import ConvertJob, Inputs, curation_steps
 
     own = dict(defaults or {})
     server = config_from_args(ServerConfig, args, **server_overrides)
@@ -102,12 +128,26 @@ def convert_from_args(
     language = config_from_mapping(
         LanguageConfig, {**_own(LanguageConfig, own), **given_args(LanguageConfig, args)}
     )
-    curation = curation_steps(config_from_args(CurationConfig, args))  # a bad file fails before any work
+    curation = config_from_args(CurationConfig, args)
+    curation_steps(curation)  # a bad file fails before any work
     inputs = Inputs.discover(server)
     given = _with_language(given_args(AlignConfig, args), inputs.defaults, language)
     align = inputs.align_config(given, fallback=_own(AlignConfig, own))
-    chain = [*curation, *(steps(args, align) if steps else ()), *make_steps(language)]
-    return run_pipeline(inputs.open(align), export, chain, inputs=inputs.paths)
+    chain = functools.partial(_chain, args, align, curation, language, steps)
+    return ConvertJob(inputs, align, export, chain)
+
+
+def _chain(
+    args: argparse.Namespace,
+    align: AlignConfig,
+    curation: CurationConfig,
+    language: LanguageConfig,
+    steps: StepsFactory | None,
+) -> list[Step]:
+    """The steps of one run: curation, the command's own (hands), the language embedding."""
+    from lerobot_nb.pipeline import curation_steps, make_steps
+
+    return [*curation_steps(curation), *(steps(args, align) if steps else ()), *make_steps(language)]
 
 
 def _own(cls: type[Any], values: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """One composable pipeline for every interface: inputs -> source -> align -> enrich steps -> export."""
 
 from lerobot_nb.pipeline.inputs import Inputs, given_values
+from lerobot_nb.pipeline.job import ConvertJob
 from lerobot_nb.pipeline.run import convert, iterate_pipeline, run_pipeline
 from lerobot_nb.pipeline.source import EpisodeSource, FileSource, ServedSource
 from lerobot_nb.pipeline.steps import (
@@ -15,6 +16,7 @@ from lerobot_nb.pipeline.steps import (
 )
 
 __all__ = [
+    "ConvertJob",
     "CurationStep",
     "EpisodeSource",
     "FileSource",
