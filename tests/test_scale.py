@@ -1,0 +1,271 @@
+"""Sharded conversion on datatrove's real executors: equal to an inline run, resumable, Slurm/Ray.
+
+Every comparison is against an inline `lerobot-nb convert` of the same inputs, read back with
+pyarrow / json / PyAV only (`scale_support.assert_same_dataset`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from lerobot_input_support import HandEpisode, write_legacy_dataset
+from scale_support import SAMPLE_FLAGS, assert_same_dataset, env_with_path, fake_sbatch, sample_rrd
+from xgym_support import make_folder
+
+from lerobot_nb.cli.main import main
+from lerobot_nb.errors import LerobotNbError
+from lerobot_nb.executors import ScaleConfig, scale_config
+from lerobot_nb.executors.area import BuildArea, split_shards
+from lerobot_nb.sources.xgym_sample import XgymEpisodeSpec
+
+SMALL = XgymEpisodeSpec(records=12, maxlen=14, height=32, width=32)
+XGYM_IDS = [f"xgym_data_20250301-09000{i}" for i in range(4)]
+
+
+def _convert(inputs: Path, out: Path, *flags: str) -> int:
+    return main(["convert", str(inputs), "--output", str(out), "--no-progress", *flags])
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "lerobot_nb.cli.main", *args]
+
+
+# -- the same dataset as inline ---------------------------------------------------------------------
+@pytest.mark.slow
+def test_local_shards_of_recordings_equal_an_inline_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rrd = sample_rrd(tmp_path / "sample", episodes=5)
+    assert _convert(rrd, tmp_path / "inline", *SAMPLE_FLAGS) == 0
+    capsys.readouterr()
+    assert _convert(rrd, tmp_path / "sharded", *SAMPLE_FLAGS, "--executor", "local", "--tasks", "3") == 0
+    out = capsys.readouterr().out
+    assert_same_dataset(tmp_path / "sharded", tmp_path / "inline")
+    # 5 episodes in 3 shards: 2 + 2 + 1, in recording-id order
+    assert "shard 0: 2 episodes" in out and "shard 1: 2 episodes" in out and "shard 2: 1 episodes" in out
+    assert "written 5 episodes" in out
+    assert not BuildArea.of(tmp_path / "sharded").root.exists()  # removed once published
+    ids = json.loads((tmp_path / "sharded/meta/lerobot_nb.json").read_text())["episodes"]
+    assert ids == {f"pusht_00{i}": i for i in range(5)}
+
+
+def test_local_shards_of_xgym_memmaps_equal_an_inline_run(tmp_path: Path) -> None:
+    folder = make_folder(tmp_path, [SMALL] * 4)
+    assert _convert(folder, tmp_path / "inline", "--codec", "h264") == 0
+    assert (
+        _convert(folder, tmp_path / "sharded", "--codec", "h264", "--executor", "local", "--tasks", "2") == 0
+    )
+    assert_same_dataset(tmp_path / "sharded", tmp_path / "inline")
+    ids = json.loads((tmp_path / "sharded/meta/lerobot_nb.json").read_text())["episodes"]
+    assert ids == {e: i for i, e in enumerate(XGYM_IDS)}
+
+
+@pytest.mark.slow
+def test_local_shards_of_a_lerobot_dataset_equal_an_inline_run(tmp_path: Path) -> None:
+    eps = [HandEpisode(i, 8 + i, tasks=("pick", "place") if i % 2 else ("pick",)) for i in range(5)]
+    src = write_legacy_dataset(tmp_path / "src", eps, codec="h264")
+    assert _convert(src, tmp_path / "inline", "--codec", "h264") == 0
+    assert _convert(src, tmp_path / "sharded", "--codec", "h264", "--executor", "local", "--tasks", "2") == 0
+    assert_same_dataset(tmp_path / "sharded", tmp_path / "inline")
+
+
+# -- bad input ---------------------------------------------------------------------------------------
+def test_a_failing_shard_is_named_and_redone_with_skip_bad_episodes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = make_folder(tmp_path, [SMALL] * 4)
+    bad = folder / f"{XGYM_IDS[3]}.dat"
+    with bad.open("r+b") as fh:
+        fh.truncate(100)
+    out = tmp_path / "ds"
+    assert _convert(folder, out, "--executor", "local", "--tasks", "2", "--codec", "h264") == 2
+    err = capsys.readouterr().err
+    assert "1 of 2 shards failed, nothing was published" in err
+    lines = [line.strip() for line in err.splitlines() if line.strip().startswith("shard ")]
+    assert len(lines) == 1 and lines[0].startswith(f"shard 1: {bad}, episode {XGYM_IDS[3]}, stream ")
+    assert "truncated" in lines[0]
+    assert not out.exists()
+    area = BuildArea.of(out)
+    assert area.completed() == {0, 1} and (area.shard(0) / "meta/info.json").is_file()
+    # the re-run keeps shard 0 (datatrove skips it) and redoes the failed one, now skipping the bad episode
+    assert (
+        _convert(folder, out, "--executor", "local", "--tasks", "2", "--codec", "h264", "--skip-bad-episodes")
+        == 0
+    )
+    # (the plan's fingerprint includes the alignment: skip_bad_episodes changes it, so all shards rerun)
+    text = capsys.readouterr().out
+    assert "written 3 episodes, skipped 1" in text
+    assert f"{XGYM_IDS[3]}  skipped" in text.replace("   ", "  ")
+    ids = json.loads((out / "meta/lerobot_nb.json").read_text())["episodes"]
+    assert ids == {e: i for i, e in enumerate(XGYM_IDS[:3])}
+
+
+def test_more_tasks_than_episodes_and_bad_settings_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = make_folder(tmp_path, [SMALL] * 2)
+    assert _convert(folder, tmp_path / "a", "--executor", "local", "--tasks", "3") == 2
+    assert "tasks=3 is more than the 2 episodes; pass --tasks 2 or fewer" in capsys.readouterr().err
+    assert _convert(folder, tmp_path / "b", "--tasks", "2") == 2
+    assert "needs an executor" in capsys.readouterr().err
+    assert _convert(folder, tmp_path / "c", "--executor", "slurm", "--tasks", "2") == 2
+    assert "needs a partition" in capsys.readouterr().err
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d/meta").mkdir()
+    (tmp_path / "d/meta/info.json").write_text("{}")
+    assert _convert(folder, tmp_path / "d", "--executor", "local", "--tasks", "2") == 2
+    assert "the output exists; pass --overwrite" in capsys.readouterr().err
+    assert _convert(folder, tmp_path / "d", "--executor", "local", "--tasks", "2", "--resume") == 2
+    assert "re-running the same command resumes the unfinished shards" in capsys.readouterr().err
+    assert not BuildArea.of(tmp_path / "a").root.exists()
+
+
+def test_split_and_settings_file(tmp_path: Path) -> None:
+    assert split_shards(list("abcdefg"), 3) == [list("abc"), list("de"), list("fg")]
+    assert split_shards(["x"], 1) == [["x"]]
+    file = tmp_path / "slurm.yaml"
+    file.write_text(
+        "executor: slurm\npartition: cpu\ncpus-per-task: 4\nmem_per_cpu_gb: 3\ntime_limit: '1-02:00:00'\n"
+    )
+    config = scale_config({"executor_file": str(file), "tasks": 8, "partition": "gpu"})
+    assert config == ScaleConfig(
+        executor="slurm",
+        tasks=8,
+        partition="gpu",
+        cpus_per_task=4,
+        mem_per_cpu_gb=3,
+        time_limit="1-02:00:00",
+        executor_file=str(file),
+    )
+    assert config.time_limit_s() == 26 * 3600
+    file.write_text("partitoin: cpu\n")
+    with pytest.raises(LerobotNbError, match=r"slurm.yaml: unknown executor setting\(s\) partitoin"):
+        scale_config({"executor_file": str(file)})
+
+
+def test_a_missing_engine_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from lerobot_nb.executors import run
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a)
+    )
+    with pytest.raises(
+        LerobotNbError,
+        match=r"the ray executor needs ray, which is not installed: pip install 'lerobot_nb\[scale\]'",
+    ):
+        run.run_sharded(lambda: None, ScaleConfig(executor="ray", tasks=2))  # type: ignore[arg-type,return-value]
+
+
+# -- resume after SIGKILL ------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_a_killed_local_run_resumes_only_unfinished_shards(tmp_path: Path) -> None:
+    rrd = sample_rrd(tmp_path / "sample", episodes=4)
+    out, ref = tmp_path / "ds", tmp_path / "ref"
+    flags = [
+        "convert",
+        str(rrd),
+        *SAMPLE_FLAGS,
+        "--executor",
+        "local",
+        "--tasks",
+        "4",
+        "--parallel-tasks",
+        "1",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    proc = subprocess.Popen(
+        _cli(*flags, "--output", str(out)), env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    area = BuildArea.of(out)
+    deadline = time.monotonic() + 300
+    while not area.completed() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver, the pool and the task mid-shard
+    proc.wait()
+    done = area.completed()
+    assert done and len(done) < 4, done
+    assert not out.exists()  # never a broken dataset: nothing until the merged one is published
+    rerun = subprocess.run(
+        _cli(*flags, "--output", str(out)), env=env, capture_output=True, text=True, timeout=600
+    )
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert f"resuming: {len(done)} of 4 shards already converted" in rerun.stderr
+    assert f"Skipping {len(done)} already completed tasks" in rerun.stderr  # datatrove's own markers
+    assert "written 4 episodes" in rerun.stdout
+    whole = subprocess.run(
+        _cli(*flags, "--output", str(ref)), env=env, capture_output=True, text=True, timeout=600
+    )
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    assert_same_dataset(out, ref)
+
+
+# -- slurm: the sbatch scripts datatrove submits ------------------------------------------------------
+def test_slurm_builds_the_sbatch_array_and_the_aggregation_job(tmp_path: Path) -> None:
+    folder = make_folder(tmp_path, [SMALL] * 3)
+    jobs = fake_sbatch(tmp_path / "slurm")
+    out = tmp_path / "ds"
+    flags = ["--executor", "slurm", "--tasks", "3", "--partition", "cpu-long", "--cpus-per-task", "4",
+             "--mem-per-cpu-gb", "3", "--time-limit", "01:30:00", "--env-command", "source /opt/venv/bin/activate"]  # fmt: skip
+    env = {**env_with_path(jobs), "PYTHONPATH": str(Path(__file__).parents[1])}
+    run = subprocess.run(
+        _cli("convert", str(folder), "--output", str(out), "--no-progress", *flags),
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    scripts = {p.stem: p.read_text() for p in sorted(jobs.glob("job-*.sh"))}
+    args = {p.stem: p.read_text().split() for p in sorted(jobs.glob("job-*.args"))}
+    # 1001: the shard array; 1002: its stats merge; 1003: the aggregation; 1004: its stats merge
+    array, merge = scripts["job-1001"], scripts["job-1003"]
+    for line in ("#SBATCH --partition=cpu-long", "#SBATCH --cpus-per-task=4", "#SBATCH --mem-per-cpu=3G",
+                 "#SBATCH --time=01:30:00", "#SBATCH --array=0-2", "#SBATCH --job-name=lerobot_nb_convert"):  # fmt: skip
+        assert line in array.splitlines(), line
+    assert "source /opt/venv/bin/activate" in array
+    assert f"launch_pickled_pipeline {BuildArea.of(out).logs / 'executor.pik'}" in array
+    assert (
+        "#SBATCH --array=0-0" in merge.splitlines() and "#SBATCH --partition=cpu-long" in merge.splitlines()
+    )
+    assert f"launch_pickled_pipeline {BuildArea.of(out).aggregate_logs / 'executor.pik'}" in merge
+    assert "--dependency=afterok:1001" in args["job-1003"]
+    assert json.loads((BuildArea.of(out).logs / "ranks_to_run.json").read_text()) == [0, 1, 2]
+    assert "submitted Slurm job 1001 (3 tasks) and aggregation job 1003" in run.stdout
+    assert not out.exists()
+
+
+# -- ray: a local 2-worker cluster ---------------------------------------------------------------------
+@pytest.mark.slow
+def test_ray_executor_end_to_end_on_a_local_cluster(tmp_path: Path) -> None:
+    folder = make_folder(tmp_path, [SMALL] * 4)
+    assert _convert(folder, tmp_path / "inline", "--codec", "h264") == 0
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "RAY_AUTH_MODE": "disabled"}
+    ray = str(Path(sys.executable).parent / "ray")
+    port = "63791"
+    start = subprocess.run(
+        [ray, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", port, "--num-cpus", "2",
+         "--include-dashboard", "false", "--disable-usage-stats"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    if start.returncode != 0:
+        pytest.skip(f"ray cannot start here: {start.stderr.strip().splitlines()[-1:]}")
+    try:
+        run = subprocess.run(
+            _cli("convert", str(folder), "--output", str(tmp_path / "ray"), "--no-progress", "--codec", "h264",
+                 "--executor", "ray", "--tasks", "2", "--ray-address", f"127.0.0.1:{port}",
+                 "--mem-per-cpu-gb", "0.5"),
+            env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr[-3000:]
+    finally:
+        subprocess.run([ray, "stop", "--force"], env=env, capture_output=True, timeout=120)
+    assert "ray executor, 2 shards" in run.stdout
+    assert_same_dataset(tmp_path / "ray", tmp_path / "inline")
