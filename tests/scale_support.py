@@ -80,7 +80,7 @@ def fake_sbatch(folder: Path) -> Path:
     script.write_text(
         "#!/bin/sh\n"
         f'dir="{folder}"\n'
-        'n=$(( $(ls "$dir" | grep -c "^job-") + 1001 ))\n'
+        'n=$(( $(ls "$dir" | grep -c "^job-.*sh$") + 1001 ))\n'
         "for last; do :; done\n"
         'cp "$last" "$dir/job-$n.sh"\n'
         'echo "$@" > "$dir/job-$n.args"\n'
