@@ -48,8 +48,8 @@ STAMP="$VENV/.lerobot_nb-installed"
 WANT=$(sha256sum pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
     PIP_LOG="$VENV/setup-pip.log"
-    log "pip install -e .[test,hands,language] (first time: a few minutes, torch is large; log: $PIP_LOG)"
-    if ! "$VENV/bin/python" -m pip install -e ".[test,hands,language]" > "$PIP_LOG" 2>&1; then
+    log "pip install -e .[test,hands,language,scale] (first time: a few minutes, torch is large; log: $PIP_LOG)"
+    if ! "$VENV/bin/python" -m pip install -e ".[test,hands,language,scale]" > "$PIP_LOG" 2>&1; then
         tail -n 30 "$PIP_LOG" >&2
         echo "setup: pip install failed (full log: $PIP_LOG)" >&2
         exit 1
