@@ -79,9 +79,13 @@ def run_sharded(make_job: JobFactory, scale: ScaleConfig) -> ShardedSummary:
 def make_executor(scale: ScaleConfig, pipeline: list[Any], logs: Path, *, tasks: int) -> Any:
     """datatrove's executor for `scale`, running `pipeline` as `tasks` tasks logging to `logs`."""
     if scale.executor == "local":
+        import multiprocess
         from datatrove.executor import LocalPipelineExecutor
 
         parallel = scale.parallel_tasks or os.cpu_count() or 1
+        # The pool forks its workers from a server process: import the chain there once, not in
+        # every worker (~1.5 s each on 2 cores). Plain fork from the driver can deadlock (threads).
+        multiprocess.set_forkserver_preload(["lerobot_nb.cli.convert", "lerobot_nb.executors.steps"])
         return LocalPipelineExecutor(
             pipeline, tasks=tasks, workers=min(parallel, tasks), logging_dir=str(logs)
         )
