@@ -269,3 +269,15 @@ def test_ray_executor_end_to_end_on_a_local_cluster(tmp_path: Path) -> None:
         subprocess.run([ray, "stop", "--force"], env=env, capture_output=True, timeout=120)
     assert "ray executor, 2 shards" in run.stdout
     assert_same_dataset(tmp_path / "ray", tmp_path / "inline")
+
+
+# -- notebook 04's parameters ------------------------------------------------------------------------
+def test_notebook_parameters_run_sharded_like_inline(tmp_path: Path) -> None:
+    from lerobot_nb.notebooks.export import run_export
+
+    folder = make_folder(tmp_path, [SMALL] * 3)
+    params = {"recordings": [str(folder)], "codec": "h264", "overwrite": True, "interactive": False}
+    inline = run_export({**params, "output": str(tmp_path / "inline")})
+    sharded = run_export({**params, "output": str(tmp_path / "sharded"), "executor": "local", "tasks": 3})
+    assert sharded.table["episode_index"].to_list() == inline.table["episode_index"].to_list() == [0, 1, 2]
+    assert_same_dataset(tmp_path / "sharded", tmp_path / "inline")
