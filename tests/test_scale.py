@@ -107,6 +107,25 @@ def test_a_failing_shard_is_named_and_redone_with_skip_bad_episodes(
     assert ids == {e: i for i, e in enumerate(XGYM_IDS[:3])}
 
 
+def test_a_shard_of_only_bad_episodes_keeps_their_reasons(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = make_folder(tmp_path, [SMALL] * 4)
+    for episode in XGYM_IDS[2:]:
+        with (folder / f"{episode}.dat").open("r+b") as fh:
+            fh.truncate(100)
+    out = tmp_path / "ds"
+    flags = ["--executor", "local", "--tasks", "2", "--codec", "h264", "--skip-bad-episodes"]
+    assert _convert(folder, out, *flags) == 0
+    text = capsys.readouterr().out
+    assert "shard 1: nothing written (every episode skipped)" in text
+    assert "written 2 episodes, skipped 2" in text
+    skipped = [line for line in text.splitlines() if " skipped " in f" {line} " and "truncated" in line]
+    assert [line.split()[0] for line in skipped] == XGYM_IDS[2:]
+    ids = json.loads((out / "meta/lerobot_nb.json").read_text())["episodes"]
+    assert ids == {e: i for i, e in enumerate(XGYM_IDS[:2])}
+
+
 def test_more_tasks_than_episodes_and_bad_settings_are_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -16,14 +16,13 @@ from datatrove.utils.logging import logger
 
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.executors.area import BuildArea, ShardResult
+from lerobot_nb.export.summary import NothingWritten
 from lerobot_nb.pipeline.job import ConvertJob
 
 __all__ = ["AggregateShards", "ConvertShard", "JobFactory"]
 
 #: Builds the job in a task (`functools.partial(cli.convert.prepare_convert, args, ...)`).
 JobFactory = Callable[[], ConvertJob]
-#: The writer's error when every episode given was skipped (a shard of only bad recordings).
-_NONE_WRITTEN = "no episode was written"
 
 
 class ConvertShard(PipelineStep):
@@ -54,10 +53,12 @@ class ConvertShard(PipelineStep):
             result = ShardResult(rank, "written", rows=tuple(summary.rows))
             self.stat_update("episodes", value=summary.episodes_written)
             self.stat_update("frames", value=summary.frames)
+        except NothingWritten as exc:  # a shard of only skipped episodes: their reasons are kept
+            logger.warning(f"shard {rank}: every episode skipped")
+            result = ShardResult(rank, "empty", error="every episode skipped", rows=tuple(exc.summary.rows))
         except LerobotNbError as exc:
-            status = "empty" if exc.what.startswith(_NONE_WRITTEN) else "failed"
-            logger.warning(f"shard {rank} {status}: {exc}")
-            result = ShardResult(rank, status, error=str(exc))
+            logger.warning(f"shard {rank} failed: {exc}")
+            result = ShardResult(rank, "failed", error=str(exc))
         except Exception as exc:  # a bug or an unreadable input: name it, keep the other shards going
             logger.exception(f"shard {rank} failed")
             result = ShardResult(rank, "failed", error=" ".join(f"{type(exc).__name__}: {exc}".split()))

@@ -9,9 +9,10 @@ from typing import Any
 
 import polars as pl
 
+from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.tables import render_table
 
-__all__ = ["ExportSummary", "Progress", "dir_size"]
+__all__ = ["ExportSummary", "NothingWritten", "Progress", "dir_size"]
 
 
 def dir_size(path: Path) -> int:
@@ -112,6 +113,15 @@ class ExportSummary:
 
     def __str__(self) -> str:
         return self.render()
+
+
+class NothingWritten(LerobotNbError):
+    """Every episode given was skipped (or none was given): nothing is published. `summary` keeps
+    the skips with their reasons (a sharded run lists them for a shard of only bad episodes)."""
+
+    def __init__(self, summary: ExportSummary, output: Path) -> None:
+        super().__init__("no episode was written (every episode was skipped or none was given)", file=output)
+        self.summary = summary
 
 
 class Progress:

@@ -45,7 +45,7 @@ from lerobot_nb.export.publish import (
     write_error,
 )
 from lerobot_nb.export.schema import IMAGE_PREFIX, FeatureSchema
-from lerobot_nb.export.summary import ExportSummary, Progress, dir_size
+from lerobot_nb.export.summary import ExportSummary, NothingWritten, Progress, dir_size
 from lerobot_nb.export.video import (
     EncoderSettings,
     Segment,
@@ -411,9 +411,7 @@ def export_dataset(
             summary.bytes = dir_size(output)
             return summary
         if builder.total_episodes == 0:
-            raise LerobotNbError(
-                "no episode was written (every episode was skipped or none was given)", file=output
-            )
+            raise NothingWritten(summary, output)
         builder.close()
         builder.write_meta(EncoderSettings.from_config(config))
         publish(build, output)
