@@ -190,17 +190,10 @@ def test_a_missing_engine_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> No
 def test_a_killed_local_run_resumes_only_unfinished_shards(tmp_path: Path) -> None:
     rrd = sample_rrd(tmp_path / "sample", episodes=4)
     out, ref = tmp_path / "ds", tmp_path / "ref"
-    flags = [
-        "convert",
-        str(rrd),
-        *SAMPLE_FLAGS,
-        "--executor",
-        "local",
-        "--tasks",
-        "4",
-        "--parallel-tasks",
-        "1",
-    ]
+    assert _convert(rrd, out, *SAMPLE_FLAGS, "--episodes", "pusht_000") == 0  # the previous dataset
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    flags = ["convert", str(rrd), *SAMPLE_FLAGS, "--overwrite", "--executor", "local", "--tasks", "4",
+             "--parallel-tasks", "2"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     proc = subprocess.Popen(
         _cli(*flags, "--output", str(out)), env=env, start_new_session=True,
@@ -210,11 +203,12 @@ def test_a_killed_local_run_resumes_only_unfinished_shards(tmp_path: Path) -> No
     deadline = time.monotonic() + 300
     while not area.completed() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)  # the driver, the pool and the task mid-shard
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver, datatrove's pool and the tasks mid-shard
     proc.wait()
     done = area.completed()
     assert done and len(done) < 4, done
-    assert not out.exists()  # never a broken dataset: nothing until the merged one is published
+    # never a broken dataset: the previous one, untouched, until the merged one is published
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     rerun = subprocess.run(
         _cli(*flags, "--output", str(out)), env=env, capture_output=True, text=True, timeout=600
     )
@@ -227,6 +221,7 @@ def test_a_killed_local_run_resumes_only_unfinished_shards(tmp_path: Path) -> No
     )
     assert whole.returncode == 0, whole.stderr[-2000:]
     assert_same_dataset(out, ref)
+    assert not area.root.exists()
 
 
 # -- slurm: the sbatch scripts datatrove submits ------------------------------------------------------
