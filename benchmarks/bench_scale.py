@@ -57,6 +57,21 @@ def run(rrd: Path, out: Path, flags: list[str]) -> tuple[float, int, float | Non
     return wall, frames, float(agg.group(1)) if agg else None
 
 
+def project(row: tuple[str, float, int, float | None], episodes: int, target: int, tasks: int) -> None:
+    """Wall time of `target` episodes on `tasks` Slurm tasks, from the 2-task run measured here."""
+    _, wall, _frames, agg = row
+    per_task_s = (wall - (agg or 0.0)) * 2 / episodes  # one core-pair task's seconds per episode
+    agg_per_episode = (agg or 0.0) / episodes  # the merge is one sequential pass over all episodes
+    shards = per_task_s * target / tasks
+    merge = agg_per_episode * target
+    print(
+        f"\nprojection: {target} episodes like these on {tasks} Slurm tasks (1 task per 2-core node as "
+        f"here, no queueing, inputs and the build area on a shared file system as fast as this disk): "
+        f"shards {shards / 60:.1f} min + aggregation {merge / 60:.1f} min = {(shards + merge) / 60:.1f} min "
+        f"(per episode: {per_task_s:.2f} s in a task, {agg_per_episode * 1000:.0f} ms to merge)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -64,6 +79,8 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=16)
     parser.add_argument("--duration-s", type=float, default=8.0)
     parser.add_argument("--top-size", type=int, default=256, help="top camera size (px)")
+    parser.add_argument("--project-episodes", type=int, default=100_000, help="projection: episodes")
+    parser.add_argument("--project-tasks", type=int, default=256, help="projection: Slurm tasks")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench_scale-"))
     try:
@@ -83,6 +100,7 @@ def main() -> None:
             print(
                 f"{name:<28} {wall:>8.1f} {frames:>7} {frames / wall:>9.0f} {base / wall:>9.2f}x {share:>12}"
             )
+        project(rows[1], args.episodes, args.project_episodes, args.project_tasks)  # type: ignore[arg-type]
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
