@@ -101,7 +101,8 @@ class BuildArea:
         """Reuse the area of an earlier run of the same plan (else start it afresh); returns the
         ranks already finished and lines saying what was found.
 
-        A failed shard's completion marker is removed: datatrove then runs it again.
+        The completion marker of a failed shard (or one whose dataset is gone) is removed:
+        datatrove then runs it again.
         """
         plan = {"fingerprint": fingerprint, "shards": shards}
         notes: list[str] = []
@@ -119,7 +120,12 @@ class BuildArea:
             write_json(plan_file, plan)
         for rank in sorted(self.completed()):
             result = self.result(rank)
-            if result is None or result.status == "failed":
+            lost = (
+                result is not None
+                and result.status == "written"
+                and not (self.shard(rank) / "meta/info.json").is_file()
+            )
+            if result is None or result.status == "failed" or lost:
                 (self.logs / "completions" / f"{rank:05d}").unlink()
         done = sorted(self.completed())
         if done:
