@@ -6,12 +6,16 @@ pyarrow / json / PyAV only (`scale_support.assert_same_dataset`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -257,31 +261,61 @@ def test_slurm_builds_the_sbatch_array_and_the_aggregation_job(tmp_path: Path) -
 
 
 # -- ray: a local 2-worker cluster ---------------------------------------------------------------------
-@pytest.mark.slow
-def test_ray_executor_end_to_end_on_a_local_cluster(tmp_path: Path) -> None:
-    folder = make_folder(tmp_path, [SMALL] * 4)
-    assert _convert(folder, tmp_path / "inline", "--codec", "h264") == 0
+@pytest.fixture
+def ray_cluster(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A 2-CPU Ray head on 127.0.0.1 started for the test (`ray start --block` in its own process
+    group, so only its processes are stopped afterwards); skips with Ray's error if it cannot start."""
+    from conftest import free_port
+
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "RAY_AUTH_MODE": "disabled"}
     ray = str(Path(sys.executable).parent / "ray")
-    port = "63791"
-    start = subprocess.run(
-        [ray, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", port, "--num-cpus", "2",
-         "--include-dashboard", "false", "--disable-usage-stats"],
-        env=env, capture_output=True, text=True, timeout=300,
+    address = f"127.0.0.1:{free_port()}"
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths have a length limit
+    log = (tmp_path / "ray-start.log").open("w")
+    head = subprocess.Popen(
+        [ray, "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port", address.split(":")[1],
+         "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats", "--temp-dir", temp],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
-    if start.returncode != 0:
-        pytest.skip(f"ray cannot start here: {start.stderr.strip().splitlines()[-1:]}")
     try:
-        run = subprocess.run(
-            _cli("convert", str(folder), "--output", str(tmp_path / "ray"), "--no-progress", "--codec", "h264",
-                 "--executor", "ray", "--tasks", "2", "--ray-address", f"127.0.0.1:{port}",
-                 "--mem-per-cpu-gb", "0.5"),
-            env=env, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
-        assert run.returncode == 0, run.stderr[-3000:]
+        deadline = time.monotonic() + 300
+        while True:
+            if head.poll() is not None:
+                lines = (tmp_path / "ray-start.log").read_text().strip().splitlines()
+                pytest.skip(f"ray cannot start here: {lines[-1] if lines else head.returncode}")
+            status = subprocess.run([ray, "status", "--address", address], env=env, capture_output=True)
+            if status.returncode == 0:
+                break
+            assert time.monotonic() < deadline, "ray start did not come up in 300 s"
+            time.sleep(1)
+        yield address, env
     finally:
-        subprocess.run([ray, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(head.pid, signal.SIGTERM)  # `ray start --block` stops the processes it started
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
+        log.close()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_ray_executor_end_to_end_on_a_local_cluster(
+    tmp_path: Path, ray_cluster: tuple[str, dict[str, str]]
+) -> None:
+    address, env = ray_cluster
+    folder = make_folder(tmp_path, [SMALL] * 4)
+    assert _convert(folder, tmp_path / "inline", "--codec", "h264") == 0
+    run = subprocess.run(
+        _cli("convert", str(folder), "--output", str(tmp_path / "ray"), "--no-progress", "--codec", "h264",
+             "--executor", "ray", "--tasks", "2", "--ray-address", address, "--mem-per-cpu-gb", "0.5"),
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
     assert "ray executor, 2 shards" in run.stdout
+    assert "shard 0: 2 episodes" in run.stdout and "shard 1: 2 episodes" in run.stdout
     assert_same_dataset(tmp_path / "ray", tmp_path / "inline")
 
 
