@@ -53,8 +53,10 @@ def frames(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
 
 
-def assert_same_dataset(got: Path, want: Path) -> None:
-    """`got` holds the same dataset as `want`: files, parquet values, JSON and decoded frames."""
+def assert_same_dataset(got: Path, want: Path, *, exact_frames: bool = True) -> None:
+    """`got` holds the same dataset as `want`: files, parquet values, JSON and decoded frames
+    (`exact_frames=False`: the same number of frames of the same size, for an encoder that does
+    not repeat itself from run to run)."""
     assert files(got) == files(want)
     for rel in files(want):
         a, b = got / rel, want / rel
@@ -67,7 +69,9 @@ def assert_same_dataset(got: Path, want: Path) -> None:
         elif rel.endswith(".mp4"):
             fa, fb = frames(a), frames(b)
             assert len(fa) == len(fb) > 0, rel
-            assert all(np.array_equal(x, y) for x, y in zip(fa, fb, strict=True)), rel
+            assert [x.shape for x in fa] == [y.shape for y in fb], rel
+            if exact_frames:
+                assert all(np.array_equal(x, y) for x, y in zip(fa, fb, strict=True)), rel
         else:
             assert a.read_bytes() == b.read_bytes(), rel
 
