@@ -46,7 +46,9 @@ class ScaleConfig:
     partition: str | None = help_field(None, "slurm: partition to submit to")
     cpus_per_task: int = help_field(1, "slurm / ray: cores reserved per task")
     mem_per_cpu_gb: float = help_field(2, "slurm / ray: memory reserved per core, GB")
-    time_limit: str = help_field("04:00:00", "slurm: time limit per task (HH:MM:SS)")
+    time_limit: str = help_field(
+        "04:00:00", "slurm: time limit per task ([D-]HH:MM:SS); ray: the same as a per-task timeout"
+    )
     qos: str | None = help_field(None, "slurm: quality of service")
     job_name: str = help_field("lerobot_nb_convert", "slurm: job name")
     env_command: str | None = help_field(
