@@ -5,8 +5,9 @@ order an inline run writes them, merges the tasks into one `tasks.parquet`, roll
 video files to the export's size limits, copies video packets without re-encoding and folds the
 stored per-episode stats in output order exactly like the streaming writer: the result equals an
 inline conversion of the same inputs value for value. lerobot's own `aggregate_datasets` is not
-used: it merges quantiles as a bound (not the fold of per-episode stats) and does not carry the
-recording-id sidecar that `--resume` and `curate` read.
+used: it merges quantiles as count-weighted means of the inputs' quantiles (an estimate, not the
+writer's fold of per-episode stats, so its stats.json differs from an inline run's), writes into
+its target in place and does not carry the recording-id sidecar that `--resume` and `curate` read.
 """
 
 from __future__ import annotations
