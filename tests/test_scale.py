@@ -30,6 +30,8 @@ from lerobot_nb.executors.area import BuildArea, split_shards
 from lerobot_nb.sources.xgym_sample import XgymEpisodeSpec
 
 SMALL = XgymEpisodeSpec(records=12, maxlen=14, height=32, width=32)
+# Frames are compared with the default libsvtav1: libx264 encodes of these 32x32 cameras are not
+# repeatable (about 1 inline run in 6 differs from the next in a few GOPs, by up to 5 levels).
 XGYM_IDS = [f"xgym_data_20250301-09000{i}" for i in range(4)]
 
 
@@ -62,10 +64,8 @@ def test_local_shards_of_recordings_equal_an_inline_run(
 
 def test_local_shards_of_xgym_memmaps_equal_an_inline_run(tmp_path: Path) -> None:
     folder = make_folder(tmp_path, [SMALL] * 4)
-    assert _convert(folder, tmp_path / "inline", "--codec", "h264") == 0
-    assert (
-        _convert(folder, tmp_path / "sharded", "--codec", "h264", "--executor", "local", "--tasks", "2") == 0
-    )
+    assert _convert(folder, tmp_path / "inline") == 0
+    assert _convert(folder, tmp_path / "sharded", "--executor", "local", "--tasks", "2") == 0
     assert_same_dataset(tmp_path / "sharded", tmp_path / "inline")
     ids = json.loads((tmp_path / "sharded/meta/lerobot_nb.json").read_text())["episodes"]
     assert ids == {e: i for i, e in enumerate(XGYM_IDS)}
@@ -74,7 +74,7 @@ def test_local_shards_of_xgym_memmaps_equal_an_inline_run(tmp_path: Path) -> Non
 @pytest.mark.slow
 def test_local_shards_of_a_lerobot_dataset_equal_an_inline_run(tmp_path: Path) -> None:
     eps = [HandEpisode(i, 8 + i, tasks=("pick", "place") if i % 2 else ("pick",)) for i in range(5)]
-    src = write_legacy_dataset(tmp_path / "src", eps, codec="h264")
+    src = write_legacy_dataset(tmp_path / "src", eps, codec="h264")  # --codec h264: packets remuxed
     assert _convert(src, tmp_path / "inline", "--codec", "h264") == 0
     assert _convert(src, tmp_path / "sharded", "--codec", "h264", "--executor", "local", "--tasks", "2") == 0
     assert_same_dataset(tmp_path / "sharded", tmp_path / "inline")
@@ -321,9 +321,9 @@ def test_ray_executor_end_to_end_on_a_local_cluster(
 ) -> None:
     address, env = ray_cluster
     folder = make_folder(tmp_path, [SMALL] * 4)
-    assert _convert(folder, tmp_path / "inline", "--codec", "h264") == 0
+    assert _convert(folder, tmp_path / "inline") == 0
     run = subprocess.run(
-        _cli("convert", str(folder), "--output", str(tmp_path / "ray"), "--no-progress", "--codec", "h264",
+        _cli("convert", str(folder), "--output", str(tmp_path / "ray"), "--no-progress",
              "--executor", "ray", "--tasks", "2", "--ray-address", address, "--mem-per-cpu-gb", "0.5"),
         env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
@@ -338,7 +338,7 @@ def test_notebook_parameters_run_sharded_like_inline(tmp_path: Path) -> None:
     from lerobot_nb.notebooks.export import run_export
 
     folder = make_folder(tmp_path, [SMALL] * 3)
-    params = {"recordings": [str(folder)], "codec": "h264", "overwrite": True, "interactive": False}
+    params = {"recordings": [str(folder)], "overwrite": True, "interactive": False}
     inline = run_export({**params, "output": str(tmp_path / "inline")})
     sharded = run_export({**params, "output": str(tmp_path / "sharded"), "executor": "local", "tasks": 3})
     assert sharded.table["episode_index"].to_list() == inline.table["episode_index"].to_list() == [0, 1, 2]
