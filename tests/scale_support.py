@@ -94,5 +94,13 @@ def fake_sbatch(folder: Path) -> Path:
     return folder
 
 
+def fake_scontrol(folder: Path) -> Path:
+    """An `scontrol` for running the submitted scripts' commands here: `show hostnames` -> this host."""
+    script = folder / "scontrol"
+    script.write_text("#!/bin/sh\necho localhost\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return folder
+
+
 def env_with_path(folder: Path) -> dict[str, str]:
     return {**os.environ, "PATH": f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"}

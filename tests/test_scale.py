@@ -20,7 +20,14 @@ from pathlib import Path
 
 import pytest
 from lerobot_input_support import HandEpisode, write_legacy_dataset
-from scale_support import SAMPLE_FLAGS, assert_same_dataset, env_with_path, fake_sbatch, sample_rrd
+from scale_support import (
+    SAMPLE_FLAGS,
+    assert_same_dataset,
+    env_with_path,
+    fake_sbatch,
+    fake_scontrol,
+    sample_rrd,
+)
 from xgym_support import make_folder
 
 from lerobot_nb.cli.main import main
@@ -272,6 +279,22 @@ def test_slurm_builds_the_sbatch_array_and_the_aggregation_job(tmp_path: Path) -
     assert json.loads((BuildArea.of(out).logs / "ranks_to_run.json").read_text()) == [0, 1, 2]
     assert "submitted Slurm job 1001 (3 tasks) and aggregation job 1003" in run.stdout
     assert not out.exists()
+    # Run what the jobs would run, as Slurm would: each array task, then the aggregation
+    fake_scontrol(jobs)
+    launch = str(Path(sys.executable).parent / "launch_pickled_pipeline")
+    slurm_env = {**env, "SLURM_NODELIST": "localhost", "RUN_OFFSET": "0"}
+    for pik, tasks in ((BuildArea.of(out).logs, 3), (BuildArea.of(out).aggregate_logs, 1)):
+        for rank in range(tasks):
+            task = subprocess.run(
+                [launch, str(pik / "executor.pik")], env={**slurm_env, "SLURM_ARRAY_TASK_ID": str(rank)},
+                capture_output=True, text=True, timeout=300,
+            )  # fmt: skip
+            assert task.returncode == 0, task.stderr[-2000:]
+    assert _convert(folder, tmp_path / "inline") == 0
+    assert_same_dataset(out, tmp_path / "inline")
+    area = BuildArea.of(out)
+    assert [p.name for p in area.root.iterdir()] == ["logs-aggregate"]  # shards gone, its log kept
+    assert (area.aggregate_logs / "completions/00000").is_file()
 
 
 # -- ray: a local 2-worker cluster ---------------------------------------------------------------------

@@ -144,8 +144,14 @@ class BuildArea:
         except (ValueError, KeyError):
             return None
 
-    def remove(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+    def remove(self, *, keep: Path | None = None) -> None:
+        """Delete the area (all but `keep`: the Slurm aggregation's own logs, still being written)."""
+        if keep is None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            return
+        for path in self.root.iterdir() if self.root.is_dir() else ():
+            if path != keep:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def fingerprint(*parts: object) -> str:

@@ -86,4 +86,4 @@ class AggregateShards(PipelineStep):
         area = BuildArea(Path(self.area))
         summary = aggregate(area, len(self.shards), job.export, executor="slurm")
         logger.info("\n" + summary.render())
-        area.remove()
+        area.remove(keep=area.aggregate_logs)  # datatrove marks this task complete there next
