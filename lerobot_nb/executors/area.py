@@ -52,6 +52,7 @@ class ShardResult:
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
+        """The result as written to `results/<rank>.json`."""
         return {
             "rank": self.rank,
             "status": self.status,
@@ -62,6 +63,7 @@ class ShardResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ShardResult:
+        """The result read back from its JSON."""
         return cls(int(data["rank"]), str(data["status"]), str(data.get("error", "")),
                    tuple(data.get("rows", ())), float(data.get("seconds", 0.0)))  # fmt: skip
 
@@ -74,6 +76,7 @@ class BuildArea:
 
     @classmethod
     def of(cls, output: Path) -> BuildArea:
+        """The build area of the dataset folder `output`: `.<name>.shards/` beside it."""
         return cls(output.parent / f".{output.name}.shards")
 
     @property
@@ -87,9 +90,11 @@ class BuildArea:
         return self.root / "logs-aggregate"
 
     def shard(self, rank: int) -> Path:
+        """Where task `rank` publishes its shard dataset."""
         return self.root / f"shard-{rank:05d}"
 
     def result_path(self, rank: int) -> Path:
+        """Where task `rank` writes its result."""
         return self.root / "results" / f"{rank:05d}.json"
 
     def completed(self) -> set[int]:
@@ -133,9 +138,11 @@ class BuildArea:
         return done, notes
 
     def write_result(self, result: ShardResult) -> None:
+        """Store a task's result (atomically)."""
         write_json(self.result_path(result.rank), result.to_json())
 
     def result(self, rank: int) -> ShardResult | None:
+        """Task `rank`'s result, None when it has none (never ran, killed, unreadable)."""
         path = self.result_path(rank)
         if not path.is_file():
             return None

@@ -78,6 +78,7 @@ class ScaleConfig:
 
     @property
     def sharded(self) -> bool:
+        """Whether the conversion runs on a datatrove executor (anything but inline)."""
         return self.executor != "inline"
 
     def time_limit_s(self) -> int:

@@ -43,6 +43,7 @@ class ConvertShard(PipelineStep):
         self.shards = shards
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> None:  # type: ignore[override]
+        """Convert shard `rank` and store its result (never raises for a bad shard)."""
         area = BuildArea(Path(self.area))
         episodes = self.shards[rank]
         started = time.perf_counter()
@@ -80,6 +81,7 @@ class AggregateShards(PipelineStep):
         self.shards = shards
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> None:  # type: ignore[override]
+        """Merge every shard into the output and publish it; raises `ShardsFailed` naming failed ones."""
         from lerobot_nb.executors.aggregate import aggregate
 
         job = self.make_job()

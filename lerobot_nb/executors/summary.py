@@ -21,6 +21,7 @@ class ShardedSummary(ExportSummary):
     executor: str = "local"
 
     def render(self) -> str:
+        """The notes, one line per shard, then the export table and totals (Slurm: the submission)."""
         head = [*self.notes, *(f"  {line}" for line in self.shards)]
         if not self.rows:  # submitted (slurm): nothing written yet
             return "\n".join(head)
