@@ -55,7 +55,7 @@ class ColumnSpec:
 
     @property
     def name(self) -> str:
-        """Server column name, `entity:Archetype:field`, e.g. `/observation/joint_positions:Scalars:scalars`."""
+        """Column name on the server, e.g. `/observation/joint_positions:Scalars:scalars`."""
         return f"{self.entity}:{self.component}"
 
     @property

@@ -110,7 +110,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    """Check the notebooks against the committed-notebook rules (--fix strips outputs first); exit code 1 on a problem."""
+    """Check the notebooks against the committed-notebook rules (--fix strips outputs); exit code 1 if not."""
     from lerobot_nb.notebooks import notebook_problems, strip_outputs
 
     problems: list[str] = []

@@ -29,7 +29,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate the dataset and print the report (text or --json); exit code 0 if it passed, 1 if a check failed."""
+    """Validate the dataset and print the report (text or --json); exit code 0 if it passed, 1 if not."""
     from lerobot_nb.validate import ValidateConfig, validate
 
     report = validate(args.path, config=config_from_args(ValidateConfig, args))

@@ -136,7 +136,7 @@ class Curator:
                 )
 
     def apply(self, episode: AlignedEpisode) -> AlignedEpisode | EpisodeSkipped | tuple[AlignedEpisode, ...]:
-        """The episode as its decision says: unchanged if not listed, `EpisodeSkipped` if dropped, else sliced pieces."""
+        """The episode as decided: unchanged if not listed, `EpisodeSkipped` if dropped, else its slice(s)."""
         self._seen.add(episode.episode_id)
         decision = self.curation.episodes.get(episode.episode_id)
         if decision is None:

@@ -62,7 +62,7 @@ def compile_rules(rules: tuple[str, ...]) -> list[Rule]:
 
 
 def episode_key(row: Mapping[str, Any], key: Literal["recording", "episode_index"]) -> EpisodeKey:
-    """The curation key of a score row: its recording id (str) or episode_index (int); raises if it has none."""
+    """A score row's curation key: recording id (str) or episode_index (int); raises if it has none."""
     value = row[key]
     if value is None:
         raise LerobotNbError(f"episode {row['episode_index']} has no {key}: use key episode_index")

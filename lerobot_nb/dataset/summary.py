@@ -61,7 +61,7 @@ class RewriteSummary:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
     def render(self) -> str:
-        """The per-episode table, the notes and a totals line (frames, seconds, output size in MB), for a terminal."""
+        """Per-episode table, notes and a totals line (frames, seconds, output size in MB), for a terminal."""
         lines = [f"{'index':>5} {'source:episode':>14} {'kept frames':>13} {'count':>7}  stats"]
         for r in self.rows:
             kept = f"[{r['start']}, {r['end']})"

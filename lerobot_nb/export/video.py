@@ -119,7 +119,7 @@ class SegmentEncoder:
         self._pending: list[av.VideoFrame] = []
 
     def push(self, array: np.ndarray) -> None:
-        """Queue one (height, width, 3) uint8 RGB frame at pts `count`; raises `LerobotNbError` for another shape."""
+        """Queue one (height, width, 3) uint8 RGB frame at pts `count`; `LerobotNbError` for another shape."""
         if array.shape != (self.height, self.width, 3) or array.dtype != np.uint8:
             raise LerobotNbError(
                 f"frame {self.count} is {array.shape} {array.dtype}, expected ({self.height}, {self.width}, 3) "

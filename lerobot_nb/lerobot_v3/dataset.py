@@ -185,7 +185,7 @@ class SourceDataset:
         return self.root / rel
 
     def video(self, episode: int, key: str) -> VideoSegment:
-        """The mp4 file holding `episode` of camera `key` and the episode's [from, to) timestamps in it, in s."""
+        """The mp4 of camera `key` holding `episode`, with the episode's [from, to) timestamps in it, in s."""
         row = self.episode(episode)
         rel = str(self.info["video_path"]).format(
             video_key=key,

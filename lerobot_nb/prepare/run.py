@@ -79,7 +79,7 @@ class PrepareSummary:
         return self.rewrite.output
 
     def render(self) -> str:
-        """The rewrite's table and totals, then each embodiment's episodes, frames and share of known values."""
+        """The rewrite's table and totals, then per embodiment its episodes, frames and known-value shares."""
         lines = [self.rewrite.render(), "embodiments (share of known values per shared key):"]
         for row in self.coverage.iter_rows(named=True):
             known = ", ".join(

@@ -87,7 +87,7 @@ class PrepareTransform:
         )
 
     def apply(self, edit: ResolvedEdit, rows: pa.Table) -> pa.Table:
-        """The rows with the new columns of the episode's embodiment, normalized (masked values 0) if asked."""
+        """The rows with the episode's new state/action columns, normalized (masked values 0) if asked."""
         bound = self._bound(edit.source)
         columns = self.columns(bound, rows, edit.episode)
         if self.normalize_with is not None:
@@ -105,5 +105,5 @@ class PrepareTransform:
         return out
 
     def write_meta(self, root: Path) -> None:
-        """Write `meta/embodiments.json` (shared layout, embodiments, their stats) into the new dataset at `root`."""
+        """Write `meta/embodiments.json` (shared layout, embodiments, stats) into the new dataset `root`."""
         write_json_atomic(root / EMBODIMENTS_PATH, self.meta)

@@ -156,7 +156,7 @@ class XgymReader:
         return episode
 
     def read(self, episode_id: str, index: str) -> RecordedEpisode:
-        """The episode's trimmed streams on `index` with the folder's task; raises `LerobotNbError` for another index."""
+        """The episode's trimmed streams on `index`, with the folder's task; raises for another index."""
         if index not in TIMELINES:
             raise LerobotNbError(
                 f"no timeline {index!r} in xgym recordings; timelines: {', '.join(TIMELINES)}"

@@ -85,7 +85,7 @@ class DatasetContext:
 
     # -- check bookkeeping -------------------------------------------------------------------
     def passed(self, name: str) -> bool:
-        """True if check `name` already ran and passed or only warned (False if it failed, was skipped or did not run)."""
+        """True if check `name` ran and passed or only warned (False: failed, skipped or not run yet)."""
         result = self.results.get(name)
         return result is not None and result.status in ("pass", "warn")
 
@@ -182,13 +182,13 @@ class DatasetContext:
 
     @cached_property
     def referenced_data_files(self) -> list[str]:
-        """Data files the episodes metadata points to, relative paths, in first-reference order, no repeats."""
+        """Data files the episodes metadata points to (relative paths), in first-reference order, unique."""
         pairs = self.episodes.select("data/chunk_index", "data/file_index").unique(maintain_order=True)
         return [self.data_file(c, f) for c, f in pairs.iter_rows()]
 
     @cached_property
     def referenced_video_files(self) -> dict[str, list[str]]:
-        """Per video feature: the video files the episodes metadata points to, in first-reference order, no repeats."""
+        """Per video feature: the files the episodes metadata points to, in first-reference order, unique."""
         out: dict[str, list[str]] = {}
         for key in self.video_keys:
             cols = (f"videos/{key}/chunk_index", f"videos/{key}/file_index")

@@ -58,7 +58,7 @@ class HandBackend(Protocol):
     name: str
 
     def detect(self, frames: Sequence[np.ndarray], cameras: Sequence[CameraModel]) -> list[FrameHands]:
-        """Hands in each RGB frame (HxWx3 uint8), one `FrameHands` per frame in order; a bad frame gets an error, no raise."""
+        """Hands per HxWx3 uint8 RGB frame: one `FrameHands` per frame, in order (a bad one gets an error)."""
 
     def close(self) -> None:
         """Release the backend's resources; calling it again does nothing."""
@@ -88,7 +88,7 @@ class BackendResource:
             self._messages.append(message)
 
     def take_messages(self) -> list[str]:
-        """The noted messages since the last call, oldest first, without repeats (the list is then emptied)."""
+        """Messages noted since the last call, oldest first, no repeats (the list is then emptied)."""
         taken, self._messages = self._messages or [], None
         return taken
 

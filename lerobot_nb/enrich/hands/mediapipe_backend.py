@@ -134,7 +134,7 @@ class MediaPipeBackend(BackendResource):
                 self._note(f"mediapipe log: {line.strip()}")
 
     def detect_one(self, frame: np.ndarray, camera: CameraModel) -> FrameHands:
-        """Hands in one HxWx3 uint8 RGB frame, 3D placed by PnP with `camera`; hands PnP cannot place are left out."""
+        """Hands in one HxWx3 uint8 RGB frame, 3D by PnP with `camera` (unplaceable ones left out)."""
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             return FrameHands(error=f"not an HxWx3 uint8 RGB frame: shape {frame.shape}, dtype {frame.dtype}")
         h, w = frame.shape[:2]

@@ -38,7 +38,7 @@ class IndexCache:
         self._items: OrderedDict[Path, PacketIndex] = OrderedDict()
 
     def get(self, path: Path) -> PacketIndex:
-        """The packet index of the mp4 at `path`, demuxed on first use; the least recently used beyond `size` is dropped."""
+        """Packet index of the mp4 at `path`, demuxed on first use (keeps the `size` most recent)."""
         if path in self._items:
             self._items.move_to_end(path)
         else:
@@ -83,7 +83,7 @@ class VideoCamera:
 
     @property
     def cut(self) -> Cut:
-        """The packets holding the episode's frames (planned once); raises `LerobotNbError` for a missing or short file."""
+        """The packets of the episode's frames (planned once); `LerobotNbError` for a missing or short file."""
         if self._cut is None:
             if not self._segment.path.is_file():
                 raise self._missing

@@ -194,7 +194,7 @@ class LegacyDataset:
         return _read_columns(path, names)
 
     def rows(self, episode: int) -> pa.Table:
-        """The episode's data rows, checked: no other episode's rows, the listed length, `frame_index` 0..length-1."""
+        """The episode's rows, checked: no other episode's, the listed length, `frame_index` 0..length-1."""
         path = self.data_path(episode)
         try:
             table = pq.read_table(path)
@@ -220,7 +220,7 @@ class LegacyDataset:
         return table
 
     def frame_tasks(self, rows: pa.Table) -> list[str]:
-        """Task text per row, from meta/tasks.jsonl by `task_index`; raises `LerobotNbError` for an unknown index."""
+        """Task text per row, from meta/tasks.jsonl by `task_index`; `LerobotNbError` for an unknown index."""
         try:
             return [self._tasks[int(i)] for i in rows["task_index"].to_numpy()]
         except KeyError as exc:

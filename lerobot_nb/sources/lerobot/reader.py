@@ -281,7 +281,7 @@ class LeRobotReader:
         return out
 
     def camera_streams(self, data: EpisodeRows, times: np.ndarray, episode_id: str) -> dict[str, ImageStream]:
-        """Every camera at `/<key>`: image features from the parquet cells, video features from their mp4 segment."""
+        """Every camera at `/<key>`: image features from parquet cells, video ones from their mp4 segment."""
         out: dict[str, ImageStream] = {}
         for key, feature in self.cameras.items():
             if feature["dtype"] == "image":

@@ -48,7 +48,7 @@ class EncodedImages:
         return self._times
 
     def frames(self, picks: np.ndarray) -> _PickedFrames:
-        """Frames of images `picks[k]`, decoded lazily; size (H, W) from the features, else the first pick's."""
+        """Frames of images `picks[k]`, decoded lazily; (H, W) from the features, else the first pick's."""
         shape = self._shape
         if shape is None:
             h, w = (

@@ -93,7 +93,7 @@ class RldsReader:
         )
 
     def read(self, episode_id: str, index: str = STEP) -> RecordedEpisode:
-        """The episode's streams on `step`, with notes on black cameras and features not read; raises for another index."""
+        """The episode's streams on `step`, noting black cameras and unread features; raises for any other."""
         if index != STEP:
             raise LerobotNbError(f"RLDS episodes have one timeline, {STEP!r}, not {index!r}", file=self.path)
         steps = self.steps(episode_id)
