@@ -128,7 +128,7 @@ class ValidationReport:
         raise KeyError(check)
 
     def summary(self, *, max_findings: int = 5) -> str:
-        """Readable report: verdict, a line per check, up to `max_findings` findings per failing/warning one."""
+        """Readable report: verdict, a line per check, up to `max_findings` findings per failed/warned."""
         counts = {s: len(self.with_status(s)) for s in STATUSES}
         lines = [
             f"{self.path}: {'OK' if self.ok else 'NOT READY'} "

@@ -83,7 +83,7 @@ class VideoCamera:
 
     @property
     def cut(self) -> Cut:
-        """The packets of the episode's frames (planned once); `LerobotNbError` for a missing or short file."""
+        """Packets of the episode's frames (planned once); `LerobotNbError` for a missing or short file."""
         if self._cut is None:
             if not self._segment.path.is_file():
                 raise self._missing
