@@ -45,6 +45,7 @@ class EncoderSettings:
 
     @classmethod
     def from_config(cls, config: ExportConfig, threads: int | None = None) -> EncoderSettings:
+        """The export's codec fields (the preset with lerobot's default filled in), `threads` per encoder."""
         return cls(
             config.codec,
             config.pix_fmt,
@@ -119,6 +120,7 @@ class SegmentEncoder:
         self._pending: list[av.VideoFrame] = []
 
     def push(self, array: np.ndarray) -> None:
+        """Queue one (height, width, 3) uint8 RGB frame at pts `count`; `LerobotNbError` for another shape."""
         if array.shape != (self.height, self.width, 3) or array.dtype != np.uint8:
             raise LerobotNbError(
                 f"frame {self.count} is {array.shape} {array.dtype}, expected ({self.height}, {self.width}, 3) "
@@ -144,6 +146,7 @@ class SegmentEncoder:
         self._pending.clear()
 
     def finish(self) -> Segment:
+        """Flush the encoder, close the file and return the segment (`count` frames, not remuxed)."""
         self._flush()
         self._out.mux(self._stream.encode(None))
         self._out.close()
@@ -256,6 +259,7 @@ class VideoTrack:
         self._kind: object = None  # what may share the open file (same codec parameters)
 
     def path_of(self, chunk: int, file: int) -> Path:
+        """Path of video file (chunk, file) of this camera under `root`."""
         from lerobot_nb.lerobot_v3.layout import VIDEO_PATH
 
         return self.root / VIDEO_PATH.format(video_key=self.key, chunk_index=chunk, file_index=file)

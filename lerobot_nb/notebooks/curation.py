@@ -115,6 +115,7 @@ class CurationPanel:
 
     @property
     def widget(self) -> ipywidgets.VBox:
+        """The editor's controls, stacked: episode, its reasons, decision, reason, trim range, status."""
         import ipywidgets as w
 
         return w.VBox([self.episode, self.reasons, self.action, self.reason, self.trim, self.status])

@@ -94,6 +94,7 @@ class NotebookRun:
 
     @property
     def ok(self) -> bool:
+        """True if the notebook ran to the end without an error."""
         return self.failure is None
 
 
@@ -108,14 +109,17 @@ class RunResult:
 
     @property
     def failure(self) -> NotebookFailure | None:
+        """The first failed notebook's failure, in run order; None if every run notebook succeeded."""
         return next((r.failure for r in self.runs if r.failure is not None), None)
 
     @property
     def ok(self) -> bool:
+        """True if no notebook failed."""
         return self.failure is None
 
     @property
     def exit_code(self) -> int:
+        """`EXIT_OK` (0) if no notebook failed, else `EXIT_NOTEBOOK_FAILED` (1)."""
         return EXIT_OK if self.ok else EXIT_NOTEBOOK_FAILED
 
     @property

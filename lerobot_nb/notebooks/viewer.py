@@ -153,4 +153,5 @@ class EpisodeViewer:
                 self.viewer.set_time_ctrl(timestamp=np.datetime64(int(tick), "ns"), timeline=index)
 
     def display(self) -> None:
+        """Show the embedded Rerun viewer in the notebook's output."""
         self.viewer.display()
