@@ -1,4 +1,4 @@
-"""`lerobot-nb notebooks run|list|check`: the five notebooks as a batch job (papermill)."""
+"""`lerobot-nb notebooks run|list|check`: the notebooks as a batch job (papermill)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
     """Add the `notebooks` subcommand and its `run`, `list` and `check` actions to `sub`."""
     parser: argparse.ArgumentParser = sub.add_parser(
         "notebooks",
-        help="run the five notebooks (inspect, align, hand pose, export, validate) with papermill",
+        help="run the notebooks (inspect, align, hand pose, export, validate, train prep, curate) with papermill",
     )
     nb_sub = parser.add_subparsers(dest="notebooks_command", required=True, metavar="ACTION")
 

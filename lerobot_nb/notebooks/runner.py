@@ -1,4 +1,4 @@
-"""Run the five notebooks in order with shared parameters (papermill), keep each executed copy + HTML.
+"""Run the notebooks (01_inspect .. 07_curate) in order with shared parameters (papermill), keep each executed copy + HTML.
 
 The parameters YAML holds values shared by all notebooks; each notebook receives only the names
 its `parameters` cell declares. An optional `notebooks:` mapping holds per-notebook overrides:
@@ -37,7 +37,15 @@ __all__ = [
 ]
 
 #: The notebooks in the order of the data flow; `run_notebooks` runs them in this order.
-NOTEBOOKS = ("01_inspect", "02_align", "03_hand_pose", "04_export", "05_validate", "06_train_prep", "07_curate")
+NOTEBOOKS = (
+    "01_inspect",
+    "02_align",
+    "03_hand_pose",
+    "04_export",
+    "05_validate",
+    "06_train_prep",
+    "07_curate",
+)
 #: Notebooks that write a dataset of their own from the one 04 wrote: notebook -> (its input
 #: parameter, which gets the chain's `output`, and the folder under the output dir its `output` defaults to).
 DERIVED = {"06_train_prep": ("datasets", "prepared")}
@@ -187,14 +195,18 @@ def _per_notebook(
         raise LerobotNbError("`notebooks:` must map a notebook name to its parameters", file=source)
     unknown_nb = sorted(set(overrides) - set(NOTEBOOKS))
     if unknown_nb:
-        raise LerobotNbError(f"unknown notebook(s) {', '.join(unknown_nb)} under `notebooks:`; "
-                             f"known: {', '.join(NOTEBOOKS)}", file=source)
+        raise LerobotNbError(
+            f"unknown notebook(s) {', '.join(unknown_nb)} under `notebooks:`; known: {', '.join(NOTEBOOKS)}",
+            file=source,
+        )
     declared = {name: notebook_parameters(nb_dir / f"{name}.ipynb") for name in names}
     known = set().union(*declared.values()) if declared else set()
     unknown = sorted(set(shared) - known)
     if unknown:
-        raise LerobotNbError(f"unknown parameter(s) {', '.join(unknown)}; the notebooks declare: "
-                             f"{', '.join(sorted(known))}", file=source)
+        raise LerobotNbError(
+            f"unknown parameter(s) {', '.join(unknown)}; the notebooks declare: {', '.join(sorted(known))}",
+            file=source,
+        )
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         mine = dict(overrides.get(name) or {})
@@ -238,8 +250,9 @@ def _failure(name: str, exc: Exception, executed: Path) -> NotebookFailure:
         text = _ANSI.sub("", "\n".join(exc.traceback or []))
         m = re.search(r"Cell In\[\d+\], line (\d+)", text)
         line = int(m.group(1)) if m else None
-        return NotebookFailure(name, exc.cell_index, exc.exec_count, exc.source, exc.ename, exc.evalue,
-                               executed, line)
+        return NotebookFailure(
+            name, exc.cell_index, exc.exec_count, exc.source, exc.ename, exc.evalue, executed, line
+        )
     return NotebookFailure(name, -1, None, "", type(exc).__name__, str(exc), executed)
 
 
@@ -290,8 +303,13 @@ def run_notebooks(
     missing = [n for n in names if not (nb_dir / f"{n}.ipynb").is_file()]
     if missing:
         raise LerobotNbError(f"notebook(s) not found: {', '.join(missing)}", file=nb_dir)
-    per_nb = _per_notebook(params, names, nb_dir, source=source,
-                           defaults={"output": str(out_dir / "dataset"), "interactive": False})
+    per_nb = _per_notebook(
+        params,
+        names,
+        nb_dir,
+        source=source,
+        defaults={"output": str(out_dir / "dataset"), "interactive": False},
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in names:  # never leave an earlier run's copies next to this run's
         for suffix in (".ipynb", ".html"):
@@ -320,5 +338,5 @@ def run_notebooks(
         page = _write_html(executed) if html and executed.is_file() else None
         runs.append(NotebookRun(name, executed, page, results, seconds, failure))
         if failure is not None:
-            return RunResult(out_dir, tuple(runs), tuple(names[i + 1:]), per_nb)
+            return RunResult(out_dir, tuple(runs), tuple(names[i + 1 :]), per_nb)
     return RunResult(out_dir, tuple(runs), (), per_nb)

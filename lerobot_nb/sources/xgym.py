@@ -159,7 +159,9 @@ class XgymReader:
         """The episode's trimmed streams on `index`, with the folder's task; raises for another index."""
         if index not in TIMELINES:
             raise LerobotNbError(
-                f"no timeline {index!r} in xgym recordings; timelines: {', '.join(TIMELINES)}"
+                f"no timeline {index!r} in xgym recordings; timelines: {', '.join(TIMELINES)}",
+                file=self._folder,
+                episode=episode_id,
             )
         episode = self.load(episode_id)
         return RecordedEpisode(
