@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lerobot_nb.config import read_yaml_mapping
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.notebooks.results import read_results
 
@@ -153,20 +154,9 @@ def load_params(params: str | Path | Mapping[str, Any] | None) -> dict[str, Any]
         return {}
     if isinstance(params, Mapping):
         return dict(params)
-    import yaml
-
-    path = Path(params)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise LerobotNbError(f"cannot read the parameters file ({exc.strerror})", file=path) from None
-    except yaml.YAMLError as exc:
-        raise LerobotNbError(f"not valid YAML ({' '.join(str(exc).split())})", file=path) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise LerobotNbError("the parameters file must be a mapping of name: value", file=path)
-    return data
+    return read_yaml_mapping(
+        params, what="the parameters file must be a mapping of name: value", kind="parameters"
+    )
 
 
 def notebook_parameters(path: str | Path) -> dict[str, Any]:
