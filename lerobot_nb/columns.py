@@ -55,14 +55,17 @@ class ColumnSpec:
 
     @property
     def name(self) -> str:
+        """Column name on the server, e.g. `/observation/joint_positions:Scalars:scalars`."""
         return f"{self.entity}:{self.component}"
 
     @property
     def archetype(self) -> str:
+        """Archetype part of the component, e.g. `Scalars`."""
         return self.component.split(":", 1)[0]
 
     @property
     def field(self) -> str:
+        """Field part of the component, e.g. `scalars`."""
         return self.component.split(":", 1)[1]
 
     @classmethod

@@ -26,8 +26,36 @@ __all__ = [
     "flag_name",
     "given_args",
     "help_field",
+    "read_yaml_mapping",
     "warn_deprecated",
+    "yaml_mapping",
 ]
+
+
+def yaml_mapping(text: str, *, file: str | Path, what: str) -> dict[str, Any]:
+    """The mapping a YAML config text holds (empty text = `{}`); `what` says what it must map, for
+    the one-line LerobotNbError naming `file` when it is not valid YAML or not a mapping."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise LerobotNbError(f"not valid YAML ({' '.join(str(exc).split())})", file=file) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise LerobotNbError(f"{what}, not a {type(data).__name__}", file=file)
+    return data
+
+
+def read_yaml_mapping(path: str | Path, *, what: str, kind: str) -> dict[str, Any]:
+    """`yaml_mapping` of the file at `path`; `kind` names the file in the error when it cannot be read."""
+    path = Path(path).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LerobotNbError(f"cannot read the {kind} file ({exc.strerror or exc})", file=path) from None
+    return yaml_mapping(text, file=path, what=what)
 
 
 def help_field(default: Any, help: str, **kwargs: Any) -> Any:

@@ -59,10 +59,12 @@ class FrameSource(Protocol):
     """
 
     @property
-    def height(self) -> int: ...
+    def height(self) -> int:
+        """Frame height in pixels."""
 
     @property
-    def width(self) -> int: ...
+    def width(self) -> int:
+        """Frame width in pixels."""
 
     def __len__(self) -> int: ...
 
@@ -117,6 +119,7 @@ class AlignedEpisode:
 
     @property
     def length(self) -> int:
+        """Number of ticks (frames) on the grid."""
         return len(self.ticks)
 
     @property
@@ -168,7 +171,8 @@ class ImageStream(Protocol):
     """Samples of one camera at `times` (int64, non-decreasing); pixels are decoded only when asked."""
 
     @property
-    def times(self) -> np.ndarray: ...
+    def times(self) -> np.ndarray:
+        """Sample times, int64 and non-decreasing, in the timeline's unit (ns or steps)."""
 
     def frames(self, picks: np.ndarray) -> FrameSource:
         """The frames of samples `picks[k]` for k = 0..len(picks)-1 (non-decreasing, repeats allowed)."""

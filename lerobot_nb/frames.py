@@ -20,10 +20,12 @@ class DecodedFrames:
 
     @property
     def height(self) -> int:
+        """Frame height in pixels."""
         return self._h
 
     @property
     def width(self) -> int:
+        """Frame width in pixels."""
         return self._w
 
     def __len__(self) -> int:
@@ -33,6 +35,7 @@ class DecodedFrames:
         raise NotImplementedError
 
     def encoded(self, codec: str) -> EncodedVideo | None:
+        """Always None: decoded frames have no packets to remux."""
         return None
 
 

@@ -179,6 +179,7 @@ class RecordingServer:
     # -- what the rest of the package uses -----------------------------------------------------
     @property
     def dataset(self) -> DatasetEntry:
+        """The served (or attached) Rerun dataset; raises `RuntimeError` outside the `with` block."""
         if self._dataset is None:
             raise RuntimeError("RecordingServer used outside its `with` block")
         return self._dataset

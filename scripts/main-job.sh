@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up (idempotent), then run the main job on the built-in sample recordings:
-# sample recordings -> local Rerun server -> inspect -> align -> export -> validate -> prepare + train, with the
-# executed notebooks saved under runs/sample/. Extra args go to `lerobot-nb notebooks run`.
+# sample recordings -> local Rerun server -> inspect -> align -> hand pose -> export -> validate -> prepare + train
+# -> curate, with the executed notebooks saved under runs/sample/. Extra args go to `lerobot-nb notebooks run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -158,15 +158,15 @@ def test_other_codecs_are_recorded_and_load(tmp_path: Path, codec: str) -> None:
     check_loads_in_lerobot(tmp_path / "ds", episodes)
 
 
-def _h264_packets(length: int, seed: int) -> EncodedVideo:
+def _h264_packets(length: int, seed: int, pix_fmt: str = "yuv420p") -> EncodedVideo:
     """What a VideoStream source on the grid gives: Annex-B H.264 access units, one per tick."""
     ctx = av.CodecContext.create("libx264", "w")
-    ctx.width, ctx.height, ctx.pix_fmt = 64, 48, "yuv420p"
+    ctx.width, ctx.height, ctx.pix_fmt = 64, 48, pix_fmt
     ctx.time_base = Fraction(1, 10)
     ctx.options = {"bf": "0", "g": "4", "crf": "18"}
     packets = []
     for t in range(length):
-        f = av.VideoFrame.from_ndarray(frame(t, seed), format="rgb24").reformat(format="yuv420p")
+        f = av.VideoFrame.from_ndarray(frame(t, seed), format="rgb24").reformat(format=pix_fmt)
         f.pts = t
         packets += ctx.encode(f)
     packets += ctx.encode(None)
@@ -189,7 +189,27 @@ def test_remux_copies_packets_without_reencoding(tmp_path: Path) -> None:
     src = b"".join(episodes[0].images["front"].encoded("h264").packets)  # type: ignore[union-attr]
     assert stored[1][4:] in src
     assert len(stored) == 14
+    # the copied packets' encoder settings are the source's: info.json does not claim this export's
+    video = json.loads((tmp_path / "ds/meta/info.json").read_text())["features"]["observation.images.front"]
+    assert {k: video["info"][k] for k in ("video.codec", "video.pix_fmt", "video.crf", "video.g")} == {
+        "video.codec": "h264",
+        "video.pix_fmt": "yuv420p",
+        "video.crf": None,
+        "video.g": None,
+    }
     check_loads_in_lerobot(tmp_path / "ds", episodes, min_psnr=30)
+
+
+def test_packets_of_another_pixel_format_are_reencoded(tmp_path: Path) -> None:
+    """yuv444p H.264 into a yuv420p export: copying would make info.json's pix_fmt false."""
+    episodes = [synthetic_episode("r0", 6, 0, cameras=("front",), encoded=_h264_packets(6, 0, "yuv444p"))]
+    summary = _export(tmp_path / "ds", episodes, codec="h264")
+    assert summary.table["remuxed_videos"].to_list() == [0]
+    with av.open(str(tmp_path / "ds/videos/observation.images.front/chunk-000/file-000.mp4")) as c:
+        assert c.streams.video[0].codec_context.pix_fmt == "yuv420p"
+        assert sum(1 for f in c.decode(video=0)) == 6
+    info = json.loads((tmp_path / "ds/meta/info.json").read_text())
+    assert info["features"]["observation.images.front"]["info"]["video.crf"] is not None
 
 
 def test_resume_appends_new_recordings_and_keeps_existing_files(tmp_path: Path) -> None:

@@ -388,3 +388,25 @@ def test_lower_fps_takes_records_by_time(tmp_path: Path) -> None:
     src_data, starts = data(src), [0, 12, 21, 36]
     want = np.concatenate([column(src_data, "action")[a:b][::2] for a, b in itertools.pairwise(starts)])
     np.testing.assert_array_equal(column(data(tmp_path / "out"), "action"), want)
+
+
+def test_two_datasets_in_one_run_keep_their_episodes_apart(tmp_path: Path) -> None:
+    """Both inputs have `episode_0`: ids become `<dataset>/<id>`, every row comes from its own source."""
+    left = write_legacy_dataset(tmp_path / "left", [HandEpisode(0, 7, seed=1)], codec="h264")
+    right = write_legacy_dataset(tmp_path / "right", [HandEpisode(0, 5, seed=2)], codec="h264")
+    inputs = Inputs.discover(ServerConfig(recordings=(str(left), str(right))))
+    config = inputs.align_config({})
+    out = tmp_path / "out"
+    summary = run_pipeline(
+        inputs.open(config), ExportConfig(output=str(out), progress=False, codec="h264"), inputs=inputs.paths
+    )
+    assert summary.table["episode"].to_list() == ["left/episode_0", "right/episode_0"]
+    assert summary.table["frames"].to_list() == [7, 5]
+    sources = json.loads((out / "meta/lerobot_nb.json").read_text())["episodes"]
+    assert sources == {"left/episode_0": 0, "right/episode_0": 1}
+    for j, src in enumerate((left, right)):
+        want = pq.read_table(src / "data/chunk-000/episode_000000.parquet")
+        np.testing.assert_array_equal(
+            column(out_rows(out, j), "observation.state"), column(want, "observation.state")
+        )
+    assert_valid(out)

@@ -52,6 +52,7 @@ class StreamReport:
     flagged: int
 
     def row(self) -> dict[str, object]:
+        """One `REPORT_SCHEMA` row: rates in Hz, periods, staleness and gaps in ms; None where undefined."""
         t = self.sample_s
         intervals = np.diff(t)
         period = median_period(t)

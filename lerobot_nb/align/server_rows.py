@@ -37,6 +37,7 @@ class Catalog:
 
     @classmethod
     def of(cls, dataset: DatasetEntry) -> Catalog:
+        """List the dataset's component columns and index timelines (one server query each)."""
         return cls({c.name: c for c in component_columns(dataset)}, dict(index_timelines(dataset)), dataset)
 
     def size_bytes(self, episode: str) -> int | None:
@@ -133,6 +134,7 @@ def check_monotonic(
 
 
 def first_text(values: Any) -> str | None:
+    """A text cell as a string: the first element of a list cell; None for a null or empty cell."""
     if values is None:
         return None
     if isinstance(values, list):

@@ -34,6 +34,7 @@ _SHOWN = (
 
 
 def register(sub: Any) -> None:
+    """Add the `align` subcommand to `sub` (the argparse subparsers)."""
     parser: argparse.ArgumentParser = sub.add_parser(
         "align",
         help="align recordings on the k/fps grid and report staleness per stream",
@@ -72,6 +73,7 @@ def _save_plots(ep: AlignedEpisode, folder: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Align every episode and print its report; exit code 0 if any episode was aligned, else 1."""
     import polars as pl
 
     server_config = config_from_args(ServerConfig, args, recordings=tuple(args.recordings))

@@ -20,6 +20,7 @@ __all__ = ["compute_scores", "register", "run_apply", "run_score", "run_suggest"
 
 
 def register(sub: Any) -> None:
+    """Add the `curate` subcommand and its `score`, `suggest` and `apply` actions to `sub`."""
     parser: argparse.ArgumentParser = sub.add_parser(
         "curate",
         help="curate episodes: score them, suggest a curation from rules, apply a curation file",
@@ -127,6 +128,7 @@ def compute_scores(args: argparse.Namespace) -> Scores:
 
 
 def run_score(args: argparse.Namespace) -> int:
+    """Print the episode scores as a table, or as JSON / CSV with --json / --csv; exit code 0."""
     scores = compute_scores(args)
     text = scores.to_json() if args.json else scores.to_csv() if args.csv else scores.render()
     print(text, end="" if text.endswith("\n") else "\n", file=sys.stdout, flush=True)
@@ -134,6 +136,7 @@ def run_score(args: argparse.Namespace) -> int:
 
 
 def run_suggest(args: argparse.Namespace) -> int:
+    """Score the episodes, apply the drop/trim rules, and print the curation YAML or write it to --output."""
     from lerobot_nb.curate import curation_to_yaml, write_curation
     from lerobot_nb.curate.suggest import SuggestConfig, compile_rules, suggest
 
@@ -154,6 +157,7 @@ def run_suggest(args: argparse.Namespace) -> int:
 
 
 def run_apply(args: argparse.Namespace) -> int:
+    """Write a new dataset at --output with the curation's decisions applied; the inputs are only read."""
     from lerobot_nb.curate import CurateApplyConfig, apply_curation
 
     config = config_from_args(CurateApplyConfig, args)

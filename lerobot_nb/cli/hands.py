@@ -31,6 +31,7 @@ __all__ = ["add_hand_arguments", "register", "run"]
 
 
 def register(sub: Any) -> None:
+    """Add the `hands` subcommand to `sub`: inputs, hand pose flags, and the convert flags for --output."""
     from lerobot_nb.cli.convert import add_convert_arguments, add_inputs_arguments
 
     parser: argparse.ArgumentParser = sub.add_parser(
@@ -117,6 +118,7 @@ def _print_result(result: HandsResult) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Estimate hand pose per frame; with --output convert the episodes with it, else only report it."""
     from lerobot_nb.cli.convert import run_convert
     from lerobot_nb.pipeline import HandPoseStep
 

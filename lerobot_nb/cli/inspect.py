@@ -22,6 +22,7 @@ __all__ = ["PER_EPISODE_LIMIT", "register", "run"]
 
 
 def register(sub: Any) -> None:
+    """Add the `inspect` subcommand to `sub`."""
 
     parser: argparse.ArgumentParser = sub.add_parser(
         "inspect",
@@ -143,6 +144,7 @@ def _print_text(report: Inspection, where: str, source: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Serve the recordings, print episodes, streams and suggested align flags (or JSON); exit code 0."""
     from lerobot_nb.errors import LerobotNbError
     from lerobot_nb.inspect import inspect_recordings
     from lerobot_nb.server import RecordingServer, ServerConfig

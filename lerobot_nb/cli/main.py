@@ -52,6 +52,7 @@ def run_cli(func: Callable[[], int]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Parse `argv` (default: `sys.argv[1:]`) and run the subcommand; returns the exit code."""
     # Rerun's Rust side logs importer warnings (e.g. repeated MCAP metadata keys) straight to
     # stderr; on the command line they would add lines to the one-line errors. RUST_LOG=warn
     # brings them back.

@@ -1,4 +1,4 @@
-"""`lerobot-nb notebooks run|list|check`: the five notebooks as a batch job (papermill)."""
+"""`lerobot-nb notebooks run|list|check`: the notebooks as a batch job (papermill)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ def _key_value(text: str) -> tuple[str, Any]:
 
 
 def register(sub: Any) -> None:
+    """Add the `notebooks` subcommand and its `run`, `list` and `check` actions to `sub`."""
     parser: argparse.ArgumentParser = sub.add_parser(
         "notebooks",
-        help="run the five notebooks (inspect, align, hand pose, export, validate) with papermill",
+        help="run the notebooks (inspect, align, hand pose, export, validate, train prep, curate) with papermill",
     )
     nb_sub = parser.add_subparsers(dest="notebooks_command", required=True, metavar="ACTION")
 
@@ -77,6 +78,7 @@ def _paths(args: argparse.Namespace) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Execute the notebooks in order with papermill; exit code from the run (non-zero if one failed)."""
     from lerobot_nb.notebooks import run_notebooks
 
     if args.params is not None and not args.params.is_file():
@@ -98,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    """Print each notebook's parameters as `stem: name=value, ...`; exit code 0."""
     from lerobot_nb.notebooks import notebook_parameters
 
     for path in _paths(args):
@@ -107,6 +110,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    """Check the notebooks against the committed-notebook rules (--fix strips outputs); exit code 1 if not."""
     from lerobot_nb.notebooks import notebook_problems, strip_outputs
 
     problems: list[str] = []

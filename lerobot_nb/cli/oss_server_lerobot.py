@@ -18,6 +18,7 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `oss_server_lerobot` parser: --rrd-dir (repeatable) and the convert flags but --server-url."""
     parser = argparse.ArgumentParser(
         prog="oss_server_lerobot",
         description="Read a directory of .rrd recordings via the Rerun OSS server API, align them at a "
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Convert the --rrd-dir recordings, or one server URL's dataset; returns the exit code (2: bad input)."""
     args = build_parser().parse_args(argv)
 
     def body() -> int:

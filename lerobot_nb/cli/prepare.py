@@ -12,6 +12,7 @@ __all__ = ["register", "run"]
 
 
 def register(sub: Any) -> None:
+    """Add the `prepare` subcommand to `sub`."""
     from lerobot_nb.prepare import PrepareConfig
 
     parser: argparse.ArgumentParser = sub.add_parser(
@@ -35,6 +36,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Prepare the datasets into one training dataset at --output and print its summary; exit code 0."""
     from lerobot_nb.prepare import PrepareConfig, prepare_datasets
 
     summary = prepare_datasets((), config_from_args(PrepareConfig, args, datasets=tuple(args.datasets)))

@@ -9,6 +9,7 @@ __all__ = ["register", "run"]
 
 
 def register(sub: Any) -> None:
+    """Add the `push` subcommand to `sub`."""
     from lerobot_nb.hub import add_push_arguments
 
     parser: argparse.ArgumentParser = sub.add_parser(
@@ -26,6 +27,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Validate and push the dataset to the Hub, then print where it went; exit code 0."""
     from lerobot_nb.hub import push_dataset, push_request
 
     request = push_request(args)

@@ -10,6 +10,7 @@ from lerobot_nb.config import add_config_arguments, config_from_args
 
 
 def register(sub: Any) -> None:
+    """Add the `sample` subcommand to `sub`."""
     from lerobot_nb.sources.sample import SampleConfig
 
     parser: argparse.ArgumentParser = sub.add_parser(
@@ -25,6 +26,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write the sample recordings into OUT_DIR and print one line per episode; exit code 0."""
     from lerobot_nb.sources.sample import SampleConfig, read_sample_summary, write_sample_recordings
 
     config = config_from_args(SampleConfig, args)

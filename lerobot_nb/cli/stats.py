@@ -16,6 +16,7 @@ __all__ = ["register", "run"]
 
 
 def register(sub: Any) -> None:
+    """Add the `stats` subcommand to `sub`."""
     parser: argparse.ArgumentParser = sub.add_parser(
         "stats",
         help="show or recompute a LeRobot dataset's feature statistics",
@@ -49,6 +50,7 @@ def _table(stats: dict[str, dict[str, Any]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print meta/stats.json as a table; with --recompute rewrite it from the data first. Exit code 0."""
     from lerobot_nb.stats import stats_to_json
     from lerobot_nb.validate import recompute_stats
 

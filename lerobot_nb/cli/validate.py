@@ -12,6 +12,7 @@ __all__ = ["register", "run"]
 
 
 def register(sub: Any) -> None:
+    """Add the `validate` subcommand to `sub`."""
     from lerobot_nb.validate import ValidateConfig
 
     parser: argparse.ArgumentParser = sub.add_parser(
@@ -28,6 +29,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Validate the dataset and print the report (text or --json); exit code 0 if it passed, 1 if not."""
     from lerobot_nb.validate import ValidateConfig, validate
 
     report = validate(args.path, config=config_from_args(ValidateConfig, args))

@@ -46,6 +46,7 @@ class CameraTrace:
 
     @classmethod
     def failed(cls, key: str, error: str) -> CameraTrace:
+        """A trace with no samples for a camera that could not be read; `error` says why."""
         empty = np.zeros(0)
         return cls(key, np.zeros(0, np.int64), empty, empty, empty, error)
 

@@ -67,6 +67,7 @@ class EpisodeDecision:
 
     @property
     def dropped(self) -> bool:
+        """True if the episode is dropped (`drop` holds the reason)."""
         return self.drop is not None
 
     def to_yaml(self) -> dict[str, Any]:

@@ -42,10 +42,12 @@ class SlicedFrames:
 
     @property
     def height(self) -> int:
+        """Frame height in pixels, as the base source's."""
         return self._base.height
 
     @property
     def width(self) -> int:
+        """Frame width in pixels, as the base source's."""
         return self._base.width
 
     def __len__(self) -> int:
@@ -119,9 +121,11 @@ class Curator:
 
     @classmethod
     def read(cls, path: str) -> Curator:
+        """A curator for the curation file at `path`; raises `LerobotNbError` for a bad file."""
         return cls(read_curation(path))
 
     def check(self, recordings: Sequence[str]) -> None:
+        """Raise `LerobotNbError` for a key whose recording id (before any `#k`) is not in `recordings`."""
         known = set(recordings)
         for key in self.curation.episodes:
             assert isinstance(key, str)
@@ -132,6 +136,7 @@ class Curator:
                 )
 
     def apply(self, episode: AlignedEpisode) -> AlignedEpisode | EpisodeSkipped | tuple[AlignedEpisode, ...]:
+        """The episode as decided: unchanged if not listed, `EpisodeSkipped` if dropped, else its slice(s)."""
         self._seen.add(episode.episode_id)
         decision = self.curation.episodes.get(episode.episode_id)
         if decision is None:

@@ -129,6 +129,7 @@ class Rule:
     names: tuple[str, ...]
 
     def matches(self, row: Mapping[str, Any]) -> bool:
+        """True if the rule holds for the score row; a null result counts as False."""
         return _truth(self.tree.eval(row))
 
     def explain(self, row: Mapping[str, Any]) -> str:

@@ -62,6 +62,7 @@ def compile_rules(rules: tuple[str, ...]) -> list[Rule]:
 
 
 def episode_key(row: Mapping[str, Any], key: Literal["recording", "episode_index"]) -> EpisodeKey:
+    """A score row's curation key: recording id (str) or episode_index (int); raises if it has none."""
     value = row[key]
     if value is None:
         raise LerobotNbError(f"episode {row['episode_index']} has no {key}: use key episode_index")

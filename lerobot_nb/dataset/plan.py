@@ -57,6 +57,7 @@ class EditPlan:
 
     @classmethod
     def of(cls, sources: Sequence[str | Path], episodes: Sequence[EpisodeEdit]) -> EditPlan:
+        """A plan over the source folders (as paths) and the output episodes, in output order."""
         return cls(tuple(Path(s) for s in sources), tuple(episodes))
 
 
@@ -73,6 +74,7 @@ class ResolvedEdit:
 
     @property
     def length(self) -> int:
+        """Kept frames, `end - start`."""
         return self.end - self.start
 
     @property

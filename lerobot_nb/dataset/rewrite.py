@@ -83,11 +83,14 @@ class ColumnTransform(Protocol):
 
     changed: frozenset[str]
 
-    def features(self, source: SourceDataset) -> dict[str, dict[str, Any]]: ...
+    def features(self, source: SourceDataset) -> dict[str, dict[str, Any]]:
+        """Output features (info.json entries, video ones included) for the episodes of `source`."""
 
-    def apply(self, edit: ResolvedEdit, rows: pa.Table) -> pa.Table: ...
+    def apply(self, edit: ResolvedEdit, rows: pa.Table) -> pa.Table:
+        """The kept rows of output episode `edit` with the changed columns; same row count and order."""
 
-    def write_meta(self, root: Path) -> None: ...
+    def write_meta(self, root: Path) -> None:
+        """Write the transform's own files into the new dataset folder `root` (before validation)."""
 
 
 def rewrite_dataset(

@@ -42,21 +42,26 @@ class RewriteSummary:
 
     @property
     def table(self) -> pl.DataFrame:
+        """The rows as a DataFrame with a fixed schema (also when empty)."""
         return pl.DataFrame(self.rows, schema=_SCHEMA)
 
     @property
     def episodes(self) -> int:
+        """Number of output episodes."""
         return len(self.rows)
 
     @property
     def frames(self) -> int:
+        """Frames written, over all episodes."""
         return sum(int(r["frames"]) for r in self.rows)  # type: ignore[call-overload]
 
     @property
     def frames_per_second(self) -> float:
+        """Write throughput in frames/s (0.0 before anything was timed)."""
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
     def render(self) -> str:
+        """Per-episode table, notes and a totals line (frames, seconds, output size in MB), for a terminal."""
         lines = [f"{'index':>5} {'source:episode':>14} {'kept frames':>13} {'count':>7}  stats"]
         for r in self.rows:
             kept = f"[{r['start']}, {r['end']})"

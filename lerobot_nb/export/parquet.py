@@ -35,6 +35,7 @@ class RollingParquet:
     _rows_in_file: int = 0
 
     def path(self) -> Path:
+        """The open (chunk, file)'s parquet path under `root`."""
         return self.root / self.template.format(chunk_index=self.chunk, file_index=self.file)
 
     def target(self, num_rows: int) -> tuple[int, int]:
@@ -70,6 +71,7 @@ class RollingParquet:
         self.write(pa.Table.from_pylist(list(rows), schema=self.schema))
 
     def close(self) -> None:
+        """Close the open file, if any; the next write opens a new file at the current (chunk, file)."""
         writer, self._writer = self._writer, None
         if writer is not None:
             writer.close()

@@ -36,6 +36,7 @@ class FeatureSchema:
 
     @property
     def defined(self) -> bool:
+        """True once `fps` and the features are set (by `define` or `from_info`)."""
         return self.fps is not None
 
     @classmethod
@@ -73,6 +74,7 @@ class FeatureSchema:
             self.cameras[IMAGE_PREFIX + key] = (src.height, src.width)
 
     def all_features(self) -> dict[str, dict[str, Any]]:
+        """info.json's features: the numeric and camera ones, then lerobot's default columns."""
         return {**self.features, **DEFAULT_FEATURES}
 
     def check(self, episode: AlignedEpisode) -> None:

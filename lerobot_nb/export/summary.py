@@ -60,6 +60,7 @@ class ExportSummary:
 
     @property
     def table(self) -> pl.DataFrame:
+        """The rows as a DataFrame with a fixed schema (also when empty); `notes` joined by `; `."""
         schema = {
             "episode": pl.String,
             "status": pl.String,
@@ -74,6 +75,7 @@ class ExportSummary:
 
     @property
     def episodes_written(self) -> int:
+        """Rows with status `written` (not `skipped` or `existing`)."""
         return sum(1 for r in self.rows if r["status"] == "written")
 
     @property
@@ -83,10 +85,12 @@ class ExportSummary:
 
     @property
     def frames(self) -> int:
+        """Frames of the written episodes."""
         return sum(int(r["frames"]) for r in self.rows if r["status"] == "written")  # type: ignore[call-overload]
 
     @property
     def frames_per_second(self) -> float:
+        """Write throughput in frames/s (0.0 before anything was timed)."""
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
     def render(self) -> str:
@@ -138,15 +142,18 @@ class Progress:
             self.frames = tqdm(desc="video frames", unit="fr", position=1)
 
     def frame(self, n: int) -> None:
+        """Advance the frames bar by `n` video frames (thread-safe)."""
         if self.frames is not None:
             with self.lock:
                 self.frames.update(n)
 
     def episode(self) -> None:
+        """Advance the episodes bar by one."""
         if self.episodes is not None:
             self.episodes.update(1)
 
     def close(self) -> None:
+        """Close both bars."""
         for bar in (self.episodes, self.frames):
             if bar is not None:
                 bar.close()

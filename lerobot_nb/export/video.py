@@ -19,6 +19,7 @@ from typing import Any
 import av
 import numpy as np
 
+from lerobot_nb.codecs import open_decoder
 from lerobot_nb.episode import EncodedVideo
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.export.config import ExportConfig
@@ -44,6 +45,7 @@ class EncoderSettings:
 
     @classmethod
     def from_config(cls, config: ExportConfig, threads: int | None = None) -> EncoderSettings:
+        """The export's codec fields (the preset with lerobot's default filled in), `threads` per encoder."""
         return cls(
             config.codec,
             config.pix_fmt,
@@ -118,6 +120,7 @@ class SegmentEncoder:
         self._pending: list[av.VideoFrame] = []
 
     def push(self, array: np.ndarray) -> None:
+        """Queue one (height, width, 3) uint8 RGB frame at pts `count`; `LerobotNbError` for another shape."""
         if array.shape != (self.height, self.width, 3) or array.dtype != np.uint8:
             raise LerobotNbError(
                 f"frame {self.count} is {array.shape} {array.dtype}, expected ({self.height}, {self.width}, 3) "
@@ -143,6 +146,7 @@ class SegmentEncoder:
         self._pending.clear()
 
     def finish(self) -> Segment:
+        """Flush the encoder, close the file and return the segment (`count` frames, not remuxed)."""
         self._flush()
         self._out.mux(self._stream.encode(None))
         self._out.close()
@@ -174,12 +178,15 @@ def encode_segment(
         return enc.finish()
 
 
-def remux_segment(encoded: EncodedVideo, path: Path, *, fps: int) -> Segment:
-    """Write already-encoded packets (packet k shown at tick k) into `path` without decoding."""
+def remux_segment(encoded: EncodedVideo, path: Path, *, fps: int, pix_fmt: str) -> Segment:
+    """Write already-encoded packets (packet k shown at tick k) into `path` without decoding.
+
+    `pix_fmt` is the pictures' own format (`picture_format`), recorded in the mp4 stream header.
+    """
     with av.open(str(path), "w", format="mp4") as out:
         stream: Any = out.add_stream(encoded.codec, rate=fps)
         stream.width, stream.height = encoded.width, encoded.height
-        stream.pix_fmt = "yuv420p"
+        stream.pix_fmt = pix_fmt
         time_base = Fraction(1, fps)
         for k, (data, key) in enumerate(zip(encoded.packets, encoded.keyframes, strict=True)):
             packet = av.Packet(data)
@@ -191,8 +198,25 @@ def remux_segment(encoded: EncodedVideo, path: Path, *, fps: int) -> Segment:
     return Segment(path, len(encoded.packets), remuxed=True)
 
 
-def can_remux(encoded: EncodedVideo | None, *, codec: str, height: int, width: int, length: int) -> bool:
-    """Packets are usable as they are: same codec and size, one per tick, starting at a keyframe."""
+def picture_format(encoded: EncodedVideo) -> str | None:
+    """Pixel format of the first decodable picture (e.g. `yuv420p`); None when nothing decodes."""
+    decoder = open_decoder(encoded.codec)
+    with contextlib.suppress(av.FFmpegError):
+        for data in (*encoded.packets[:_PROBE_PACKETS], None):
+            for picture in decoder.decode(None if data is None else av.Packet(data)):
+                return str(picture.format.name)
+    return None
+
+
+# A decoder with frame delay holds a few pictures back; the first keyframe decodes within these.
+_PROBE_PACKETS = 8
+
+
+def can_remux(
+    encoded: EncodedVideo | None, *, codec: str, height: int, width: int, length: int, pix_fmt: str
+) -> bool:
+    """Packets are usable as they are: same codec, size and pixel format as the export's, one per
+    tick, starting at a keyframe (so info.json's one video block is true of every segment)."""
     return (
         encoded is not None
         and encoded.codec == codec
@@ -200,6 +224,7 @@ def can_remux(encoded: EncodedVideo | None, *, codec: str, height: int, width: i
         and len(encoded.packets) == length
         and bool(encoded.keyframes)
         and encoded.keyframes[0]
+        and picture_format(encoded) == pix_fmt
     )
 
 
@@ -234,6 +259,7 @@ class VideoTrack:
         self._kind: object = None  # what may share the open file (same codec parameters)
 
     def path_of(self, chunk: int, file: int) -> Path:
+        """Path of video file (chunk, file) of this camera under `root`."""
         from lerobot_nb.lerobot_v3.layout import VIDEO_PATH
 
         return self.root / VIDEO_PATH.format(video_key=self.key, chunk_index=chunk, file_index=file)

@@ -146,6 +146,7 @@ class _Builder:
     starts: dict[str, tuple[int, int]] = field(default_factory=dict)
     meta_rows: list[dict[str, Any]] = field(default_factory=list)
     video_infos: dict[str, dict[str, Any]] = field(default_factory=dict)
+    remuxed_cameras: set[str] = field(default_factory=set)
 
     # -- schema --------------------------------------------------------------------------------
     def resume_from(self, existing: _Existing, output: Path) -> None:
@@ -255,6 +256,8 @@ class _Builder:
                     file=pending.source or None, episode=pending.episode_id, stream=key
                 ) from None
             remuxed += segment.remuxed
+            if segment.remuxed:
+                self.remuxed_cameras.add(key)
             chunk, file, t0, t1 = self.tracks[key].append(segment)
             row[f"videos/{key}/chunk_index"] = chunk
             row[f"videos/{key}/file_index"] = file
@@ -314,6 +317,8 @@ class _Builder:
                     fast_decode=settings.fast_decode,
                     extra_options=settings.extra_options,
                 )
+                if key in self.remuxed_cameras:
+                    feature["info"] = _remuxed_info(feature["info"])
             features[key] = feature
         info = info_json(
             fps=self.schema.fps or 0,
@@ -344,8 +349,11 @@ def _camera_job(
     codec = DECODER_NAME[settings.codec]
     encoded = src.encoded(codec) if remux else None
     try:
-        if encoded is not None and can_remux(encoded, codec=codec, height=height, width=width, length=length):
-            segment = remux_segment(encoded, path, fps=fps)
+        if can_remux(
+            encoded, codec=codec, height=height, width=width, length=length, pix_fmt=settings.pix_fmt
+        ):
+            assert encoded is not None
+            segment = remux_segment(encoded, path, fps=fps, pix_fmt=settings.pix_fmt)
             return segment, image_stats(_counting(src, on_frames), length=length)
         with SegmentEncoder(path, fps=fps, height=height, width=width, settings=settings) as encoder:
             frames = encoder.passthrough(_counting(src, on_frames))
@@ -430,6 +438,12 @@ def export_dataset(
     return summary
 
 
+def _remuxed_info(info: Mapping[str, Any]) -> dict[str, Any]:
+    """A camera with copied packets: its GOP, CRF, preset and options are the source encoder's, not
+    known here, so they are recorded as unknown (None) instead of this export's settings."""
+    return {**info, "video.g": None, "video.crf": None, "video.preset": None, "video.extra_options": {}}
+
+
 def _check_same_encoding(
     infos: Mapping[str, Mapping[str, Any]], settings: EncoderSettings, where: Path
 ) -> None:
@@ -442,7 +456,8 @@ def _check_same_encoding(
         "video.preset": settings.preset,
     }
     for key, info in infos.items():
-        differ = {k: (info.get(k), v) for k, v in want.items() if info.get(k) != v}
+        # None: not known (remuxed packets), so any setting agrees with it
+        differ = {k: (info.get(k), v) for k, v in want.items() if info.get(k) not in (None, v)}
         if differ:
             text = ", ".join(
                 f"{k.removeprefix('video.')} {old!r} (now {new!r})" for k, (old, new) in differ.items()

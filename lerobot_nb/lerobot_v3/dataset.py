@@ -142,10 +142,12 @@ class SourceDataset:
 
     @property
     def video_keys(self) -> list[str]:
+        """Features stored as mp4 videos (dtype `video`), in info.json order."""
         return [k for k, f in self.features.items() if f["dtype"] == "video"]
 
     @property
     def image_keys(self) -> list[str]:
+        """Features stored as images in the parquet data (dtype `image`), in info.json order."""
         return [k for k, f in self.features.items() if f["dtype"] == "image"]
 
     @property
@@ -164,6 +166,7 @@ class SourceDataset:
             )
 
     def length(self, episode: int) -> int:
+        """Frames in `episode`; raises `LerobotNbError` for an index outside 0..N-1."""
         self._check(episode)
         return int(self.lengths[episode])
 
@@ -174,6 +177,7 @@ class SourceDataset:
 
     # -- files -------------------------------------------------------------------------------
     def data_path(self, episode: int) -> Path:
+        """The parquet data file holding `episode`'s rows (with other episodes' rows)."""
         row = self.episode(episode)
         rel = str(self.info["data_path"]).format(
             chunk_index=int(row["data/chunk_index"]), file_index=int(row["data/file_index"])
@@ -181,6 +185,7 @@ class SourceDataset:
         return self.root / rel
 
     def video(self, episode: int, key: str) -> VideoSegment:
+        """The mp4 of camera `key` holding `episode`, with the episode's [from, to) timestamps in it, in s."""
         row = self.episode(episode)
         rel = str(self.info["video_path"]).format(
             video_key=key,

@@ -234,5 +234,6 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 
 def read_json(path: Path) -> Any:
+    """The parsed JSON file at `path` (errors as `json.load` and `open` raise them)."""
     with open(path) as f:
         return json.load(f)

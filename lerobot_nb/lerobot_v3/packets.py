@@ -106,6 +106,7 @@ class Cut:
 
     @property
     def size(self) -> int:
+        """Bytes of the copied packets, decode indices [first, stop) (skipped ones included)."""
         return int(self.index.size[self.first : self.stop].sum())
 
 
@@ -197,4 +198,5 @@ class PacketReader:
         raise LerobotNbError(f"the video ends before packet {cut.stop - 1}", file=self.path)
 
     def close(self) -> None:
+        """Close the video file."""
         self._container.close()

@@ -22,6 +22,7 @@ class TaskTable:
         return len(self.index)
 
     def add(self, task: str) -> int:
+        """The task_index of `task`, adding it with the next index if it is new."""
         if task not in self.index:
             self.index[task] = len(self.index)
         return self.index[task]
@@ -42,6 +43,7 @@ class TaskTable:
 
     @classmethod
     def read(cls, path: Path) -> TaskTable:
+        """The table lerobot wrote at `path`; raises `ValueError` unless the task indices are 0..N-1."""
         import pandas as pd
 
         frame = pd.read_parquet(path).sort_values("task_index")

@@ -1,4 +1,4 @@
-"""What the five notebooks share: parameters -> configs, recorded results, viewer, pickers, the runner.
+"""What the notebooks share: parameters -> configs, recorded results, viewer, pickers, the runner.
 
 A notebook stays thin: its `parameters` cell, calls into `lerobot_nb`, and these helpers.
 `run_notebooks` runs all five with shared parameters (papermill), as `lerobot-nb notebooks run`.

@@ -24,7 +24,14 @@ REQUIRED_PARAMETERS: dict[str, tuple[str, ...]] = {
     "04_export": (*_SOURCE, *_STREAMS, "feature_map", "output", "overwrite", "interactive"),
     "05_validate": ("output", "interactive"),
     "06_train_prep": (
-        "datasets", "embodiment", "output", "horizon", "action_mode", "normalization", "steps", "interactive",
+        "datasets",
+        "embodiment",
+        "output",
+        "horizon",
+        "action_mode",
+        "normalization",
+        "steps",
+        "interactive",
     ),
     "07_curate": (*_SOURCE, *_STREAMS, "output", "curation", "interactive"),
 }
@@ -77,7 +84,9 @@ def notebook_problems(path: str | Path, *, required: tuple[str, ...] | None = No
         assigned = [m.group(1) for line in _source(code[0][1]).splitlines() if (m := _ASSIGNMENT.match(line))]
         unparsed = [name for name in assigned if name not in declared]
         if unparsed:
-            problems.append(f"{p.name}: papermill cannot parse the parameter line(s) of {', '.join(unparsed)}")
+            problems.append(
+                f"{p.name}: papermill cannot parse the parameter line(s) of {', '.join(unparsed)}"
+            )
     return problems
 
 

@@ -43,7 +43,9 @@ def episode_key(scores: Scores, name: str) -> EpisodeKey:
     return int(name)
 
 
-def decision_of(action: Action, *, reason: str, trim: tuple[float, float], duration_s: float) -> EpisodeDecision | None:
+def decision_of(
+    action: Action, *, reason: str, trim: tuple[float, float], duration_s: float
+) -> EpisodeDecision | None:
     """The decision the controls show (None: keep the episode as it is).
 
     A trim over the whole episode is no trim; a trim ending at the episode's end is written with
@@ -60,7 +62,9 @@ def decision_of(action: Action, *, reason: str, trim: tuple[float, float], durat
     return EpisodeDecision(trim=(max(start, 0.0), None if to_end else end))
 
 
-def controls_of(decision: EpisodeDecision | None, duration_s: float) -> tuple[Action, str, tuple[float, float]]:
+def controls_of(
+    decision: EpisodeDecision | None, duration_s: float
+) -> tuple[Action, str, tuple[float, float]]:
     """(action, drop reason, trim range) that show `decision`."""
     if decision is None:
         return "keep", "", (0.0, duration_s)
@@ -103,8 +107,12 @@ class CurationPanel:
         self.episode = w.Dropdown(options=options, description="episode", layout=w.Layout(width="520px"))
         self.reasons = w.HTML()
         self.action = w.ToggleButtons(options=["keep", "drop", "trim"], description="decision")
-        self.reason = w.Text(description="reason", placeholder="why it is dropped", layout=w.Layout(width="520px"))
-        self.trim = w.FloatRangeSlider(description="keep [s]", readout_format=".2f", layout=w.Layout(width="520px"))
+        self.reason = w.Text(
+            description="reason", placeholder="why it is dropped", layout=w.Layout(width="520px")
+        )
+        self.trim = w.FloatRangeSlider(
+            description="keep [s]", readout_format=".2f", layout=w.Layout(width="520px")
+        )
         self.status = w.HTML()
         self.episode.observe(self._on_episode, names="value")
         for control in (self.action, self.reason, self.trim):
@@ -115,6 +123,7 @@ class CurationPanel:
 
     @property
     def widget(self) -> ipywidgets.VBox:
+        """The editor's controls, stacked: episode, its reasons, decision, reason, trim range, status."""
         import ipywidgets as w
 
         return w.VBox([self.episode, self.reasons, self.action, self.reason, self.trim, self.status])
@@ -151,7 +160,10 @@ class CurationPanel:
         found = self.scores.findings.filter(pl.col("episode") == name)
         if not found.height:
             return "<i>no flag</i>"
-        items = "".join(f"<li><b>{html.escape(r['flag'])}</b>: {html.escape(r['reason'])}</li>" for r in found.iter_rows(named=True))
+        items = "".join(
+            f"<li><b>{html.escape(r['flag'])}</b>: {html.escape(r['reason'])}</li>"
+            for r in found.iter_rows(named=True)
+        )
         return f"<ul style='margin:0'>{items}</ul>"
 
     def _show(self, name: str) -> None:

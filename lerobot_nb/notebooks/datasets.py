@@ -35,7 +35,9 @@ SAMPLE_ALIGN = AlignConfig(
 def sample_dataset(kind: Literal["pusht", "hands"] = "pusht", out: str | Path | None = None) -> Path:
     """The folder of the sample dataset `kind` (written when missing; `out` default: the cache)."""
     recordings = sample_recordings() if kind == "pusht" else sample_hand_recordings()
-    target = Path(out) if out is not None else default_output().parent / f"sample-{kind}-{recordings.parent.name}"
+    target = (
+        Path(out) if out is not None else default_output().parent / f"sample-{kind}-{recordings.parent.name}"
+    )
     if (target / "meta/info.json").is_file():
         return target
     inputs = Inputs.discover(ServerConfig(recordings=(str(recordings),)))

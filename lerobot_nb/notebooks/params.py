@@ -57,7 +57,9 @@ def notebook_server_config(
 ) -> ServerConfig:
     """`ServerConfig` from the notebook parameters (`recordings` None: the sample recordings), so
     every `ServerConfig` field is a parameter of the same name (`on_duplicate`, `cache_dir`, ...)."""
-    recordings = () if namespace.get("server_url") else resolve_recordings(namespace.get("recordings"), sample=sample)
+    recordings = (
+        () if namespace.get("server_url") else resolve_recordings(namespace.get("recordings"), sample=sample)
+    )
     return step_config(ServerConfig, namespace, recordings=recordings)
 
 
@@ -68,7 +70,9 @@ def server_config(
     dataset_name: str = "recordings",
 ) -> ServerConfig:
     """The `ServerConfig` for these notebook parameters (sample recordings when none are given)."""
-    return notebook_server_config({"recordings": recordings, "server_url": server_url, "dataset_name": dataset_name})
+    return notebook_server_config(
+        {"recordings": recordings, "server_url": server_url, "dataset_name": dataset_name}
+    )
 
 
 def notebook_inputs(
@@ -121,10 +125,7 @@ def step_config[C](cls: type[C], namespace: Mapping[str, Any], **overrides: Any)
     """
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
-    values = {
-        k: v for k, v in namespace.items()
-        if k in names and (v is not None or _accepts_none(hints[k]))
-    }
+    values = {k: v for k, v in namespace.items() if k in names and (v is not None or _accepts_none(hints[k]))}
     values.update(overrides)
     return config_from_mapping(cls, values)
 

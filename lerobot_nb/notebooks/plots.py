@@ -129,7 +129,6 @@ def plot_hand_keypoints(episode: Any, *, prefix: str = "observation.hands") -> F
     return fig
 
 
-
 #: Colours of the check statuses in `plot_validation`.
 STATUS_COLOURS = {"pass": "#55a868", "warn": "#dd8452", "fail": "#c44e52", "skip": "#b0b0b0"}
 
@@ -148,7 +147,9 @@ def plot_validation(checks: Any) -> Figure:
     ax.barh(y, [1] * len(rows), color=[STATUS_COLOURS.get(r["status"], "0.5") for r in rows], height=0.8)
     for yi, r in zip(y, rows, strict=True):
         ax.text(0.02, yi, f"{r['check']}", va="center", fontsize=8, color="white", fontweight="bold")
-        ax.text(0.98, yi, f"{r['status']} ({r['findings']})", va="center", ha="right", fontsize=8, color="white")
+        ax.text(
+            0.98, yi, f"{r['status']} ({r['findings']})", va="center", ha="right", fontsize=8, color="white"
+        )
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.6, len(rows) - 0.4)
     for spine in ax.spines.values():
@@ -156,7 +157,13 @@ def plot_validation(checks: Any) -> Figure:
     ax.set_yticks([])
     ax.set_xticks([])
     counts = {s: sum(r["status"] == s for r in rows) for s in STATUS_COLOURS}
-    ax.legend(handles=[Patch(color=c, label=f"{s} {counts[s]}") for s, c in STATUS_COLOURS.items()],
-              ncol=4, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    ax.legend(
+        handles=[Patch(color=c, label=f"{s} {counts[s]}") for s, c in STATUS_COLOURS.items()],
+        ncol=4,
+        fontsize=8,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        frameon=False,
+    )
     fig.tight_layout()
     return fig

@@ -1,4 +1,4 @@
-"""Run the five notebooks in order with shared parameters (papermill), keep each executed copy + HTML.
+"""Run the notebooks (01_inspect .. 07_curate) in order with shared parameters (papermill), keep each executed copy + HTML.
 
 The parameters YAML holds values shared by all notebooks; each notebook receives only the names
 its `parameters` cell declares. An optional `notebooks:` mapping holds per-notebook overrides:
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lerobot_nb.config import read_yaml_mapping
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.notebooks.results import read_results
 
@@ -37,7 +38,15 @@ __all__ = [
 ]
 
 #: The notebooks in the order of the data flow; `run_notebooks` runs them in this order.
-NOTEBOOKS = ("01_inspect", "02_align", "03_hand_pose", "04_export", "05_validate", "06_train_prep", "07_curate")
+NOTEBOOKS = (
+    "01_inspect",
+    "02_align",
+    "03_hand_pose",
+    "04_export",
+    "05_validate",
+    "06_train_prep",
+    "07_curate",
+)
 #: Notebooks that write a dataset of their own from the one 04 wrote: notebook -> (its input
 #: parameter, which gets the chain's `output`, and the folder under the output dir its `output` defaults to).
 DERIVED = {"06_train_prep": ("datasets", "prepared")}
@@ -94,6 +103,7 @@ class NotebookRun:
 
     @property
     def ok(self) -> bool:
+        """True if the notebook ran to the end without an error."""
         return self.failure is None
 
 
@@ -108,14 +118,17 @@ class RunResult:
 
     @property
     def failure(self) -> NotebookFailure | None:
+        """The first failed notebook's failure, in run order; None if every run notebook succeeded."""
         return next((r.failure for r in self.runs if r.failure is not None), None)
 
     @property
     def ok(self) -> bool:
+        """True if no notebook failed."""
         return self.failure is None
 
     @property
     def exit_code(self) -> int:
+        """`EXIT_OK` (0) if no notebook failed, else `EXIT_NOTEBOOK_FAILED` (1)."""
         return EXIT_OK if self.ok else EXIT_NOTEBOOK_FAILED
 
     @property
@@ -135,26 +148,20 @@ class RunResult:
         return "\n".join(lines)
 
 
+#: Kernels talk over local IPC sockets, not loopback TCP: ipykernel then has nothing to warn about
+#: (it prints a plain-text-TCP warning per notebook) and no port can be taken by another job.
+IPC_KERNEL_MANAGER = "lerobot_nb.notebooks.kernels.IpcKernelManager"
+
+
 def load_params(params: str | Path | Mapping[str, Any] | None) -> dict[str, Any]:
     """The parameters mapping from a YAML file (or a mapping as is); a clear error on bad YAML."""
     if params is None:
         return {}
     if isinstance(params, Mapping):
         return dict(params)
-    import yaml
-
-    path = Path(params)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise LerobotNbError(f"cannot read the parameters file ({exc.strerror})", file=path) from None
-    except yaml.YAMLError as exc:
-        raise LerobotNbError(f"not valid YAML ({' '.join(str(exc).split())})", file=path) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise LerobotNbError("the parameters file must be a mapping of name: value", file=path)
-    return data
+    return read_yaml_mapping(
+        params, what="the parameters file must be a mapping of name: value", kind="parameters"
+    )
 
 
 def notebook_parameters(path: str | Path) -> dict[str, Any]:
@@ -183,14 +190,18 @@ def _per_notebook(
         raise LerobotNbError("`notebooks:` must map a notebook name to its parameters", file=source)
     unknown_nb = sorted(set(overrides) - set(NOTEBOOKS))
     if unknown_nb:
-        raise LerobotNbError(f"unknown notebook(s) {', '.join(unknown_nb)} under `notebooks:`; "
-                             f"known: {', '.join(NOTEBOOKS)}", file=source)
+        raise LerobotNbError(
+            f"unknown notebook(s) {', '.join(unknown_nb)} under `notebooks:`; known: {', '.join(NOTEBOOKS)}",
+            file=source,
+        )
     declared = {name: notebook_parameters(nb_dir / f"{name}.ipynb") for name in names}
     known = set().union(*declared.values()) if declared else set()
     unknown = sorted(set(shared) - known)
     if unknown:
-        raise LerobotNbError(f"unknown parameter(s) {', '.join(unknown)}; the notebooks declare: "
-                             f"{', '.join(sorted(known))}", file=source)
+        raise LerobotNbError(
+            f"unknown parameter(s) {', '.join(unknown)}; the notebooks declare: {', '.join(sorted(known))}",
+            file=source,
+        )
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         mine = dict(overrides.get(name) or {})
@@ -234,8 +245,9 @@ def _failure(name: str, exc: Exception, executed: Path) -> NotebookFailure:
         text = _ANSI.sub("", "\n".join(exc.traceback or []))
         m = re.search(r"Cell In\[\d+\], line (\d+)", text)
         line = int(m.group(1)) if m else None
-        return NotebookFailure(name, exc.cell_index, exc.exec_count, exc.source, exc.ename, exc.evalue,
-                               executed, line)
+        return NotebookFailure(
+            name, exc.cell_index, exc.exec_count, exc.source, exc.ename, exc.evalue, executed, line
+        )
     return NotebookFailure(name, -1, None, "", type(exc).__name__, str(exc), executed)
 
 
@@ -286,8 +298,13 @@ def run_notebooks(
     missing = [n for n in names if not (nb_dir / f"{n}.ipynb").is_file()]
     if missing:
         raise LerobotNbError(f"notebook(s) not found: {', '.join(missing)}", file=nb_dir)
-    per_nb = _per_notebook(params, names, nb_dir, source=source,
-                           defaults={"output": str(out_dir / "dataset"), "interactive": False})
+    per_nb = _per_notebook(
+        params,
+        names,
+        nb_dir,
+        source=source,
+        defaults={"output": str(out_dir / "dataset"), "interactive": False},
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in names:  # never leave an earlier run's copies next to this run's
         for suffix in (".ipynb", ".html"):
@@ -306,6 +323,7 @@ def run_notebooks(
                 cwd=os.getcwd(),
                 progress_bar=False,
                 log_output=log_output,
+                kernel_manager_class=IPC_KERNEL_MANAGER,
             )
         except PapermillExecutionError as exc:
             failure = _failure(name, exc, executed)
@@ -316,5 +334,5 @@ def run_notebooks(
         page = _write_html(executed) if html and executed.is_file() else None
         runs.append(NotebookRun(name, executed, page, results, seconds, failure))
         if failure is not None:
-            return RunResult(out_dir, tuple(runs), tuple(names[i + 1:]), per_nb)
+            return RunResult(out_dir, tuple(runs), tuple(names[i + 1 :]), per_nb)
     return RunResult(out_dir, tuple(runs), (), per_nb)

@@ -33,6 +33,12 @@ def aligned_summary(episodes: Sequence[AlignedEpisode]) -> pl.DataFrame:
             "numeric": [", ".join(ep.numeric) for ep in episodes],
             "cameras": [", ".join(ep.images) for ep in episodes],
         },
-        schema={"episode": pl.String, "ticks": pl.Int64, "seconds": pl.Float64, "dropped_ticks": pl.Int64,
-                "numeric": pl.String, "cameras": pl.String},
+        schema={
+            "episode": pl.String,
+            "ticks": pl.Int64,
+            "seconds": pl.Float64,
+            "dropped_ticks": pl.Int64,
+            "numeric": pl.String,
+            "cameras": pl.String,
+        },
     )

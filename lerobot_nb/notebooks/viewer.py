@@ -62,8 +62,9 @@ def show_episode(
         import rerun.notebook
 
     if episode not in server.episodes:
-        raise LerobotNbError(f"no such episode; the dataset has {', '.join(server.episodes)}",
-                             file=server.url, episode=episode)
+        raise LerobotNbError(
+            f"no such episode; the dataset has {', '.join(server.episodes)}", file=server.url, episode=episode
+        )
     local = server.recordings.get(episode)
     if local is not None:
         # Log into the file's own store (same application and recording id): overlays logged to
@@ -104,8 +105,15 @@ def show_episode_with_hands(
     base_id = episode.episode_id.split("#")[0]  # a piece of a split episode views its recording
     viewer, rec = show_episode(server, base_id, height=height)
     kind = index_timelines(server.dataset).get(episode.index, "timestamp")
-    log_hands_to_rerun(episode, camera=key, camera_entity=spec.entity, prefix=prefix, recording=rec,
-                       timeline=episode.index, timeline_kind="sequence" if kind == "sequence" else "timestamp")
+    log_hands_to_rerun(
+        episode,
+        camera=key,
+        camera_entity=spec.entity,
+        prefix=prefix,
+        recording=rec,
+        timeline=episode.index,
+        timeline_kind="sequence" if kind == "sequence" else "timestamp",
+    )
     return viewer, rec
 
 
@@ -153,4 +161,5 @@ class EpisodeViewer:
                 self.viewer.set_time_ctrl(timestamp=np.datetime64(int(tick), "ns"), timeline=index)
 
     def display(self) -> None:
+        """Show the embedded Rerun viewer in the notebook's output."""
         self.viewer.display()

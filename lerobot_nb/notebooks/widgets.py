@@ -70,7 +70,11 @@ def _figure_output(fig: Figure) -> dict[str, Any]:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     png = base64.b64encode(buf.getvalue()).decode("ascii")
-    return {"output_type": "display_data", "data": {"image/png": png, "text/plain": repr(fig)}, "metadata": {}}
+    return {
+        "output_type": "display_data",
+        "data": {"image/png": png, "text/plain": repr(fig)},
+        "metadata": {},
+    }
 
 
 def alignment_picker(
@@ -91,9 +95,13 @@ def alignment_picker(
 
     choices = stream_choices(config)
     episode = w.Dropdown(options=server.episodes, description="episode")
-    streams = w.SelectMultiple(options=list(choices.items()), value=tuple(choices.values()),
-                               description="streams", rows=min(6, max(2, len(choices))),
-                               layout=w.Layout(width="560px"))
+    streams = w.SelectMultiple(
+        options=list(choices.items()),
+        value=tuple(choices.values()),
+        description="streams",
+        rows=min(6, max(2, len(choices))),
+        layout=w.Layout(width="560px"),
+    )
     fps = w.Dropdown(options=sorted({*FPS_CHOICES, config.fps}), value=config.fps, description="fps")
     out = w.Output()
 
@@ -105,8 +113,9 @@ def alignment_picker(
             out.outputs = ({"output_type": "stream", "name": "stderr", "text": f"error: {exc}\n"},)
             return
         except Exception as exc:  # a widget callback has nowhere else to report: show it in place
-            out.outputs = ({"output_type": "stream", "name": "stderr",
-                            "text": f"error: {type(exc).__name__}: {exc}\n"},)
+            out.outputs = (
+                {"output_type": "stream", "name": "stderr", "text": f"error: {type(exc).__name__}: {exc}\n"},
+            )
             return
         # Set the outputs directly (not `with out:` capture): the preview then also updates when
         # the callback runs outside a kernel's display hook, and never stacks old figures.

@@ -6,12 +6,14 @@ episode ids and yield aligned episodes lazily, one at a time, in the order asked
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from lerobot_nb.align import AlignConfig, iter_aligned, iter_recorded
-from lerobot_nb.episode import AlignedEpisode, EpisodeSkipped, TimelineKind
+from lerobot_nb.episode import AlignedEpisode, EpisodeSkipped, RecordedEpisode, TimelineKind
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.server import RecordingServer, ServerConfig
 from lerobot_nb.sources.discover import Recording
@@ -92,11 +94,15 @@ class ServedSource:
 
 
 class FileSource:
-    """Ticked inputs read straight from disk, one reader per input; episode ids must be unique."""
+    """Ticked inputs read straight from disk, one reader per input.
+
+    Episode ids are the readers' own; when an id repeats across inputs (two LeRobot datasets both
+    have `episode_0`), every id becomes `<input name>/<id>` so each episode keeps one name.
+    """
 
     def __init__(self, readers: Sequence[EpisodeReader], align: AlignConfig) -> None:
         self.align = align
-        self._readers = list(readers)
+        self._readers = _distinct_ids(list(readers))
         self._owner: dict[str, EpisodeReader] = {}
         for reader in self._readers:
             for episode in reader.episode_ids():
@@ -133,3 +139,44 @@ class FileSource:
     def timeline_kind(self) -> TimelineKind:
         first = self._readers[0].timelines() if self._readers else {}
         return first.get(self.align.index, "sequence")
+
+
+def _distinct_ids(readers: list[EpisodeReader]) -> list[EpisodeReader]:
+    """`readers` as they are, or all named by input when an episode id repeats across them."""
+    ids = [episode for reader in readers for episode in reader.episode_ids()]
+    if len(set(ids)) == len(ids):
+        return readers
+    return [NamedReader(reader, f"{reader.path.name}/") for reader in readers]
+
+
+class NamedReader:
+    """A reader whose episode ids carry a prefix (`pusht/episode_0`); everything else is the reader's."""
+
+    def __init__(self, reader: EpisodeReader, prefix: str) -> None:
+        self._reader, self._prefix = reader, prefix
+
+    @property
+    def path(self) -> Path:
+        """The wrapped reader's input."""
+        return self._reader.path
+
+    def episode_ids(self) -> list[str]:
+        """The reader's ids with the prefix, in its order."""
+        return [self._prefix + e for e in self._reader.episode_ids()]
+
+    def timelines(self) -> Mapping[str, TimelineKind]:
+        """The reader's timelines."""
+        return self._reader.timelines()
+
+    def defaults(self) -> Mapping[str, Any]:
+        """The reader's defaults."""
+        return self._reader.defaults()
+
+    def read(self, episode_id: str, index: str) -> RecordedEpisode:
+        """The reader's episode, named with the prefix (so its pieces and reports are too)."""
+        episode = self._reader.read(episode_id.removeprefix(self._prefix), index)
+        return dataclasses.replace(episode, episode_id=episode_id)
+
+    def to_rrd(self, episode_id: str, cache_dir: Path) -> Path:
+        """The reader's `.rrd` of the episode (its recording id is the reader's own id)."""
+        return self._reader.to_rrd(episode_id.removeprefix(self._prefix), cache_dir)

@@ -16,8 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from lerobot_nb.config import read_yaml_mapping, yaml_mapping
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.prepare.rotation import ROTATION_SIZES
 
@@ -100,24 +99,20 @@ def load_embodiments(files: Sequence[str | Path] = ()) -> dict[str, Embodiment]:
     shipped = resources.files("lerobot_nb.prepare").joinpath(SHIPPED)
     out = parse_embodiments(shipped.read_text(encoding="utf-8"), f"lerobot_nb/prepare/{SHIPPED}")
     for path in files:
-        try:
-            text = Path(path).expanduser().read_text(encoding="utf-8")
-        except OSError as exc:
-            raise LerobotNbError(f"cannot read the embodiment file ({exc.strerror})", file=path) from None
-        out.update(parse_embodiments(text, str(path)))
+        data = read_yaml_mapping(path, what=_MAPS, kind="embodiment")
+        out.update(_embodiments(data, str(path)))
     return out
 
 
 def parse_embodiments(text: str, file: str) -> dict[str, Embodiment]:
     """Embodiments of one YAML text (`name: {description, keys | hand}`), checked."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise LerobotNbError(f"not valid YAML ({' '.join(str(exc).split())})", file=file) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise LerobotNbError("an embodiment file maps names to embodiments", file=file)
+    return _embodiments(yaml_mapping(text, file=file, what=_MAPS), file)
+
+
+_MAPS = "an embodiment file maps names to embodiments"
+
+
+def _embodiments(data: Mapping[str, Any], file: str) -> dict[str, Embodiment]:
     return {str(name): _embodiment(str(name), spec, file) for name, spec in data.items()}
 
 

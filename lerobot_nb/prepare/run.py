@@ -75,9 +75,11 @@ class PrepareSummary:
 
     @property
     def output(self) -> Path:
+        """The prepared dataset's folder."""
         return self.rewrite.output
 
     def render(self) -> str:
+        """The rewrite's table and totals, then per embodiment its episodes, frames and known-value shares."""
         lines = [self.rewrite.render(), "embodiments (share of known values per shared key):"]
         for row in self.coverage.iter_rows(named=True):
             known = ", ".join(

@@ -35,11 +35,13 @@ class SharedLayout:
 
     @property
     def sizes(self) -> dict[str, int]:
+        """Dimensions per shared key, in `SHARED_KEYS` order, keys of size 0 left out."""
         sizes = {**FIXED_SIZES, "joints": self.joints}
         return {k: sizes[k] for k in SHARED_KEYS if sizes[k] > 0}
 
     @property
     def slices(self) -> dict[str, slice]:
+        """Each key's slice [start, stop) of the state vector, in `sizes` order."""
         out, at = {}, 0
         for key, size in self.sizes.items():
             out[key] = slice(at, at + size)
@@ -48,6 +50,7 @@ class SharedLayout:
 
     @property
     def size(self) -> int:
+        """Dimensions D of the state vector, the sum of `sizes`."""
         return sum(self.sizes.values())
 
     @property
@@ -90,6 +93,7 @@ class BoundEmbodiment:
 
     @property
     def name(self) -> str:
+        """The embodiment's name, e.g. `xarm7`."""
         return self.embodiment.name
 
     def state(self, rows: pa.Table, episode: int, layout: SharedLayout) -> tuple[np.ndarray, np.ndarray]:

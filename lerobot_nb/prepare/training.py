@@ -57,6 +57,7 @@ class TrainRun:
 
     @property
     def ok(self) -> bool:
+        """True if `lerobot-train` exited with code 0."""
         return self.returncode == 0
 
 

@@ -68,6 +68,7 @@ class PrepareTransform:
         self.changed = frozenset(self.new)  # every new feature gets its stats from the new values
 
     def features(self, source: SourceDataset) -> dict[str, dict[str, Any]]:
+        """The new state/action features, the features carried over from `source`, then lerobot's defaults."""
         own = source.features
         return {
             **self.new,
@@ -86,6 +87,7 @@ class PrepareTransform:
         )
 
     def apply(self, edit: ResolvedEdit, rows: pa.Table) -> pa.Table:
+        """The rows with the episode's new state/action columns, normalized (masked values 0) if asked."""
         bound = self._bound(edit.source)
         columns = self.columns(bound, rows, edit.episode)
         if self.normalize_with is not None:
@@ -103,4 +105,5 @@ class PrepareTransform:
         return out
 
     def write_meta(self, root: Path) -> None:
+        """Write `meta/embodiments.json` (shared layout, embodiments, stats) into the new dataset `root`."""
         write_json_atomic(root / EMBODIMENTS_PATH, self.meta)

@@ -31,7 +31,8 @@ class EpisodeReader(Protocol):
     """Direct access to the episodes of one ticked input (a folder or file), one at a time."""
 
     @property
-    def path(self) -> Path: ...
+    def path(self) -> Path:
+        """The input this reader was opened on (a folder or file), as named in error messages."""
 
     def episode_ids(self) -> list[str]:
         """Episode ids in a stable order (they become recording ids)."""

@@ -106,9 +106,11 @@ class NpzReader:
         self._files = {f.stem: f for f in find_npz_episodes(self.path)}
 
     def episode_ids(self) -> list[str]:
+        """The `ep*.npz` file stems, in the folder's sorted order."""
         return list(self._files)
 
     def timelines(self) -> dict[str, TimelineKind]:
+        """One sequence timeline, `frame` (array row = frame)."""
         return {"frame": "sequence"}
 
     def defaults(self) -> dict[str, object]:

@@ -59,6 +59,7 @@ class FilePlan:
 
     @property
     def json_topics(self) -> set[str]:
+        """Topics whose messages are JSON-encoded."""
         return {c.topic for c in self.channels.values() if c.message_encoding == "json"}
 
     @property

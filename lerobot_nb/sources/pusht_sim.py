@@ -137,6 +137,7 @@ class PushTEpisode:
 
     @property
     def duration_s(self) -> float:
+        """Episode length in s: `len(state)` steps of 1 / SIM_HZ s each."""
         return len(self.state) / SIM_HZ
 
 

@@ -41,6 +41,7 @@ class RrdHeader:
 
     @property
     def version_text(self) -> str:
+        """The writer version as `major.minor.patch`, e.g. `0.23.1`."""
         return ".".join(str(v) for v in self.version)
 
 

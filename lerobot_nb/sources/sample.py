@@ -128,6 +128,7 @@ class SampleStream:
 
 
 def episode_id(index: int, prefix: str = "pusht") -> str:
+    """Recording id of sample episode `index`: `<prefix>_<index>`, index zero-padded to 3 (`pusht_007`)."""
     return f"{prefix}_{index:03d}"
 
 

@@ -132,6 +132,7 @@ def log_hand_truth(rec: rr.RecordingStream, timeline: str, truth: HandTruth) -> 
 
 
 def write_hand_truth(path: Path, truth: HandTruth) -> None:
+    """Save `truth` as an npz at `path` (parent folders created), as `read_hand_truth` reads it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as f:
         np.savez(

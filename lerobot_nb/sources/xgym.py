@@ -111,12 +111,15 @@ class XgymReader:
 
     @property
     def path(self) -> Path:
+        """The xgym folder."""
         return self._folder
 
     def episode_ids(self) -> list[str]:
+        """Episode ids (`xgym_data_*` stems), sorted: recording order."""
         return list(self._files)
 
     def timelines(self) -> Mapping[str, TimelineKind]:
+        """`record` (sequence, the default) and `time` (the recorder's clock, ns)."""
         return TIMELINES
 
     def defaults(self) -> dict[str, Any]:
@@ -153,9 +156,12 @@ class XgymReader:
         return episode
 
     def read(self, episode_id: str, index: str) -> RecordedEpisode:
+        """The episode's trimmed streams on `index`, with the folder's task; raises for another index."""
         if index not in TIMELINES:
             raise LerobotNbError(
-                f"no timeline {index!r} in xgym recordings; timelines: {', '.join(TIMELINES)}"
+                f"no timeline {index!r} in xgym recordings; timelines: {', '.join(TIMELINES)}",
+                file=self._folder,
+                episode=episode_id,
             )
         episode = self.load(episode_id)
         return RecordedEpisode(

@@ -51,6 +51,7 @@ class CameraStream:
     first: int  # record number of sample 0
 
     def frames(self, picks: np.ndarray) -> FrameSource:
+        """The frames of samples `picks` (indices from sample 0), decoded lazily from the record file."""
         return CameraFrames(self.records, self.camera, self.first + np.asarray(picks, np.int64))
 
 
@@ -71,6 +72,7 @@ class XgymEpisode:
 
     @property
     def length(self) -> int:
+        """Kept records, `end - start`."""
         return self.end - self.start
 
     def times(self, index: str) -> np.ndarray:
@@ -86,6 +88,7 @@ class XgymEpisode:
         return out
 
     def image_streams(self, index: str) -> dict[str, ImageStream]:
+        """Every camera of the sidecar at `/<camera>`, with the sample times on `index`."""
         t = self.times(index)
         return {entity_of(c): CameraStream(t, self.records, c, self.start) for c in self.sidecar.cameras}
 

@@ -59,6 +59,7 @@ class EpisodeFiles:
     sidecar: Path
 
     def check_pair(self) -> None:
+        """Raise `LerobotNbError` naming the file present when its `.dat` / `.json` partner is missing."""
         for have, missing in ((self.dat, self.sidecar), (self.sidecar, self.dat)):
             if not missing.is_file():
                 raise LerobotNbError(
@@ -93,10 +94,12 @@ class Sidecar:
 
     @property
     def cameras(self) -> list[str]:
+        """Camera streams (schema entries with an image shape), in declaration order."""
         return [name for name, v in self.schema.items() if isinstance(v, tuple)]
 
     @property
     def numeric(self) -> list[str]:
+        """Numeric streams (schema entries with a width), in declaration order."""
         return [name for name, v in self.schema.items() if not isinstance(v, tuple)]
 
     def shape(self, camera: str) -> tuple[int, int]:

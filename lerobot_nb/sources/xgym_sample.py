@@ -68,12 +68,15 @@ class XgymEpisodeSpec:
 
     @property
     def total(self) -> int:
+        """Records preallocated in the file: `maxlen`, else `records`."""
         return self.maxlen if self.maxlen is not None else self.records
 
     def first_frame(self, camera: int) -> int:
+        """First record with a frame of camera index `camera` (0 unless `late` says otherwise)."""
         return dict(self.late).get(camera, 0)
 
     def schema(self) -> dict[str, int | list[int]]:
+        """The sidecar schema: the numeric widths, then `[height, width, 3]` per camera."""
         return {**NUMERIC_SCHEMA, **{c: [self.height, self.width, 3] for c in self.cameras}}
 
 

@@ -85,6 +85,7 @@ class DatasetContext:
 
     # -- check bookkeeping -------------------------------------------------------------------
     def passed(self, name: str) -> bool:
+        """True if check `name` ran and passed or only warned (False: failed, skipped or not run yet)."""
         result = self.results.get(name)
         return result is not None and result.status in ("pass", "warn")
 
@@ -99,22 +100,27 @@ class DatasetContext:
 
     @property
     def fps(self) -> int:
+        """Frames per second from info.json."""
         return int(self.info["fps"])
 
     @property
     def features(self) -> dict[str, dict[str, Any]]:
+        """info.json's features (a copy), feature key -> its entry, in file order."""
         return dict(self.info["features"])
 
     @property
     def video_keys(self) -> list[str]:
+        """Features stored as mp4 videos (dtype `video`)."""
         return [k for k, f in self.features.items() if f.get("dtype") == "video"]
 
     @property
     def image_keys(self) -> list[str]:
+        """Features stored as images in the parquet data (dtype `image`)."""
         return [k for k, f in self.features.items() if f.get("dtype") == "image"]
 
     @property
     def visual_keys(self) -> list[str]:
+        """Video and image features, in info.json order."""
         return [k for k, f in self.features.items() if f.get("dtype") in ("video", "image")]
 
     @property
@@ -128,6 +134,7 @@ class DatasetContext:
 
     @cached_property
     def episode_files(self) -> list[Path]:
+        """The meta/episodes parquet files present, sorted by path."""
         return sorted(self.root.glob(EPISODES_GLOB))
 
     @cached_property
@@ -157,25 +164,31 @@ class DatasetContext:
 
     @cached_property
     def stats(self) -> dict[str, Any]:
+        """meta/stats.json as parsed (raises if it is missing or not JSON; `stats` checks report that)."""
         return dict(json.loads((self.root / STATS_PATH).read_text()))
 
     # -- paths -----------------------------------------------------------------------------
     def data_file(self, chunk: int, file: int) -> str:
+        """Data file path of (chunk, file), relative to the root, from info.json's `data_path` template."""
         return str(self.info["data_path"]).format(chunk_index=chunk, file_index=file)
 
     def video_file(self, key: str, chunk: int, file: int) -> str:
+        """Video file path of camera `key` at (chunk, file), relative to the root, from `video_path`."""
         return str(self.info["video_path"]).format(video_key=key, chunk_index=chunk, file_index=file)
 
     def episode_rows(self) -> Iterator[dict[str, Any]]:
+        """The meta/episodes rows as dicts, in file order."""
         yield from self.episodes.iter_rows(named=True)
 
     @cached_property
     def referenced_data_files(self) -> list[str]:
+        """Data files the episodes metadata points to (relative paths), in first-reference order, unique."""
         pairs = self.episodes.select("data/chunk_index", "data/file_index").unique(maintain_order=True)
         return [self.data_file(c, f) for c, f in pairs.iter_rows()]
 
     @cached_property
     def referenced_video_files(self) -> dict[str, list[str]]:
+        """Per video feature: the files the episodes metadata points to, in first-reference order, unique."""
         out: dict[str, list[str]] = {}
         for key in self.video_keys:
             cols = (f"videos/{key}/chunk_index", f"videos/{key}/file_index")

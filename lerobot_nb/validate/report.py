@@ -48,6 +48,7 @@ class CheckResult:
 
     @property
     def status(self) -> Status:
+        """The worst status among the findings (`fail` > `warn` > `skip` > `pass`)."""
         present = {f.status for f in self.findings}
         return next((s for s in STATUSES if s in present), "pass")
 
@@ -66,6 +67,7 @@ class ValidationReport:
 
     @property
     def table(self) -> pl.DataFrame:
+        """Every finding as a row (check, family, status, file, episode, frame, reason), fixed schema."""
         rows = [
             {
                 "check": r.check,
@@ -106,6 +108,7 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
+        """True when no check failed (warnings and skips allowed)."""
         return not self.failed
 
     @property
@@ -114,15 +117,18 @@ class ValidationReport:
         return {r.check for r in self.results if r.status == "fail"}
 
     def with_status(self, status: Status) -> set[str]:
+        """Names of the checks whose overall status is `status`."""
         return {r.check for r in self.results if r.status == status}
 
     def status(self, check: str) -> Status:
+        """Overall status of check `check`; raises `KeyError` if it is not in the report."""
         for r in self.results:
             if r.check == check:
                 return r.status
         raise KeyError(check)
 
     def summary(self, *, max_findings: int = 5) -> str:
+        """Readable report: verdict, a line per check, up to `max_findings` findings per failed/warned."""
         counts = {s: len(self.with_status(s)) for s in STATUSES}
         lines = [
             f"{self.path}: {'OK' if self.ok else 'NOT READY'} "
@@ -145,6 +151,7 @@ class ValidationReport:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
+        """The report as plain data: path, ok, status per check, and every finding (the `table` rows)."""
         return {
             "path": str(self.path),
             "ok": self.ok,
@@ -153,6 +160,7 @@ class ValidationReport:
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:
+        """`to_dict()` as JSON text, indented by `indent` spaces (None: one line)."""
         return json.dumps(self.to_dict(), indent=indent)
 
     def __repr__(self) -> str:

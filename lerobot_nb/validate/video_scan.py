@@ -50,6 +50,7 @@ class VideoScan:
 
     @property
     def decoded(self) -> int:
+        """Frames decoded from the file."""
         return len(self.times)
 
 

@@ -35,6 +35,7 @@ class HandDetection:
 
     @property
     def side(self) -> str:
+        """`"right"` or `"left"`."""
         return "right" if self.right else "left"
 
 
@@ -56,9 +57,11 @@ class HandBackend(Protocol):
 
     name: str
 
-    def detect(self, frames: Sequence[np.ndarray], cameras: Sequence[CameraModel]) -> list[FrameHands]: ...
+    def detect(self, frames: Sequence[np.ndarray], cameras: Sequence[CameraModel]) -> list[FrameHands]:
+        """Hands per HxWx3 uint8 RGB frame: one `FrameHands` per frame, in order (a bad one gets an error)."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the backend's resources; calling it again does nothing."""
 
 
 @runtime_checkable
@@ -85,6 +88,7 @@ class BackendResource:
             self._messages.append(message)
 
     def take_messages(self) -> list[str]:
+        """Messages noted since the last call, oldest first, no repeats (the list is then emptied)."""
         taken, self._messages = self._messages or [], None
         return taken
 
@@ -96,6 +100,7 @@ class BackendResource:
             self._resource = None
 
     def close(self) -> None:
+        """Release the held resource; safe to call again."""
         self._release()
 
     def __enter__(self) -> Self:

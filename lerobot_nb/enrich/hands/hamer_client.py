@@ -250,6 +250,7 @@ class HamerClient(BackendResource):
             )
 
     def detect(self, frames: Sequence[np.ndarray], cameras: Sequence[CameraModel]) -> list[FrameHands]:
+        """One `FrameHands` per frame, in order; a failed or garbled answer becomes that frame's error."""
         out = []
         for answer, camera in zip(self.infer_raw(frames), cameras, strict=True):
             if isinstance(answer, Exception):

@@ -31,10 +31,12 @@ class CameraModel:
 
     @property
     def K(self) -> np.ndarray:
+        """The 3x3 intrinsic matrix [[fx, 0, px], [0, fy, py], [0, 0, 1]], in pixels."""
         return intrinsic_matrix(self.fx, self.fy, self.px, self.py)
 
     @property
     def is_default(self) -> bool:
+        """True for HaMeR's default intrinsics (none given or recorded)."""
         return self.source == "default"
 
     def for_size(self, width: int, height: int) -> CameraModel:

@@ -134,6 +134,7 @@ class MediaPipeBackend(BackendResource):
                 self._note(f"mediapipe log: {line.strip()}")
 
     def detect_one(self, frame: np.ndarray, camera: CameraModel) -> FrameHands:
+        """Hands in one HxWx3 uint8 RGB frame, 3D by PnP with `camera` (unplaceable ones left out)."""
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             return FrameHands(error=f"not an HxWx3 uint8 RGB frame: shape {frame.shape}, dtype {frame.dtype}")
         h, w = frame.shape[:2]
@@ -170,6 +171,7 @@ class MediaPipeBackend(BackendResource):
         return FrameHands(tuple(hands))
 
     def detect(self, frames: Sequence[np.ndarray], cameras: Sequence[CameraModel]) -> list[FrameHands]:
+        """`detect_one` for each frame with its camera, in order."""
         return [self.detect_one(f, c) for f, c in zip(frames, cameras, strict=True)]
 
 

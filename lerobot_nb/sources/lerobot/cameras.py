@@ -38,6 +38,7 @@ class IndexCache:
         self._items: OrderedDict[Path, PacketIndex] = OrderedDict()
 
     def get(self, path: Path) -> PacketIndex:
+        """Packet index of the mp4 at `path`, demuxed on first use (keeps the `size` most recent)."""
         if path in self._items:
             self._items.move_to_end(path)
         else:
@@ -82,6 +83,7 @@ class VideoCamera:
 
     @property
     def cut(self) -> Cut:
+        """Packets of the episode's frames (planned once); `LerobotNbError` for a missing or short file."""
         if self._cut is None:
             if not self._segment.path.is_file():
                 raise self._missing
@@ -94,6 +96,7 @@ class VideoCamera:
 
     @property
     def times(self) -> np.ndarray:
+        """Sample times (one per frame) on the episode's timeline; checks the video file first (see `cut`)."""
         self.cut  # noqa: B018 -- checks the file before the aligner relies on the samples
         return self._times
 
@@ -102,6 +105,7 @@ class VideoCamera:
         return len(self._times)
 
     def frames(self, picks: np.ndarray) -> SegmentFrames:
+        """Frames `picks[k]` (positions in the episode, non-decreasing) of the cut, decoded in one pass."""
         return SegmentFrames(self.cut, np.asarray(picks, np.int64), self._fps)
 
 
@@ -253,6 +257,7 @@ class EmbeddedImages:
         return out
 
     def frames(self, picks: np.ndarray) -> ImageCells:
+        """The image cells of samples `picks`, decoded lazily one at a time."""
         return ImageCells([self._cells[int(i)] for i in picks], where=self._where, key=self._key)
 
 

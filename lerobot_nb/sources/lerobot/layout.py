@@ -47,19 +47,24 @@ class DatasetFiles(Protocol):
     #: the metadata file that lists the episodes (named in missing-file messages)
     listed_in: str
 
-    def episode_indices(self) -> list[int]: ...
+    def episode_indices(self) -> list[int]:
+        """Episode indices the metadata lists, ascending."""
 
-    def length(self, episode: int) -> int: ...
+    def length(self, episode: int) -> int:
+        """Frames of `episode` as the metadata lists it."""
 
-    def data_path(self, episode: int) -> Path: ...
+    def data_path(self, episode: int) -> Path:
+        """The parquet data file holding `episode`'s rows (it may not exist)."""
 
-    def video(self, episode: int, key: str) -> VideoSegment: ...
+    def video(self, episode: int, key: str) -> VideoSegment:
+        """The mp4 of camera `key` holding `episode`, with the episode's [from, to) timestamps in it, in s."""
 
     def rows(self, episode: int) -> pa.Table:
         """The episode's data rows in frame order (checked against the metadata)."""
         ...
 
-    def frame_tasks(self, rows: pa.Table) -> list[str]: ...
+    def frame_tasks(self, rows: pa.Table) -> list[str]:
+        """Task text per row, from each row's `task_index`; raises `LerobotNbError` for an unknown index."""
 
     def columns(self, path: Path, names: Iterable[str]) -> pa.Table:
         """Some columns of one data file (cheap: for the timing scan)."""
@@ -117,9 +122,11 @@ class V3Dataset(SourceDataset):
     listed_in = "meta/episodes"
 
     def episode_indices(self) -> list[int]:
+        """Episode indices 0..N-1."""
         return list(range(self.num_episodes))
 
     def columns(self, path: Path, names: Iterable[str]) -> pa.Table:
+        """Columns `names` of the data file at `path`; raises `LerobotNbError` if it does not read."""
         return _read_columns(path, names)
 
 
@@ -151,9 +158,11 @@ class LegacyDataset:
             raise LerobotNbError(f"a line does not read as JSON ({exc})", file=path) from None
 
     def episode_indices(self) -> list[int]:
+        """Episode indices meta/episodes.jsonl lists, ascending."""
         return sorted(self._episodes)
 
     def length(self, episode: int) -> int:
+        """Frames of `episode` as meta/episodes.jsonl lists it."""
         return int(self._episodes[episode]["length"])
 
     def _path(self, template_key: str, episode: int, **extra: str) -> Path:
@@ -171,6 +180,7 @@ class LegacyDataset:
         return self.root / rel
 
     def data_path(self, episode: int) -> Path:
+        """The episode's own parquet file, from info.json's `data_path` template."""
         return self._path("data_path", episode)
 
     def video(self, episode: int, key: str) -> VideoSegment:
@@ -180,9 +190,11 @@ class LegacyDataset:
         )
 
     def columns(self, path: Path, names: Iterable[str]) -> pa.Table:
+        """Columns `names` of the data file at `path`; raises `LerobotNbError` if it does not read."""
         return _read_columns(path, names)
 
     def rows(self, episode: int) -> pa.Table:
+        """The episode's rows, checked: no other episode's, the listed length, `frame_index` 0..length-1."""
         path = self.data_path(episode)
         try:
             table = pq.read_table(path)
@@ -208,6 +220,7 @@ class LegacyDataset:
         return table
 
     def frame_tasks(self, rows: pa.Table) -> list[str]:
+        """Task text per row, from meta/tasks.jsonl by `task_index`; `LerobotNbError` for an unknown index."""
         try:
             return [self._tasks[int(i)] for i in rows["task_index"].to_numpy()]
         except KeyError as exc:

@@ -143,9 +143,11 @@ class LeRobotReader:
 
     # -- what the input holds ------------------------------------------------------------------
     def episode_ids(self) -> list[str]:
+        """`episode_<episode_index>` for every listed episode, ascending."""
         return [f"episode_{i}" for i in self.dataset.episode_indices()]
 
     def timelines(self) -> dict[str, TimelineKind]:
+        """`frame_index` (sequence) and `timestamp` (ns), `default_index()` first."""
         first = self.default_index()
         return {first: TIMELINES[first], **TIMELINES}
 
@@ -202,6 +204,7 @@ class LeRobotReader:
 
     # -- one episode -------------------------------------------------------------------------------
     def episode_index(self, episode_id: str) -> int:
+        """The episode_index of `episode_<N>`; raises `LerobotNbError` for an id naming no listed episode."""
         head, _, number = episode_id.partition("_")
         if head == "episode" and number.isdigit() and int(number) in self._known:
             return int(number)
@@ -261,6 +264,7 @@ class LeRobotReader:
         )
 
     def numeric_streams(self, data: EpisodeRows, times: np.ndarray) -> dict[str, NumericStream]:
+        """Every numeric feature at `/<key>` as float64 (D columns), with its names and stored dtype."""
         out = {}
         for key, feature in self.numeric.items():
             try:
@@ -277,6 +281,7 @@ class LeRobotReader:
         return out
 
     def camera_streams(self, data: EpisodeRows, times: np.ndarray, episode_id: str) -> dict[str, ImageStream]:
+        """Every camera at `/<key>`: image features from parquet cells, video ones from their mp4 segment."""
         out: dict[str, ImageStream] = {}
         for key, feature in self.cameras.items():
             if feature["dtype"] == "image":
@@ -295,6 +300,7 @@ class LeRobotReader:
         return out
 
     def task_stream(self, data: EpisodeRows, times: np.ndarray) -> TextStream | None:
+        """The task text per frame, from `task_index`; None when the data has no `task_index`."""
         if "task_index" not in data.rows.column_names:
             return None
         try:

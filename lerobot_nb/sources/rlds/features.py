@@ -59,6 +59,7 @@ class FeatureSpec:
 
     @property
     def media_type(self) -> str:
+        """MIME type of an image feature's bytes (`image/png` for PNG, else `image/jpeg`)."""
         return _IMAGE_MEDIA.get(self.encoding, "image/jpeg")
 
 

@@ -44,9 +44,11 @@ class EncodedImages:
 
     @property
     def times(self) -> np.ndarray:
+        """Step number of each image, int64, non-decreasing."""
         return self._times
 
     def frames(self, picks: np.ndarray) -> _PickedFrames:
+        """Frames of images `picks[k]`, decoded lazily; (H, W) from the features, else the first pick's."""
         shape = self._shape
         if shape is None:
             h, w = (

@@ -61,12 +61,15 @@ class RldsReader:
 
     @property
     def path(self) -> Path:
+        """The dataset version folder."""
         return self.builder.root
 
     def episode_ids(self) -> list[str]:
+        """Episode ids in split, then record order (unreadable ones the metadata lists included)."""
         return list(self._slots)
 
     def timelines(self) -> Mapping[str, TimelineKind]:
+        """One sequence timeline, `step` (the step number within the episode)."""
         return {STEP: "sequence"}
 
     def steps(self, episode_id: str) -> EpisodeSteps:
@@ -90,6 +93,7 @@ class RldsReader:
         )
 
     def read(self, episode_id: str, index: str = STEP) -> RecordedEpisode:
+        """The episode's streams on `step`, noting black cameras and unread features; raises for any other."""
         if index != STEP:
             raise LerobotNbError(f"RLDS episodes have one timeline, {STEP!r}, not {index!r}", file=self.path)
         steps = self.steps(episode_id)
@@ -159,6 +163,7 @@ class RldsReader:
         return None
 
     def to_rrd(self, episode_id: str, cache_dir: Path) -> Path:
+        """The episode's `.rrd` in `cache_dir`, written once per content (later calls reuse it)."""
         from lerobot_nb.sources.rlds.rrd import episode_rrd
 
         return episode_rrd(self, episode_id, cache_dir)
