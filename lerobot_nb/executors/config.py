@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from lerobot_nb.config import config_from_mapping, help_field
+from lerobot_nb.config import config_from_mapping, help_field, read_yaml_mapping
 from lerobot_nb.errors import LerobotNbError
 
 __all__ = ["EXECUTORS", "ScaleConfig", "scale_config"]
@@ -99,17 +99,10 @@ def scale_config(given: Mapping[str, Any]) -> ScaleConfig:
     path = given.get("executor_file")
     from_file: dict[str, Any] = {}
     if path:
-        import yaml
-
         file = Path(str(path)).expanduser()
-        if not file.is_file():
-            raise LerobotNbError("no such executor file", file=file)
-        try:
-            loaded = yaml.safe_load(file.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise LerobotNbError(f"not valid YAML ({exc})".replace("\n", " "), file=file) from None
-        if not isinstance(loaded, dict):
-            raise LerobotNbError("the executor file must be a mapping of settings", file=file)
+        loaded = read_yaml_mapping(
+            file, what="the executor file must map settings to values", kind="executor"
+        )
         from_file = {str(k).replace("-", "_"): v for k, v in loaded.items()}
         unknown = sorted(set(from_file) - {f.name for f in dataclasses.fields(ScaleConfig)})
         if unknown:
