@@ -22,6 +22,7 @@ from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.export.admission import admitted_episodes
 from lerobot_nb.export.config import ExportConfig
 from lerobot_nb.export.publish import check_output, new_build_dir, publish, remove_stale_builds
+from lerobot_nb.export.scheduling import forbid_realtime_scheduling
 from lerobot_nb.export.schema import IMAGE_PREFIX, FeatureSchema
 from lerobot_nb.export.summary import ExportSummary, Progress, dir_size
 from lerobot_nb.lerobot_v3.layout import SOURCES_PATH, write_json_atomic
@@ -60,6 +61,7 @@ def export_with_lerobot(
 
     if config.resume:
         raise LerobotNbError("--resume is supported by the native writer only (--writer native)")
+    forbid_realtime_scheduling()  # lerobot encodes in this thread or in processes forked from it
     output = Path(config.output).expanduser().absolute()
     check_output(output, overwrite=config.overwrite, resume=False, inputs=inputs)
     remove_stale_builds(output)

@@ -23,6 +23,7 @@ from lerobot_nb.codecs import open_decoder
 from lerobot_nb.episode import EncodedVideo
 from lerobot_nb.errors import LerobotNbError
 from lerobot_nb.export.config import ExportConfig
+from lerobot_nb.export.scheduling import forbid_realtime_scheduling
 
 # SVT-AV1 prints a banner per encoder on stderr; keep only its errors.
 os.environ.setdefault("SVT_LOG", "1")
@@ -113,6 +114,7 @@ class SegmentEncoder:
     ) -> None:
         self.path, self.fps, self.height, self.width, self.batch = path, fps, height, width, batch
         self.count = 0
+        forbid_realtime_scheduling()  # before the encoder opens in this thread (SVT-AV1 as root)
         self._out: Any = av.open(str(path), "w", format="mp4")
         stream: Any = self._out.add_stream(settings.codec, rate=fps, options=settings.options())
         stream.width, stream.height, stream.pix_fmt = width, height, settings.pix_fmt

@@ -1,0 +1,49 @@
+"""Keep encoders off real-time scheduling.
+
+SVT-AV1 (libsvtav1), when it may, moves the thread that opens an encoder and every thread it
+starts to SCHED_FIFO priority 99. As root (containers, CI) it may: that thread, and every process
+it starts afterwards (a Jupyter kernel, Chromium, a training run), then runs real-time and, on a
+busy machine, starves the others, up to a machine that looks hung. Dropping CAP_SYS_NICE from the
+calling thread's effective capabilities makes SVT-AV1's request fail (it then encodes as usual);
+threads and processes started later by that thread inherit the drop.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+
+__all__ = ["forbid_realtime_scheduling"]
+
+_CAP_SYS_NICE = 23
+_CAPABILITY_VERSION_3 = 0x20080522
+
+
+class _Header(ctypes.Structure):
+    _fields_ = (("version", ctypes.c_uint32), ("pid", ctypes.c_int))
+
+
+class _Data(ctypes.Structure):
+    _fields_ = (
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    )
+
+
+def forbid_realtime_scheduling() -> bool:
+    """Drop CAP_SYS_NICE from the calling thread's effective set (it stays permitted, so a program
+    that wants real-time scheduling can raise it again); True when it was dropped or absent."""
+    if not sys.platform.startswith("linux"):
+        return True
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    header = _Header(_CAPABILITY_VERSION_3, 0)  # pid 0: this thread
+    data = (_Data * 2)()
+    if libc.capget(ctypes.byref(header), data) != 0:
+        return False
+    bit = 1 << _CAP_SYS_NICE
+    if not data[0].effective & bit:
+        return True
+    data[0].effective &= ~bit
+    return bool(libc.capset(ctypes.byref(header), data) == 0)
