@@ -14,7 +14,14 @@ import numpy as np
 import pytest
 from fixture_files import fixture_glob
 
+from lerobot_nb.export.scheduling import forbid_realtime_scheduling
+
 ROOT = Path(__file__).resolve().parents[1]
+
+# Test helpers and lerobot's own tools open SVT-AV1 encoders in a worker's main thread too: as root
+# that would make the worker, and every JupyterLab, kernel and Chromium it starts, real-time
+# (SCHED_FIFO 99). Drop the capability once, before any of them runs.
+forbid_realtime_scheduling()
 
 
 @pytest.fixture(scope="session", autouse=True)
