@@ -25,7 +25,17 @@ __all__ = ["AggregateShards", "ConvertShard", "JobFactory"]
 JobFactory = Callable[[], ConvertJob]
 
 
-class ConvertShard(PipelineStep):
+class _ShardStep(PipelineStep):
+    """A step of a sharded conversion: how to build the job, the build area, the shards."""
+
+    def __init__(self, make_job: JobFactory, area: str, shards: list[list[str]]) -> None:
+        super().__init__()
+        self.make_job = make_job
+        self.area = area
+        self.shards = shards
+
+
+class ConvertShard(_ShardStep):
     """Task `rank` converts episodes `shards[rank]` with the normal pipeline into its shard dataset.
 
     Any error is caught and stored as the shard's result (one line), so the other tasks keep
@@ -35,12 +45,6 @@ class ConvertShard(PipelineStep):
 
     name = "convert shard"
     type = "lerobot_nb"
-
-    def __init__(self, make_job: JobFactory, area: str, shards: list[list[str]]) -> None:
-        super().__init__()
-        self.make_job = make_job
-        self.area = area
-        self.shards = shards
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> None:  # type: ignore[override]
         """Convert shard `rank` and store its result (never raises for a bad shard)."""
@@ -68,17 +72,11 @@ class ConvertShard(PipelineStep):
         )
 
 
-class AggregateShards(PipelineStep):
+class AggregateShards(_ShardStep):
     """The one task after the shards (Slurm: a job depending on the array): merge and publish."""
 
     name = "aggregate shards"
     type = "lerobot_nb"
-
-    def __init__(self, make_job: JobFactory, area: str, shards: list[list[str]]) -> None:
-        super().__init__()
-        self.make_job = make_job
-        self.area = area
-        self.shards = shards
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> None:  # type: ignore[override]
         """Merge every shard into the output and publish it; raises `ShardsFailed` naming failed ones."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import sys
 
 __all__ = ["forbid_realtime_scheduling"]
@@ -33,10 +34,13 @@ class _Data(ctypes.Structure):
 
 
 def forbid_realtime_scheduling() -> bool:
-    """Drop CAP_SYS_NICE from the calling thread's effective set (it stays permitted, so a program
-    that wants real-time scheduling can raise it again); True when it was dropped or absent."""
+    """Put the calling thread back on normal scheduling if it inherited a real-time policy, and drop
+    CAP_SYS_NICE from its effective set (it stays permitted, so a program that wants real-time
+    scheduling can raise it again); True when the capability was dropped or absent."""
     if not sys.platform.startswith("linux"):
         return True
+    if os.sched_getscheduler(0) in (os.SCHED_FIFO, os.SCHED_RR):
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     header = _Header(_CAPABILITY_VERSION_3, 0)  # pid 0: this thread
     data = (_Data * 2)()

@@ -148,11 +148,6 @@ class RunResult:
         return "\n".join(lines)
 
 
-#: Kernels talk over local IPC sockets, not loopback TCP: ipykernel then has nothing to warn about
-#: (it prints a plain-text-TCP warning per notebook) and no port can be taken by another job.
-IPC_KERNEL_MANAGER = "lerobot_nb.notebooks.kernels.IpcKernelManager"
-
-
 def load_params(params: str | Path | Mapping[str, Any] | None) -> dict[str, Any]:
     """The parameters mapping from a YAML file (or a mapping as is); a clear error on bad YAML."""
     if params is None:
@@ -323,7 +318,6 @@ def run_notebooks(
                 cwd=os.getcwd(),
                 progress_bar=False,
                 log_output=log_output,
-                kernel_manager_class=IPC_KERNEL_MANAGER,
             )
         except PapermillExecutionError as exc:
             failure = _failure(name, exc, executed)
