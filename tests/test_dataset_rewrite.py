@@ -22,7 +22,7 @@ from dataset_support import (
     frames,
     info,
 )
-from export_support import frame, synthetic_episode
+from export_support import frame, psnr, synthetic_episode
 
 from lerobot_nb.dataset import (
     EditPlan,
@@ -154,14 +154,20 @@ def test_merged_shards_equal_one_inline_export(tmp_path: Path, codec: str) -> No
     for rel in ("meta/stats.json", "meta/lerobot_nb.json", "meta/info.json"):
         assert json.loads((merged / rel).read_text()) == json.loads((inline / rel).read_text()), rel
     assert pq.read_table(merged / "meta/tasks.parquet").equals(pq.read_table(inline / "meta/tasks.parquet"))
+    # libx264 here does not give the same bytes for the same frames in every run (an inline export
+    # against itself too, about 1 in 6; SVT-AV1 does): for h264 the packets' timing and keyframes
+    # must match and the pictures agree within 40 dB, for AV1 bit for bit.
+    exact = codec == "libsvtav1"
     for rel in sorted(p.relative_to(inline) for p in (inline / "videos").rglob("*.mp4")):
-        assert _payloads(merged / rel) == _payloads(inline / rel), rel
+        got, want = _payloads(merged / rel), _payloads(inline / rel)
+        assert (got if exact else [p[1:] for p in got]) == (want if exact else [p[1:] for p in want]), rel
     cache: dict[Path, object] = {}
     for ep in range(6):
         for cam in CAMERAS:
             key = f"observation.images.{cam}"
             pictures = zip(frames(merged, ep, key, cache), frames(inline, ep, key, cache), strict=True)  # type: ignore[arg-type]
-            assert all(np.array_equal(a, b) for a, b in pictures), (ep, key)
+            same = (np.array_equal(a, b) if exact else psnr(a, b) > 40 for a, b in pictures)
+            assert all(same), (ep, key)
 
 
 def _payloads(path: Path) -> list[tuple[bytes, int | None, bool]]:
