@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import sys
 
@@ -33,6 +34,12 @@ class _Data(ctypes.Structure):
     )
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """The C library (once: `find_library` runs `ldconfig`, and every encoder asks)."""
+    return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
 def forbid_realtime_scheduling() -> bool:
     """Put the calling thread back on normal scheduling if it inherited a real-time policy, and drop
     CAP_SYS_NICE from its effective set (it stays permitted, so a program that wants real-time
@@ -41,7 +48,7 @@ def forbid_realtime_scheduling() -> bool:
         return True
     if os.sched_getscheduler(0) in (os.SCHED_FIFO, os.SCHED_RR):
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc = _libc()
     header = _Header(_CAPABILITY_VERSION_3, 0)  # pid 0: this thread
     data = (_Data * 2)()
     if libc.capget(ctypes.byref(header), data) != 0:
