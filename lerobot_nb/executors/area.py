@@ -11,6 +11,7 @@ once the output is published.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -53,13 +54,7 @@ class ShardResult:
 
     def to_json(self) -> dict[str, Any]:
         """The result as written to `results/<rank>.json`."""
-        return {
-            "rank": self.rank,
-            "status": self.status,
-            "error": self.error,
-            "rows": list(self.rows),
-            "seconds": self.seconds,
-        }
+        return {**dataclasses.asdict(self), "rows": list(self.rows)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ShardResult:

@@ -24,7 +24,7 @@ from lerobot_nb.export.config import ExportConfig
 from lerobot_nb.export.publish import check_output, new_build_dir, publish, remove_stale_builds
 from lerobot_nb.export.scheduling import forbid_realtime_scheduling
 from lerobot_nb.export.schema import IMAGE_PREFIX, FeatureSchema
-from lerobot_nb.export.summary import ExportSummary, Progress, dir_size
+from lerobot_nb.export.summary import ExportSummary, NothingWritten, Progress, dir_size
 from lerobot_nb.lerobot_v3.layout import SOURCES_PATH, write_json_atomic
 
 __all__ = ["export_with_lerobot"]
@@ -115,9 +115,7 @@ def export_with_lerobot(
             )
             progress.episode()
         if dataset is None:
-            raise LerobotNbError(
-                "no episode was written (every episode was skipped or none was given)", file=output
-            )
+            raise NothingWritten(summary, output)
         dataset.finalize()
         write_json_atomic(root / SOURCES_PATH, {"episodes": sources})
         publish(root, output)
